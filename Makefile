@@ -1,0 +1,31 @@
+# Two commands on a fresh clone: `make demo` and `make test`. Both build .venv first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	@$(BIN)/comfy-audit run manifests/sample-snapshot.json \
+		--registry manifests/sample-registry.jsonl \
+		--os linux --accelerator cuda \
+		--comfyui-version 0.3.40 --frontend-version 1.20.5 \
+		--target-comfyui 0.4.0 --output outputs; \
+	status=$$?; echo "exit code: $$status"; test $$status -le 1
+
+lint: $(STAMP)
+	$(BIN)/ruff check audit tests benchmarks
+	$(BIN)/ruff format --check audit tests benchmarks
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/pytest -q
+
+clean:
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

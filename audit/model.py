@@ -1,0 +1,294 @@
+"""Domain values passed between the pipeline stages: entries, registry answers, environment, findings."""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+__all__ = [
+    "AuditRun",
+    "AuditedEntry",
+    "ID_PATTERN",
+    "VERSION_PATTERN",
+    "Environment",
+    "EntrySource",
+    "Failed",
+    "Finding",
+    "FindingSource",
+    "Found",
+    "Invalid",
+    "LookupResult",
+    "Manifest",
+    "ManifestEntry",
+    "NodeKey",
+    "NodeVersion",
+    "NotFound",
+    "Severity",
+    "When",
+]
+
+#: Registry ids and versions that may be looked up; anything else never reaches a URL.
+ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+VERSION_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+_-]{0,63}")
+
+
+class Severity(enum.IntEnum):
+    """Represents how bad a finding is; ordered so that comparisons read naturally."""
+
+    INFO = 0
+    WARNING = 1
+    ERROR = 2
+    CRITICAL = 3
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def parse(cls, text: str) -> Severity:
+        """Return the severity named by ``text`` (``"warning"``, any case).
+
+        :raises ValueError: for a name that is not a severity.
+        """
+        try:
+            return cls[text.strip().upper()]
+        except KeyError:
+            raise ValueError(f"unknown severity {text!r}") from None
+
+
+class EntrySource(enum.StrEnum):
+    """Represents where an installed pack came from."""
+
+    REGISTRY = "registry"
+    GIT = "git"
+    FILE = "file"
+    LOCAL = "local"
+
+
+class FindingSource(enum.StrEnum):
+    """Represents which fact a finding rests on."""
+
+    REGISTRY = "registry"
+    LOCAL = "local"
+    MANIFEST = "manifest"
+    ENVIRONMENT = "environment"
+    POLICY = "policy"
+
+
+class When(enum.StrEnum):
+    """Represents whether a finding holds now or after the planned upgrade."""
+
+    NOW = "now"
+    AFTER_UPGRADE = "after-upgrade"
+
+
+@dataclass(frozen=True)
+class NodeKey:
+    """Represents one node@version pair to look up, spelled as the manifest wrote it."""
+
+    node_id: str
+    version: str
+
+    @property
+    def normalized(self) -> tuple[str, str]:
+        """The identity used for de-duplication: registry ids compare case-insensitively."""
+        return (self.node_id.lower(), self.version)
+
+    def __str__(self) -> str:
+        return f"{self.node_id}@{self.version}"
+
+
+@dataclass(frozen=True)
+class ManifestEntry:
+    """Represents one installed pack as a manifest lists it."""
+
+    host: str
+    """The machine the pack is installed on."""
+    node_id: str
+    """The id exactly as the manifest wrote it."""
+    version: str | None
+    """The version exactly as the manifest wrote it; ``None`` when unknown."""
+    source: EntrySource
+    manifest: str
+    """Path of the manifest the entry came from."""
+    line: int | None = None
+    """1-based line in the manifest, where known."""
+    url: str | None = None
+    """Repository URL of git entries, credentials removed."""
+    hash: str | None = None
+    """Commit of git entries."""
+    disabled: bool = False
+
+    @property
+    def is_valid(self) -> bool:
+        """Whether the id and version are safe to send to a registry."""
+        id_ok = ID_PATTERN.fullmatch(self.node_id) is not None
+        return id_ok and (self.version is None or VERSION_PATTERN.fullmatch(self.version) is not None)
+
+    @property
+    def key(self) -> NodeKey | None:
+        """The registry lookup for this entry, or ``None`` when it must not be looked up."""
+        if self.source not in (EntrySource.REGISTRY, EntrySource.LOCAL) or self.version is None:
+            return None
+        return NodeKey(self.node_id, self.version) if self.is_valid else None
+
+    @property
+    def location(self) -> str:
+        return f"{self.manifest}:{self.line}" if self.line else self.manifest
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """Represents one manifest file after reading: its entries and the environment facts it holds."""
+
+    path: str
+    host: str
+    format: str
+    entries: tuple[ManifestEntry, ...]
+    comfyui: str | None = None
+    """The snapshot's ``comfyui`` value: a commit, a tag such as ``v0.3.30``, or ``None``."""
+    pips: Mapping[str, str | None] | None = None
+    """Installed distributions (name as written → version, ``None`` for URL installs), if known."""
+
+
+@dataclass(frozen=True)
+class NodeVersion:
+    """Represents the registry's record of one node version, parsed tolerantly.
+
+    Fields the registry left out or sent as ``null`` are ``None``. Fields of the wrong type are
+    also ``None`` and are named in ``invalid_fields``, so that the well-typed rest is still checked.
+    """
+
+    node_id: str
+    version: str
+    status: str | None = None
+    status_reason: str | None = None
+    deprecated: bool | None = None
+    supported_os: tuple[str, ...] | None = None
+    supported_accelerators: tuple[str, ...] | None = None
+    supported_comfyui_version: str | None = None
+    supported_comfyui_frontend_version: str | None = None
+    dependencies: tuple[str, ...] | None = None
+    tags: tuple[str, ...] | None = None
+    tags_admin: tuple[str, ...] | None = None
+    created_at: str | None = None
+    fetched_at: datetime | None = None
+    invalid_fields: tuple[str, ...] = ()
+
+    @property
+    def key(self) -> NodeKey:
+        return NodeKey(self.node_id, self.version)
+
+
+@dataclass(frozen=True)
+class Found:
+    """The registry answered with a NodeVersion."""
+
+    node_version: NodeVersion
+    cache_hit: bool = False
+
+
+@dataclass(frozen=True)
+class NotFound:
+    """The registry has no such node or version."""
+
+    reason: str = "no such node or version in the registry"
+
+
+@dataclass(frozen=True)
+class Failed:
+    """The lookup failed after retries (network, timeouts, server errors)."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class Invalid:
+    """The registry answered with something that is not a NodeVersion at all."""
+
+    reason: str
+
+
+LookupResult = Found | NotFound | Failed | Invalid
+
+
+@dataclass(frozen=True)
+class Environment:
+    """Represents the machine a pack runs on, and the versions planned for an upgrade.
+
+    ``None`` means unknown; checks that need an unknown fact say so instead of guessing.
+    """
+
+    os: str | None = None
+    """``linux``, ``windows`` or ``macos``."""
+    accelerators: frozenset[str] | None = None
+    """Canonical accelerator names: ``cuda``, ``rocm``, ``intel``, ``ascend``, ``metal``, ``cpu``."""
+    comfyui_version: str | None = None
+    frontend_version: str | None = None
+    target_comfyui: str | None = None
+    target_frontend: str | None = None
+    python_version: str | None = None
+    sources: Mapping[str, str] = field(default_factory=dict)
+    """Where each known fact came from (``flag``, ``detected``, ``profile``, ``snapshot``…)."""
+
+
+@dataclass(frozen=True)
+class Finding:
+    """Represents one problem (or one note) about one pack, or about a host when ``node_id`` is None."""
+
+    host: str
+    node_id: str | None
+    version: str | None
+    check: str
+    severity: Severity
+    message: str
+    source: FindingSource
+    expected: str | None = None
+    actual: str | None = None
+    when: When = When.NOW
+
+
+@dataclass(frozen=True)
+class AuditedEntry:
+    """Represents one manifest entry after lookup and checks: one row of the ``nodes`` table."""
+
+    entry: ManifestEntry
+    result: LookupResult | None
+    """The registry's answer; ``None`` when the entry was not looked up (git, file, invalid…)."""
+    findings: tuple[Finding, ...]
+    compatible_now: bool | None
+    compatible_after_upgrade: bool | None
+
+    @property
+    def node_version(self) -> NodeVersion | None:
+        return self.result.node_version if isinstance(self.result, Found) else None
+
+    @property
+    def worst_severity(self) -> Severity | None:
+        return max((f.severity for f in self.findings), default=None)
+
+
+@dataclass(frozen=True)
+class AuditRun:
+    """Represents one complete run: what the reports and the terminal summary are made from."""
+
+    run_id: str
+    started_at: datetime
+    finished_at: datetime
+    environment: Environment
+    """The environment given by flags, profile or detection, before per-host facts."""
+    host_environments: Mapping[str, Environment]
+    """The environment each host was checked against."""
+    entries: tuple[AuditedEntry, ...]
+    host_findings: tuple[Finding, ...]
+    """Findings that belong to a host rather than to one entry."""
+    options: Mapping[str, object]
+    """The options of the run as JSON-ready values, for ``run.json``."""
+    exit_code: int
+
+    @property
+    def findings(self) -> tuple[Finding, ...]:
+        return self.host_findings + tuple(f for e in self.entries for f in e.findings)
