@@ -1,4 +1,4 @@
-"""Domain values passed between the pipeline stages: entries, registry answers, environment, findings."""
+"""Domain values passed between the pipeline stages: entries, registry answers, findings."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 __all__ = [
-    "AuditRun",
-    "AuditedEntry",
     "ID_PATTERN",
     "VERSION_PATTERN",
-    "Environment",
+    "AuditRun",
+    "AuditedEntry",
     "EntrySource",
+    "Environment",
     "Failed",
     "Finding",
     "FindingSource",
@@ -126,7 +126,8 @@ class ManifestEntry:
     def is_valid(self) -> bool:
         """Whether the id and version are safe to send to a registry."""
         id_ok = ID_PATTERN.fullmatch(self.node_id) is not None
-        return id_ok and (self.version is None or VERSION_PATTERN.fullmatch(self.version) is not None)
+        version_ok = self.version is None or VERSION_PATTERN.fullmatch(self.version) is not None
+        return id_ok and version_ok
 
     @property
     def key(self) -> NodeKey | None:
@@ -142,7 +143,7 @@ class ManifestEntry:
 
 @dataclass(frozen=True)
 class Manifest:
-    """Represents one manifest file after reading: its entries and the environment facts it holds."""
+    """Represents one manifest after reading: its entries and the environment facts it holds."""
 
     path: str
     host: str
@@ -225,7 +226,7 @@ class Environment:
     os: str | None = None
     """``linux``, ``windows`` or ``macos``."""
     accelerators: frozenset[str] | None = None
-    """Canonical accelerator names: ``cuda``, ``rocm``, ``intel``, ``ascend``, ``metal``, ``cpu``."""
+    """Canonical names: ``cuda``, ``rocm``, ``intel``, ``ascend``, ``metal``, ``cpu``."""
     comfyui_version: str | None = None
     frontend_version: str | None = None
     target_comfyui: str | None = None
@@ -237,7 +238,7 @@ class Environment:
 
 @dataclass(frozen=True)
 class Finding:
-    """Represents one problem (or one note) about one pack, or about a host when ``node_id`` is None."""
+    """Represents one problem or note about one pack, or about a host when ``node_id`` is None."""
 
     host: str
     node_id: str | None
