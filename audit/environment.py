@@ -1,4 +1,4 @@
-"""Detect, load and save the environment profile: OS, accelerators, ComfyUI and frontend versions."""
+"""Detect, load and save the environment profile: OS, accelerators and ComfyUI versions."""
 
 from __future__ import annotations
 
@@ -139,7 +139,7 @@ def detect(
 
 
 def override(env: Environment, source: str, **facts: Any) -> Environment:
-    """Return ``env`` with each fact in ``facts`` that is not ``None`` replaced, noting ``source``."""
+    """Return ``env`` with the facts that are not ``None`` replaced, noting their ``source``."""
     given = {name: value for name, value in facts.items() if value is not None}
     if "accelerators" in given:
         given["accelerators"] = _with_cpu(given["accelerators"])
