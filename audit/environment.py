@@ -220,4 +220,3 @@ def load_profile(path: str | Path) -> Environment:
     except (json.JSONDecodeError, RecursionError) as e:
         raise ProfileError(f"{path}: not JSON: {e}") from e
     return profile_from_dict(data, str(path))
-

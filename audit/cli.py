@@ -1,0 +1,316 @@
+"""The command line: parses options, builds the stages, prints, and maps errors to exit codes.
+
+This is the only module that prints or exits. pandas and pyarrow are imported only by the commands
+that write reports, so that ``--help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import click
+
+from audit import __version__
+from audit.environment import (
+    ACCELERATORS,
+    OPERATING_SYSTEMS,
+    detect,
+    load_profile,
+    normalize_accelerator,
+    normalize_os,
+    override,
+    profile_to_dict,
+)
+from audit.errors import AuditError, ReportError
+from audit.manifest import ManifestFormat, read_manifests
+from audit.model import Environment, Severity
+from audit.pipeline import AuditOptions, Auditor
+from audit.registry import open_registry
+from audit.versions import parse_local_version
+
+__all__ = ["cli", "main"]
+
+EXIT_INPUT = 2
+EXIT_INTERRUPTED = 130
+EXIT_INTERNAL = 70
+DEFAULT_REGISTRY = "https://api.comfy.org"
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class UserError(click.ClickException):
+    """An input or usage error shown as plain ``comfy-audit: error:`` lines, exit 2."""
+
+    exit_code = EXIT_INPUT
+
+    def show(self, file: Any = None) -> None:
+        for line in self.message.splitlines() or [""]:
+            click.echo(f"comfy-audit: error: {_printable(line)}", err=True)
+
+
+def _printable(text: str) -> str:
+    # A manifest can hold control characters; never let them reach the terminal raw.
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+
+
+class AuditGroup(click.Group):
+    """The command group; the one place where exceptions become exit codes."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except AuditError as e:
+            raise UserError(str(e)) from e
+        except KeyboardInterrupt:
+            click.echo("comfy-audit: interrupted", err=True)
+            ctx.exit(EXIT_INTERRUPTED)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as e:  # NOTE: a traceback reaching a user is a bug; say so in one line.
+            if os.environ.get("COMFY_AUDIT_DEBUG"):
+                raise
+            click.echo(
+                f"comfy-audit: internal error: {type(e).__name__}: {_printable(str(e))}"
+                " (set COMFY_AUDIT_DEBUG=1 for a traceback, and please report it)",
+                err=True,
+            )
+            ctx.exit(EXIT_INTERNAL)
+
+
+@click.group(cls=AuditGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "-V", "--version", prog_name="comfy-audit")
+def cli() -> None:
+    """Audit installed ComfyUI custom-node packs against the Comfy Registry.
+
+    Exit codes: 0 clean, 1 findings at or above --fail-on, 2 bad input,
+    3 incomplete (some registry lookups failed), 130 interrupted.
+    """
+
+
+def _version_option(value: str | None, flag: str) -> str | None:
+    if value is not None and parse_local_version(value) is None:
+        raise click.BadParameter(
+            f"{value!r} is not a version (expected e.g. 0.3.40)", param_hint=flag
+        )
+    return value
+
+
+def environment_options(command: F) -> F:
+    """Options that describe the machine, shared by ``run`` and ``env``."""
+    options = [
+        click.option(
+            "--env-profile",
+            type=click.Path(dir_okay=False),
+            help="Profile (the JSON `comfy-audit env` prints) used instead of detection.",
+        ),
+        click.option(
+            "--os",
+            "os_name",
+            metavar="NAME",
+            help=f"Operating system: {', '.join(OPERATING_SYSTEMS)}. Default: detected.",
+        ),
+        click.option(
+            "--accelerator",
+            "accelerators",
+            multiple=True,
+            metavar="NAME",
+            help=f"Accelerator of the host, repeatable: {', '.join(ACCELERATORS)} "
+            "(also xpu, npu, mps). cpu is always included. Default: detected.",
+        ),
+        click.option("--comfyui-version", metavar="V", help="Installed ComfyUI version."),
+        click.option("--frontend-version", metavar="V", help="Installed ComfyUI frontend version."),
+        click.option(
+            "--target-comfyui",
+            metavar="V",
+            help="Planned ComfyUI version: version checks also run against it (after-upgrade).",
+        ),
+        click.option(
+            "--target-frontend",
+            metavar="V",
+            help="Planned frontend version: version checks also run against it (after-upgrade).",
+        ),
+    ]
+    return functools.reduce(lambda f, option: option(f), reversed(options), command)
+
+
+def build_environment(
+    env_profile: str | None,
+    os_name: str | None,
+    accelerators: Sequence[str],
+    **versions: str | None,
+) -> Environment:
+    """Return the environment: the profile or this machine's detected facts, then the flags."""
+    for flag, value in versions.items():
+        _version_option(value, "--" + flag.replace("_", "-"))
+    base = load_profile(env_profile) if env_profile else detect()
+    return override(
+        base,
+        "flag",
+        os=normalize_os(os_name) if os_name else None,
+        accelerators=[normalize_accelerator(a) for a in accelerators] or None,
+        **versions,
+    )
+
+
+_FAIL_ON = ["info", "warning", "error", "critical", "never"]
+
+
+@cli.command()
+@click.argument("manifests", nargs=-1, required=True, metavar="MANIFEST...")
+@click.option(
+    "--manifest-format",
+    type=click.Choice([f.value for f in ManifestFormat]),
+    default=ManifestFormat.AUTO.value,
+    show_default=True,
+    help="Format of the manifests; auto detects it from the content.",
+)
+@click.option("--host", help="Host name for a single manifest. Default: the manifest's file stem.")
+@click.option(
+    "--registry",
+    default=DEFAULT_REGISTRY,
+    show_default=True,
+    metavar="URL|FILE",
+    help="Registry API base URL, or a mirror file (JSON lines) for a fully offline run.",
+)
+@click.option(
+    "--output",
+    "-o",
+    default="outputs",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Folder under which the run folder <run_id>/ is written.",
+)
+@environment_options
+@click.option(
+    "--fail-on",
+    type=click.Choice(_FAIL_ON),
+    default="error",
+    show_default=True,
+    help="Exit 1 when a finding is at or above this severity.",
+)
+@click.option(
+    "--timeout", default=10.0, show_default=True, help="Seconds before a registry request fails."
+)
+@click.option(
+    "--retries", default=4, show_default=True, help="Retries of a failed registry request."
+)
+@click.option(
+    "--concurrency",
+    default=8,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Registry requests in flight at once.",
+)
+@click.option(
+    "--chunk-size",
+    default=100,
+    show_default=True,
+    type=click.IntRange(1, 1000),
+    help="node@version pairs per bulk request.",
+)
+@click.option(
+    "--allow-insecure-http",
+    is_flag=True,
+    help="Allow a plain http:// registry that is not on loopback.",
+)
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
+@click.pass_context
+def run(
+    ctx: click.Context,
+    /,
+    manifests: tuple[str, ...],
+    manifest_format: str,
+    host: str | None,
+    registry: str,
+    output: str,
+    env_profile: str | None,
+    os_name: str | None,
+    accelerators: tuple[str, ...],
+    fail_on: str,
+    timeout: float,
+    retries: int,
+    concurrency: int,
+    chunk_size: int,
+    allow_insecure_http: bool,
+    quiet: bool,
+    **versions: str | None,
+) -> None:
+    """Audit the packs listed in MANIFEST... (snapshots, node@version lists, CSV or JSON)."""
+    from audit import report  # NOTE: imported here so that --help never loads pyarrow.
+
+    environment = build_environment(env_profile, os_name, accelerators, **versions)
+    read = read_manifests(manifests, host=host, format=ManifestFormat(manifest_format))
+    source = open_registry(
+        registry,
+        allow_insecure_http=allow_insecure_http,
+        timeout=timeout,
+        retries=retries,
+        concurrency=concurrency,
+        chunk_size=chunk_size,
+    )
+    threshold = None if fail_on == "never" else Severity.parse(fail_on)
+    options = {
+        "manifests": list(manifests),
+        "manifest_format": manifest_format,
+        "host": host,
+        "registry": registry,
+        "output": output,
+        "fail_on": fail_on,
+    }
+    audit_run = Auditor(source, AuditOptions(fail_on=threshold)).run(read, environment, options)
+    run_dir = report.write_run(audit_run, output)
+    if not quiet:
+        click.echo(report.render_summary(audit_run, run_dir))
+    ctx.exit(audit_run.exit_code)
+
+
+@cli.command()
+@environment_options
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False),
+    help="Write the profile to this file instead of printing it.",
+)
+def env(
+    env_profile: str | None,
+    os_name: str | None,
+    accelerators: tuple[str, ...],
+    output: str | None,
+    **versions: str | None,
+) -> None:
+    """Print this machine's environment profile as JSON (flags override what is detected)."""
+    environment = build_environment(env_profile, os_name, accelerators, **versions)
+    text = json.dumps(profile_to_dict(environment), indent=2) + "\n"
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        _write_atomically(Path(output), text)
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    tmp_name = None
+    try:
+        with tempfile.NamedTemporaryFile(
+            "w", dir=path.parent, prefix=f".{path.name}.", delete=False, encoding="utf-8"
+        ) as tmp:
+            tmp_name = tmp.name
+            tmp.write(text)
+        os.replace(tmp_name, path)
+    except OSError as e:
+        if tmp_name is not None:
+            Path(tmp_name).unlink(missing_ok=True)
+        raise ReportError(f"{path}: cannot write: {e.strerror or e}") from e
+
+
+def main(argv: Sequence[str] | None = None) -> NoReturn:
+    """Run the command line and exit with its code."""
+    cli.main(args=argv, prog_name="comfy-audit")
+    sys.exit(0)

@@ -1,0 +1,127 @@
+"""The orchestrator: manifests → registry lookup → checks → one AuditRun."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from audit import checks
+from audit.environment import override
+from audit.model import (
+    AuditedEntry,
+    AuditRun,
+    Environment,
+    Finding,
+    LookupResult,
+    Manifest,
+    ManifestEntry,
+    NodeKey,
+    Severity,
+)
+from audit.registry import Registry
+from audit.versions import parse_local_version
+
+__all__ = ["INCOMPLETE_CHECKS", "AuditOptions", "Auditor", "exit_code", "new_run_id"]
+
+#: Findings that mean the audit could not finish; they give exit 3, never exit 1.
+INCOMPLETE_CHECKS = frozenset({"registry.fetch-failed", "registry.invalid-response"})
+
+_COMMIT = re.compile(r"[0-9a-f]{7,40}")
+
+
+@dataclass(frozen=True)
+class AuditOptions:
+    """Represents the settings of one audit."""
+
+    fail_on: Severity | None = Severity.ERROR
+    """The lowest severity that fails the run; ``None`` never fails it."""
+
+
+def new_run_id(now: datetime) -> str:
+    """Return a run id that sorts by time and differs between runs started in the same second."""
+    return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+
+
+def exit_code(findings: Iterable[Finding], fail_on: Severity | None) -> int:
+    """Return the exit code DESIGN.md defines for ``findings``.
+
+    Lookup failures make a run incomplete (3) but never failing (1). Findings of disabled
+    packs are info and so never reach a threshold above info.
+    """
+    failing = incomplete = False
+    for finding in findings:
+        if finding.check in INCOMPLETE_CHECKS:
+            incomplete = incomplete or finding.severity > Severity.INFO
+        elif fail_on is not None and finding.severity >= fail_on:
+            failing = True
+    return 1 if failing else 3 if incomplete else 0
+
+
+def host_environment(manifest: Manifest, base: Environment) -> Environment:
+    """Return the environment of ``manifest``'s host: ``base`` plus the facts the manifest holds.
+
+    A snapshot's ``comfyui`` tag (``v0.3.30``) is the installed ComfyUI version unless a flag or
+    profile already gave one; a commit says nothing about the version.
+    """
+    tag = manifest.comfyui
+    if base.comfyui_version is not None or tag is None or _COMMIT.fullmatch(tag):
+        return base
+    if parse_local_version(tag) is None:
+        return base
+    return override(base, f"snapshot {manifest.path}", comfyui_version=tag)
+
+
+class Auditor:
+    """Runs the audit: looks every distinct node@version up once, then checks every entry."""
+
+    def __init__(
+        self,
+        registry: Registry,
+        options: AuditOptions,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._registry = registry
+        self._options = options
+        self._clock = clock
+
+    def run(
+        self,
+        manifests: Sequence[Manifest],
+        environment: Environment,
+        run_options: Mapping[str, object],
+    ) -> AuditRun:
+        """Audit every entry of ``manifests`` against ``environment``."""
+        started_at = self._clock()
+        environments = {m.path: host_environment(m, environment) for m in manifests}
+        entries = [(e, environments[m.path]) for m in manifests for e in m.entries]
+        results = self._lookup(e for e, _ in entries)
+        audited = tuple(_audit_entry(e, env, results) for e, env in entries)
+        findings = [f for a in audited for f in a.findings]
+        return AuditRun(
+            run_id=new_run_id(started_at),
+            started_at=started_at,
+            finished_at=self._clock(),
+            environment=environment,
+            host_environments={e.host: env for e, env in entries}
+            | {m.host: environments[m.path] for m in manifests if not m.entries},
+            entries=audited,
+            host_findings=(),
+            options=run_options,
+            exit_code=exit_code(findings, self._options.fail_on),
+        )
+
+    def _lookup(self, entries: Iterable[ManifestEntry]) -> Mapping[NodeKey, LookupResult]:
+        keys = list(dict.fromkeys(e.key for e in entries if e.key is not None))
+        return self._registry.lookup(keys) if keys else {}
+
+
+def _audit_entry(
+    entry: ManifestEntry, env: Environment, results: Mapping[NodeKey, LookupResult]
+) -> AuditedEntry:
+    result = results[entry.key] if entry.key is not None else None
+    findings = checks.evaluate(entry, result, env)
+    now, after = checks.compatibility(findings, result, env)
+    return AuditedEntry(entry, result, findings, now, after)

@@ -1,0 +1,261 @@
+"""The Comfy Registry over HTTP: one bulk POST per chunk of pairs, per-version GETs as fallback."""
+
+from __future__ import annotations
+
+import ipaddress
+import threading
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from urllib.parse import quote, urlsplit
+
+import audit
+from audit.model import (
+    ID_PATTERN,
+    VERSION_PATTERN,
+    Failed,
+    Found,
+    Invalid,
+    LookupResult,
+    NodeKey,
+    NotFound,
+)
+from audit.registry.parse import parse_node_version
+from audit.registry.transport import (
+    Failure,
+    NotJson,
+    Outcome,
+    Reply,
+    RequestCounter,
+    RequestStats,
+    Transport,
+    TransportOptions,
+)
+
+__all__ = ["BULK_PATH", "DEFAULT_BASE_URL", "HttpRegistry", "is_loopback_host"]
+
+DEFAULT_BASE_URL = "https://api.comfy.org"
+BULK_PATH = "/bulk/nodes/versions"
+#: Statuses by which a server says it has no bulk route at all (rather than no such pairs).
+_NO_BULK_ROUTE = frozenset({404, 405, 501})
+
+_Pair = tuple[str, str]
+_Answers = dict[_Pair, LookupResult]
+
+
+class HttpRegistry:
+    """An implementation of `Registry` that asks the Comfy Registry API.
+
+    Pairs go out in bulk requests of ``chunk_size``, at most ``concurrency`` at a time; a pair
+    the bulk answer leaves open (an ``error`` item, a missing item, a failed or absent bulk
+    route) is asked again with the per-version GET. Transient faults (connection errors,
+    timeouts, cut or non-JSON bodies, 429, 5xx) are retried ``retries`` more times with
+    jittered exponential back-off from ``backoff_base`` seconds, honouring ``Retry-After``;
+    no single wait exceeds ``retry_after_cap`` seconds.
+    """
+
+    def __init__(
+        self,
+        base_url: str = DEFAULT_BASE_URL,
+        *,
+        chunk_size: int = 100,
+        concurrency: int = 8,
+        timeout: float = 10.0,
+        retries: int = 4,
+        backoff_base: float = 0.5,
+        retry_after_cap: float = 60.0,
+        max_response_bytes: int = 32 * 1024 * 1024,
+        user_agent: str = audit.USER_AGENT,
+    ) -> None:
+        if urlsplit(base_url).scheme not in ("http", "https"):
+            raise ValueError(f"registry base URL must be http(s): {base_url!r}")
+        if min(chunk_size, concurrency, max_response_bytes) < 1 or retries < 0 or timeout <= 0:
+            raise ValueError("chunk_size, concurrency, timeout and max_response_bytes must be > 0")
+        self._base = base_url.rstrip("/")
+        self._chunk_size = chunk_size
+        self._concurrency = concurrency
+        self._options = TransportOptions(
+            timeout=timeout,
+            retries=retries,
+            backoff_base=backoff_base,
+            retry_after_cap=retry_after_cap,
+            max_response_bytes=max_response_bytes,
+            user_agent=user_agent,
+        )
+        self._counter = RequestCounter()
+        self._bulk_absent = threading.Event()
+
+    @property
+    def base_url(self) -> str:
+        return self._base
+
+    @property
+    def stats(self) -> RequestStats:
+        """Totals of every request sent so far, retries included."""
+        return self._counter.stats
+
+    def lookup(self, keys: Sequence[NodeKey]) -> dict[NodeKey, LookupResult]:
+        """See `Registry.lookup`."""
+        unique: dict[_Pair, NodeKey] = {}
+        for key in keys:
+            unique.setdefault(key.normalized, key)
+        answers: _Answers = {p: _UNSAFE for p, k in unique.items() if not _is_safe(k)}
+        wanted = [k for k in unique.values() if _is_safe(k)]
+        chunks = [wanted[i : i + self._chunk_size] for i in range(0, len(wanted), self._chunk_size)]
+        with (
+            self._transport() as transport,
+            ThreadPoolExecutor(self._concurrency, thread_name_prefix="registry") as pool,
+        ):
+            pending: list[NodeKey] = []
+            for found, left in pool.map(lambda chunk: self._bulk(transport, chunk), chunks):
+                answers.update(found)
+                pending += left
+            answers.update(
+                pool.map(lambda key: (key.normalized, self._get(transport, key)), pending)
+            )
+        return {key: answers[key.normalized] for key in keys}
+
+    def _transport(self) -> Transport:
+        host = urlsplit(self._base).hostname or ""
+        # NOTE: a loopback registry (tests, a local mirror server) must never go via a proxy.
+        return Transport(
+            self._options, self._counter, allow=self._allowed, trust_env=not is_loopback_host(host)
+        )
+
+    def _allowed(self, url: str) -> bool:
+        """Whether ``url`` is one of the two routes this client may ever request."""
+        prefix = self._base + "/"
+        if not url.startswith(prefix):
+            return False
+        parts = url.removeprefix(prefix).split("/")
+        if parts == ["bulk", "nodes", "versions"]:
+            return True
+        odd = any(p in ("", ".", "..") or "?" in p or "#" in p for p in parts)
+        return len(parts) == 4 and parts[0] == "nodes" and parts[2] == "versions" and not odd
+
+    def _bulk(
+        self, transport: Transport, chunk: Sequence[NodeKey]
+    ) -> tuple[_Answers, list[NodeKey]]:
+        """Ask for one chunk in one request; return the answers and the keys left open."""
+        if self._bulk_absent.is_set():
+            return {}, list(chunk)
+        body = {"node_versions": [{"node_id": k.node_id, "version": k.version} for k in chunk]}
+        outcome = transport.send("POST", self._base + BULK_PATH, body)
+        if isinstance(outcome, Reply) and outcome.status in _NO_BULK_ROUTE:
+            self._bulk_absent.set()
+        items = _bulk_items(outcome)
+        if items is None:
+            return {}, list(chunk)
+        answers = _match(chunk, items, datetime.now(UTC))
+        return answers, [k for k in chunk if k.normalized not in answers]
+
+    def _get(self, transport: Transport, key: NodeKey) -> LookupResult:
+        node, version = quote(key.node_id, safe=""), quote(key.version, safe="")
+        outcome = transport.send("GET", f"{self._base}/nodes/{node}/versions/{version}")
+        return _get_result(outcome, key)
+
+
+_UNSAFE = Failed("not looked up: the id or version is not safe to put in a URL")
+
+
+def is_loopback_host(host: str) -> bool:
+    """Whether ``host`` (a URL's hostname) is this machine: 127.0.0.0/8, ::1 or localhost."""
+    if host.lower().rstrip(".") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _is_safe(key: NodeKey) -> bool:
+    # NOTE: callers filter already; this guards the URL, where quoting alone is not enough
+    # (HTTP clients drop a `..` segment).
+    id_ok = ID_PATTERN.fullmatch(key.node_id) is not None
+    return id_ok and VERSION_PATTERN.fullmatch(key.version) is not None
+
+
+def _bulk_items(outcome: Outcome) -> list[object] | None:
+    """The items of a valid bulk answer, or ``None`` when the whole chunk must be asked again."""
+    if not (isinstance(outcome, Reply) and outcome.status == 200):
+        return None
+    payload = outcome.payload
+    if not isinstance(payload, dict) or not isinstance(payload.get("node_versions"), list):
+        return None
+    items: list[object] = payload["node_versions"]
+    return items
+
+
+def _match(chunk: Sequence[NodeKey], items: list[object], fetched_at: datetime) -> _Answers:
+    """Pair bulk items with the keys asked; the first item for a pair decides it."""
+    asked = {key.normalized: key for key in chunk}
+    answers: _Answers = {}
+    decided: set[_Pair] = set()
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        pair = _item_pair(item)
+        if pair is None or pair not in asked or pair in decided:
+            continue
+        decided.add(pair)
+        result = _item_result(item, asked[pair], fetched_at)
+        if result is not None:
+            answers[pair] = result
+    return answers
+
+
+def _item_pair(item: dict[str, object]) -> _Pair | None:
+    identifier = item.get("identifier")
+    if not isinstance(identifier, dict):
+        return None
+    node_id, version = identifier.get("node_id"), identifier.get("version")
+    if not (isinstance(node_id, str) and isinstance(version, str)):
+        return None
+    return (node_id.lower(), version)
+
+
+def _item_result(
+    item: dict[str, object], key: NodeKey, fetched_at: datetime
+) -> LookupResult | None:
+    """The result a bulk item gives, or ``None`` when the per-version GET must decide."""
+    status = item.get("status")
+    if status == "not_found":
+        return NotFound()
+    if status == "success" and item.get("node_version") is not None:
+        return _record_result(item["node_version"], key, fetched_at)
+    return None
+
+
+def _get_result(outcome: Outcome, key: NodeKey) -> LookupResult:
+    if isinstance(outcome, Failure):
+        return Failed(outcome.reason)
+    if isinstance(outcome, NotJson):
+        return Invalid(f"not JSON: {outcome.detail}")
+    if outcome.status == 200:
+        return _record_result(outcome.payload, key, datetime.now(UTC))
+    if outcome.status == 404:
+        return NotFound()
+    return Failed(_http_reason(outcome))
+
+
+def _record_result(payload: object, key: NodeKey, fetched_at: datetime) -> Found | Invalid:
+    """Parse a record the registry sent for ``key``; a record for another pair is invalid.
+
+    NOTE: a 200 without ``node_id`` is not filled in from the key: an error page served as
+    JSON (``{"error": ...}``) would otherwise pass for a clean record with nothing to check.
+    """
+    parsed = parse_node_version(payload, fetched_at=fetched_at)
+    if isinstance(parsed, Invalid):
+        return parsed
+    if parsed.key.normalized != key.normalized:
+        return Invalid(f"the registry answered with {parsed.key} when asked for {key}")
+    return Found(parsed)
+
+
+def _http_reason(reply: Reply) -> str:
+    """``HTTP 403``, plus the server's one-line message when it sent one."""
+    payload = reply.payload
+    message = payload.get("message") if isinstance(payload, dict) else None
+    if isinstance(message, str) and message.strip():
+        return f"HTTP {reply.status}: {' '.join(message.split())[:200]}"
+    return f"HTTP {reply.status}"

@@ -1,0 +1,79 @@
+"""An offline registry: a mirror file of NodeVersion records, one JSON object per line."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from pathlib import Path
+
+from audit.errors import MirrorError
+from audit.model import Found, Invalid, LookupResult, NodeKey, NodeVersion, NotFound
+from audit.registry.parse import parse_node_version
+
+__all__ = ["MirrorRegistry"]
+
+
+class MirrorRegistry:
+    """An implementation of `Registry` that answers from NodeVersion records held in memory.
+
+    A mirror line is a NodeVersion object as the API sends it, optionally with one extra key,
+    ``fetched_at`` (an ISO timestamp). When a pair appears twice, the later line wins: mirrors
+    grow by appending newer fetches.
+    """
+
+    def __init__(self, records: Iterable[NodeVersion], *, name: str = "mirror") -> None:
+        self._name = name
+        self._records = {record.key.normalized: record for record in records}
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> MirrorRegistry:
+        """Read a mirror file.
+
+        :raises MirrorError: naming the file (and line) when it is unreadable or a line is
+            not a NodeVersion object.
+        """
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except OSError as error:
+            raise MirrorError(
+                f"{path}: cannot read the mirror file: {error.strerror or error}"
+            ) from error
+        except UnicodeDecodeError as error:
+            raise MirrorError(f"{path}: not UTF-8 text (byte {error.start})") from error
+        # NOTE: not splitlines(): JSON strings may hold U+2028, which splitlines() breaks on.
+        lines = enumerate(text.split("\n"), start=1)
+        return cls(
+            (_parse_line(path, n, line) for n, line in lines if line.strip()), name=path.name
+        )
+
+    @property
+    def oldest_fetched_at(self) -> datetime | None:
+        """When the stalest record was fetched, among records that say; ``None`` if none do."""
+        moments = [r.fetched_at for r in self._records.values() if r.fetched_at is not None]
+        return min(moments, default=None)
+
+    def lookup(self, keys: Sequence[NodeKey]) -> dict[NodeKey, LookupResult]:
+        """See `Registry.lookup`."""
+        missing = NotFound(f"not in the mirror file {self._name}")
+        return {key: self._answer(key, missing) for key in keys}
+
+    def _answer(self, key: NodeKey, missing: NotFound) -> LookupResult:
+        record = self._records.get(key.normalized)
+        return missing if record is None else Found(record)
+
+
+def _parse_line(path: Path, number: int, line: str) -> NodeVersion:
+    try:
+        obj = json.loads(line)
+    except json.JSONDecodeError as error:
+        raise MirrorError(
+            f"{path}:{number}: not JSON: {error.msg} (column {error.colno})"
+        ) from None
+    except RecursionError:
+        raise MirrorError(f"{path}:{number}: not JSON: nested too deeply") from None
+    parsed = parse_node_version(obj)
+    if isinstance(parsed, Invalid):
+        raise MirrorError(f"{path}:{number}: {parsed.reason}")
+    return parsed

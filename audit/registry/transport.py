@@ -1,0 +1,418 @@
+"""HTTP transport of the registry client: sessions, bounded retries, size cap, guarded redirects.
+
+This is the only module that uses requests. Every requests exception is turned into an
+`Outcome` value here, so none can escape `HttpRegistry.lookup`.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import math
+import random
+import re
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from types import TracebackType
+from urllib.parse import urljoin, urlsplit
+
+import requests
+import urllib3.exceptions
+from requests.adapters import HTTPAdapter
+
+__all__ = [
+    "MAX_REDIRECTS",
+    "Failure",
+    "NotJson",
+    "Outcome",
+    "Reply",
+    "RequestCounter",
+    "RequestStats",
+    "Transport",
+    "TransportOptions",
+    "redirect_refusal",
+    "retry_after_seconds",
+    "retry_delay",
+]
+
+#: pip-audit's reasoning holds here too: an API should never redirect more than once or twice.
+MAX_REDIRECTS = 5
+_CHUNK_BYTES = 64 * 1024
+_KEEP_BODY_ON_REDIRECT = frozenset({307, 308})
+
+
+@dataclass(frozen=True)
+class RequestStats:
+    """Represents the HTTP requests an `HttpRegistry` has sent so far.
+
+    Every attempt counts, retries included; redirects followed within an attempt do not.
+    """
+
+    requests: int = 0
+    bulk_requests: int = 0
+    get_requests: int = 0
+    retries: int = 0
+    """Attempts that repeated an earlier one after a transient fault (included above)."""
+
+
+@dataclass(frozen=True)
+class TransportOptions:
+    """Represents the knobs of the transport; see `HttpRegistry` for their meaning."""
+
+    timeout: float
+    retries: int
+    backoff_base: float
+    retry_after_cap: float
+    max_response_bytes: int
+    user_agent: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A final HTTP answer: ``payload`` is the decoded JSON (always, for 200), else ``None``."""
+
+    status: int
+    payload: object
+
+
+@dataclass(frozen=True)
+class NotJson:
+    """A 200 answer whose body stayed cut or unparsable through every attempt."""
+
+    detail: str
+
+
+@dataclass(frozen=True)
+class Failure:
+    """No answer: the network, the server or our own limits got in the way."""
+
+    reason: str
+
+
+Outcome = Reply | NotJson | Failure
+
+
+@dataclass(frozen=True)
+class _Transient:
+    """A fault worth another attempt."""
+
+    reason: str
+    retry_after: float | None = None
+    bad_body: bool = False
+    """A 200 whose body was cut short or is not JSON: reported as `NotJson` in the end."""
+    unreachable: bool = False
+    """The host could not be reached at all, so other requests need not try it again."""
+
+
+class RequestCounter:
+    """Counts requests across threads and lookups."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._stats = RequestStats()
+
+    def add(self, method: str, *, retry: bool) -> None:
+        bulk = method == "POST"
+        with self._lock:
+            s = self._stats
+            self._stats = RequestStats(
+                requests=s.requests + 1,
+                bulk_requests=s.bulk_requests + bulk,
+                get_requests=s.get_requests + (not bulk),
+                retries=s.retries + retry,
+            )
+
+    @property
+    def stats(self) -> RequestStats:
+        with self._lock:
+            return self._stats
+
+
+class Transport:
+    """Sends requests with one `requests.Session` per thread, for the span of one lookup.
+
+    Use it as a context manager: leaving it closes every session it opened.
+
+    :param allow: whether a URL may be requested; redirects to anything else are refused.
+    :param trust_env: whether proxies and netrc from the environment apply.
+    """
+
+    def __init__(
+        self,
+        options: TransportOptions,
+        counter: RequestCounter,
+        *,
+        allow: Callable[[str], bool],
+        trust_env: bool = True,
+    ) -> None:
+        self._options = options
+        self._counter = counter
+        self._allow = allow
+        self._trust_env = trust_env
+        self._local = threading.local()
+        self._sessions: list[requests.Session] = []
+        self._lock = threading.Lock()
+        self._down: str | None = None
+
+    def __enter__(self) -> Transport:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        with self._lock:
+            for session in self._sessions:
+                session.close()
+            self._sessions.clear()
+
+    def send(self, method: str, url: str, body: object = None) -> Outcome:
+        """Send one request, retrying transient faults; never raises for network trouble."""
+        attempts = self._options.retries + 1
+        fault = _Transient("no attempt")
+        for attempt in range(attempts):
+            if self._down is not None:
+                # NOTE: the host refused or could not be resolved through a whole retry
+                # budget already; trying every key again would only multiply the wait.
+                return Failure(self._down)
+            self._counter.add(method, retry=attempt > 0)
+            result = self._attempt(method, url, body)
+            if not isinstance(result, _Transient):
+                return result
+            fault = result
+            if attempt + 1 < attempts:
+                time.sleep(self._delay(attempt, fault.retry_after))
+        return self._give_up(fault, attempts)
+
+    def _delay(self, attempt: int, retry_after: float | None) -> float:
+        o = self._options
+        return retry_delay(attempt, o.backoff_base, retry_after, o.retry_after_cap)
+
+    def _give_up(self, fault: _Transient, attempts: int) -> Outcome:
+        reason = f"{fault.reason} after {attempts} attempt{'s' if attempts > 1 else ''}"
+        if fault.bad_body:
+            return NotJson(reason)
+        if fault.unreachable:
+            self._down = reason
+        return Failure(reason)
+
+    def _session(self) -> requests.Session:
+        session: requests.Session | None = getattr(self._local, "session", None)
+        if session is None:
+            session = self._new_session()
+            self._local.session = session
+            with self._lock:
+                self._sessions.append(session)
+        return session
+
+    def _new_session(self) -> requests.Session:
+        session = requests.Session()
+        session.trust_env = self._trust_env
+        session.headers.update(
+            {"User-Agent": self._options.user_agent, "Accept": "application/json"}
+        )
+        # Retries are ours: they must also cover bodies cut short and honour Retry-After.
+        adapter = HTTPAdapter(max_retries=0)
+        session.mount("https://", adapter)
+        session.mount("http://", adapter)
+        return session
+
+    def _attempt(self, method: str, url: str, body: object) -> Outcome | _Transient:
+        try:
+            response = self._follow(method, url, body)
+        except (OSError, ValueError) as error:  # requests' exceptions are OSErrors
+            return _request_fault(error)
+        if isinstance(response, Failure):
+            return response
+        with response:
+            return self._read(response)
+
+    def _follow(self, method: str, url: str, body: object) -> requests.Response | Failure:
+        """Send, following at most `MAX_REDIRECTS` redirects, and only to allowed URLs."""
+        for _ in range(MAX_REDIRECTS + 1):
+            response = self._session().request(
+                method,
+                url,
+                json=body,
+                timeout=self._options.timeout,
+                stream=True,
+                allow_redirects=False,
+            )
+            if not response.is_redirect:
+                return response
+            response.close()
+            target = urljoin(url, response.headers["Location"])
+            refusal = redirect_refusal(method, response.status_code, url, target, self._allow)
+            if refusal is not None:
+                return Failure(refusal)
+            url = target
+        return Failure(f"more than {MAX_REDIRECTS} redirects")
+
+    def _read(self, response: requests.Response) -> Outcome | _Transient:
+        status = response.status_code
+        if status == 429 or (status >= 500 and status != 501):
+            retry_after = retry_after_seconds(response.headers.get("Retry-After"))
+            return _Transient(f"HTTP {status}", retry_after=retry_after)
+        body = self._read_body(response)
+        if status != 200:
+            # NOTE: only a 200 needs its body; a 404 is a 404 even if its page was cut.
+            return Reply(status, _json_or_none(body) if isinstance(body, bytes) else None)
+        if not isinstance(body, bytes):
+            return body
+        try:
+            return Reply(status, json.loads(body))
+        except (ValueError, RecursionError):
+            kind = response.headers.get("Content-Type", "untyped").split(";")[0].strip()
+            return _Transient(f"{kind or 'untyped'} body", bad_body=True)
+
+    def _read_body(self, response: requests.Response) -> bytes | Failure | _Transient:
+        limit = self._options.max_response_bytes
+        too_large = Failure(f"response larger than {limit} bytes")
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > limit:
+            return too_large
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            # NOTE: counted after decompression, so a small gzip bomb is caught too.
+            for chunk in response.iter_content(_CHUNK_BYTES):
+                size += len(chunk)
+                if size > limit:
+                    return too_large
+                chunks.append(chunk)
+        except (OSError, ValueError) as error:
+            return _request_fault(error)
+        return b"".join(chunks)
+
+
+def redirect_refusal(
+    method: str, status: int, source: str, target: str, allow: Callable[[str], bool]
+) -> str | None:
+    """Why a redirect from ``source`` to ``target`` must not be followed, or ``None``.
+
+    >>> redirect_refusal("GET", 302, "https://a.org/x", "http://a.org/x", lambda url: True)
+    'refused a redirect from https to http://a.org/x'
+    """
+    if urlsplit(source).scheme == "https" and urlsplit(target).scheme != "https":
+        return f"refused a redirect from https to {target}"
+    if not allow(target):
+        return f"refused a redirect to {target}"
+    if method != "GET" and status not in _KEEP_BODY_ON_REDIRECT:
+        # NOTE: 301/302/303 would turn the bulk POST into a GET without its body.
+        return f"refused an HTTP {status} redirect of a {method} request"
+    return None
+
+
+def retry_delay(
+    attempt: int,
+    backoff_base: float,
+    retry_after: float | None,
+    cap: float,
+    rand: Callable[[], float] = random.random,
+) -> float:
+    """Return how long to wait before retry number ``attempt + 1``.
+
+    ``Retry-After`` wins when the server sent one; otherwise exponential back-off with full
+    jitter (``uniform(0, base * 2**attempt)``) spreads the retries of concurrent workers.
+    No wait is ever longer than ``cap``.
+
+    >>> retry_delay(3, 0.5, 120.0, 60.0)
+    60.0
+    """
+    if retry_after is not None:
+        return min(max(retry_after, 0.0), cap)
+    return min(rand() * backoff_base * 2.0**attempt, cap)
+
+
+def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
+    """Return the seconds a ``Retry-After`` header asks for (delay or HTTP date), or ``None``.
+
+    >>> retry_after_seconds("7"), retry_after_seconds("soon")
+    (7.0, None)
+    """
+    if value is None:
+        return None
+    text = value.strip()
+    if re.fullmatch(r"\d+(\.\d+)?", text):
+        seconds = float(text)
+        return seconds if math.isfinite(seconds) else None
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max((when - (now or datetime.now(UTC))).total_seconds(), 0.0)
+
+
+def _request_fault(error: OSError | ValueError) -> Failure | _Transient:
+    """Translate an exception of requests (or below it) into a failure or a transient fault."""
+    if isinstance(error, requests.exceptions.SSLError):
+        return Failure(f"TLS error: {_one_line(error)}")
+    if isinstance(error, requests.exceptions.ConnectTimeout):
+        return _Transient("timed out", unreachable=True)
+    if isinstance(error, requests.Timeout):
+        return _Transient("timed out")
+    if isinstance(error, requests.exceptions.ChunkedEncodingError):
+        return _Transient("truncated body", bad_body=True)
+    if isinstance(error, requests.exceptions.ContentDecodingError):
+        return _Transient("undecodable body", bad_body=True)
+    if isinstance(error, requests.ConnectionError):
+        return _connection_fault(error)
+    return Failure(f"request failed: {_one_line(error)}")
+
+
+def _connection_fault(error: requests.ConnectionError) -> _Transient:
+    causes = _causes(error)
+
+    def caused_by(*kinds: type[BaseException]) -> bool:
+        return any(isinstance(cause, kinds) for cause in causes)
+
+    if caused_by(ConnectionRefusedError):
+        return _Transient("connection refused", unreachable=True)
+    if caused_by(socket.gaierror, urllib3.exceptions.NameResolutionError):
+        return _Transient("name resolution failed", unreachable=True)
+    if caused_by(TimeoutError, urllib3.exceptions.TimeoutError):
+        return _Transient("timed out")
+    # NOTE: RemoteDisconnected is a ConnectionResetError, so it must be tested first.
+    if caused_by(http.client.RemoteDisconnected):
+        return _Transient("connection closed without an answer")
+    if caused_by(ConnectionResetError):
+        return _Transient("connection reset")
+    if caused_by(urllib3.exceptions.NewConnectionError):
+        return _Transient("connection failed", unreachable=True)
+    return _Transient("connection failed")
+
+
+def _causes(error: BaseException) -> list[BaseException]:
+    """Return ``error`` and everything it wraps: causes, contexts, urllib3 reasons, args."""
+    seen: list[BaseException] = []
+    pending = [error]
+    while pending and len(seen) < 32:
+        current = pending.pop()
+        if any(current is known for known in seen):
+            continue
+        seen.append(current)
+        linked = [current.__cause__, current.__context__, getattr(current, "reason", None)]
+        linked += list(current.args)
+        pending += [item for item in linked if isinstance(item, BaseException)]
+    return seen
+
+
+def _json_or_none(body: bytes) -> object:
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+
+
+def _one_line(error: BaseException) -> str:
+    text = " ".join(str(error).split())
+    return text[:200] if text else type(error).__name__

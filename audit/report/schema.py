@@ -1,0 +1,90 @@
+"""The explicit Arrow schemas of the public report tables, and their version."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+__all__ = [
+    "FINDINGS_SCHEMA",
+    "NODES_SCHEMA",
+    "SCHEMA_VERSION",
+    "SEVERITY_LABELS",
+    "SEVERITY_TYPE",
+    "STRING_LIST",
+    "UTC_TIMESTAMP",
+]
+
+#: Version of the report layout (columns, types, ``run.json`` keys); bumped on any change.
+SCHEMA_VERSION = "1"
+
+#: The severity dictionary, in order; every severity column holds all four, used or not.
+SEVERITY_LABELS = ("info", "warning", "error", "critical")
+
+#: An ordered dictionary, so that pandas reads it as an ordered Categorical that sorts by badness.
+SEVERITY_TYPE = pa.dictionary(pa.int8(), pa.string(), ordered=True)
+
+# NOTE: the item field is called "element" because that is what Parquet's compliant nested
+# types store; an in-memory table then has exactly the schema a reader gets back.
+STRING_LIST = pa.list_(pa.field("element", pa.string()))
+UTC_TIMESTAMP = pa.timestamp("us", tz="UTC")
+
+_METADATA = {"comfy-audit.schema_version": SCHEMA_VERSION}
+
+
+def _required(name: str, type_: pa.DataType) -> pa.Field:
+    return pa.field(name, type_, nullable=False)
+
+
+def _optional(name: str, type_: pa.DataType) -> pa.Field:
+    return pa.field(name, type_, nullable=True)
+
+
+NODES_SCHEMA = pa.schema(
+    [
+        _required("run_id", pa.string()),
+        _required("host", pa.string()),
+        _required("node_id", pa.string()),
+        _optional("version", pa.string()),
+        _required("source", pa.string()),
+        _optional("status", pa.string()),
+        _optional("deprecated", pa.bool_()),
+        _optional("supported_os", STRING_LIST),
+        _optional("supported_accelerators", STRING_LIST),
+        _optional("supported_comfyui_version", pa.string()),
+        _optional("supported_comfyui_frontend_version", pa.string()),
+        _optional("dependencies", STRING_LIST),
+        _optional("tags_admin", STRING_LIST),
+        _optional("fetched_at", UTC_TIMESTAMP),
+        _optional("cache_hit", pa.bool_()),
+        _required("disabled", pa.bool_()),
+        _optional("url", pa.string()),
+        _optional("hash", pa.string()),
+        _optional("compatible_now", pa.bool_()),
+        _optional("compatible_after_upgrade", pa.bool_()),
+        _optional("worst_severity", SEVERITY_TYPE),
+        _required("finding_count", pa.int32()),
+    ],
+    metadata=_METADATA,
+)
+"""One row per manifest entry."""
+
+FINDINGS_SCHEMA = pa.schema(
+    [
+        _required("run_id", pa.string()),
+        _required("host", pa.string()),
+        _optional("node_id", pa.string()),
+        _optional("version", pa.string()),
+        _required("check", pa.string()),
+        _required("severity", SEVERITY_TYPE),
+        _required("message", pa.string()),
+        _optional("expected", pa.string()),
+        _optional("actual", pa.string()),
+        _required("source", pa.string()),
+        _required("when", pa.string()),
+        _required("waived", pa.bool_()),
+        _optional("waiver_reason", pa.string()),
+        _optional("baseline", pa.string()),
+    ],
+    metadata=_METADATA,
+)
+"""One row per finding; ``node_id`` is null for findings about a host rather than a pack."""

@@ -1,0 +1,119 @@
+"""Render the plain-text terminal summary of a run: counts, findings that matter, the reports."""
+
+from __future__ import annotations
+
+import unicodedata
+from pathlib import Path
+
+from audit.model import AuditRun, Failed, Finding, Found, Invalid, NotFound, Severity, When
+from audit.report.tables import run_hosts, severity_counts
+
+__all__ = ["one_line", "render_summary"]
+
+#: Longest message shown; the reports always hold the whole text.
+MAX_TEXT = 300
+# NOTE: messages quote registry data; control, format (bidi), private-use or unassigned characters
+# and line separators could break the layout or reach the terminal as escapes.
+_UNPRINTABLE = frozenset({"Cc", "Cf", "Cn", "Co", "Cs", "Zl", "Zp"})
+
+GroupKey = tuple[str, str | None, str | None]
+
+
+def one_line(text: str, limit: int | None = MAX_TEXT) -> str:
+    """Return ``text`` on one line without control characters, cut to ``limit`` characters.
+
+    >>> one_line("bad\\n\\x1b[31mred")
+    'bad [31mred'
+    """
+    spaced = "".join(" " if unicodedata.category(c) in _UNPRINTABLE else c for c in text)
+    flat = " ".join(spaced.split())
+    if limit is None or len(flat) <= limit:
+        return flat
+    return flat[: limit - 3] + "..."
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def _header(run: AuditRun) -> str:
+    results = [e.result for e in run.entries]
+    answered = sum(isinstance(r, Found | NotFound) for r in results)
+    failed = sum(isinstance(r, Failed | Invalid) for r in results)
+    skipped = sum(r is None for r in results)
+    return (
+        f"run {one_line(run.run_id)}: {_count(len(run_hosts(run)), 'host', 'hosts')}, "
+        f"{_count(len(run.entries), 'entry', 'entries')}; registry lookups: "
+        f"{answered} answered, {failed} failed, {skipped} not looked up"
+    )
+
+
+def _severity_line(run: AuditRun) -> str:
+    counts = severity_counts(run)
+    return "findings: " + ", ".join(f"{counts[s.label]} {s.label}" for s in reversed(Severity))
+
+
+def _groups(run: AuditRun) -> dict[GroupKey, list[Finding]]:
+    groups: dict[GroupKey, list[Finding]] = {}
+    for f in run.findings:
+        if f.severity >= Severity.WARNING:
+            groups.setdefault((f.host, f.node_id, f.version), []).append(f)
+    return groups
+
+
+def _group_order(item: tuple[GroupKey, list[Finding]]) -> tuple[object, ...]:
+    (host, node_id, version), findings = item
+    worst = max(f.severity for f in findings)
+    name = node_id or ""
+    return (host, node_id is not None, -worst, name.casefold(), name, version or "")
+
+
+def _finding_order(f: Finding) -> tuple[object, ...]:
+    return (-f.severity, f.when is not When.NOW, f.check)
+
+
+def _label(node_id: str | None, version: str | None) -> str:
+    if node_id is None:
+        return "(host-level)"
+    return one_line(node_id if version is None else f"{node_id}@{version}")
+
+
+def _finding_line(f: Finding) -> str:
+    upgrade = " (after upgrade)" if f.when is When.AFTER_UPGRADE else ""
+    line = f"  {f.severity.label:<8}  {one_line(f.check)}  {one_line(f.message)}{upgrade}"
+    return line.rstrip()
+
+
+def _finding_lines(run: AuditRun) -> list[str]:
+    show_host = len(run_hosts(run)) > 1
+    lines: list[str] = []
+    for (host, node_id, version), findings in sorted(_groups(run).items(), key=_group_order):
+        label = _label(node_id, version)
+        lines.append(f"{one_line(host)}  {label}" if show_host else label)
+        lines.extend(_finding_line(f) for f in sorted(findings, key=_finding_order))
+    return lines
+
+
+def _upgrade_line(run: AuditRun) -> str | None:
+    planned = any(f.when is When.AFTER_UPGRADE for f in run.findings) or any(
+        e.compatible_after_upgrade is not None for e in run.entries
+    )
+    if not planned:
+        return None
+    after = sum(e.compatible_after_upgrade is False for e in run.entries)
+    now = sum(e.compatible_now is False for e in run.entries)
+    return f"after upgrade: {_count(after, 'pack', 'packs')} incompatible (now: {now})"
+
+
+def render_summary(run: AuditRun, run_dir: Path | None) -> str:
+    """Return the terminal summary of ``run``: plain text, one fact per line, no colours.
+
+    Findings at warning and above are listed by host and pack, worst first; the last line names
+    the run folder (``run_dir``), or says the reports were not written when it is ``None``.
+    """
+    findings = _finding_lines(run) or ["no findings at warning or above"]
+    upgrade = _upgrade_line(run)
+    where = one_line(str(run_dir), limit=None) if run_dir is not None else "not written"
+    closing = [*([upgrade] if upgrade else []), f"reports: {where}"]
+    sections = [[_header(run), _severity_line(run)], findings, closing]
+    return "\n\n".join("\n".join(section) for section in sections)

@@ -1,0 +1,166 @@
+"""Build the ``nodes`` and ``findings`` Arrow tables, and the counts, from an AuditRun."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import cast
+
+import pyarrow as pa
+
+from audit.model import AuditedEntry, AuditRun, Finding, Found, LookupResult, NodeVersion, Severity
+from audit.report.schema import FINDINGS_SCHEMA, NODES_SCHEMA, SEVERITY_LABELS, SEVERITY_TYPE
+
+__all__ = [
+    "findings_table",
+    "iso_utc",
+    "nodes_table",
+    "run_hosts",
+    "severity_array",
+    "severity_counts",
+    "to_utc",
+]
+
+Row = dict[str, object]
+
+
+def to_utc(moment: datetime) -> datetime:
+    """Return ``moment`` in UTC; a naive datetime is taken to be UTC already."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def iso_utc(moment: datetime) -> str:
+    """Return ``moment`` as fixed-width ISO-8601 UTC text.
+
+    >>> iso_utc(datetime(2024, 5, 1, 12, 0, tzinfo=UTC))
+    '2024-05-01T12:00:00.000000Z'
+    """
+    return to_utc(moment).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def severity_array(values: Sequence[Severity | None]) -> pa.DictionaryArray:
+    """Return ``values`` as a severity column whose dictionary always holds all four levels."""
+    indices = [None if v is None else SEVERITY_LABELS.index(v.label) for v in values]
+    return pa.DictionaryArray.from_arrays(
+        pa.array(indices, type=SEVERITY_TYPE.index_type),
+        pa.array(SEVERITY_LABELS, type=SEVERITY_TYPE.value_type),
+        ordered=True,
+    )
+
+
+def _column(field: pa.Field, values: list[object]) -> pa.Array:
+    if field.type == SEVERITY_TYPE:
+        return severity_array(cast("list[Severity | None]", values))
+    return pa.array(values, type=field.type)
+
+
+def _table(rows: Sequence[Row], schema: pa.Schema) -> pa.Table:
+    columns = [_column(field, [row[field.name] for row in rows]) for field in schema]
+    return pa.Table.from_arrays(columns, schema=schema)
+
+
+def _strings(values: tuple[str, ...] | None) -> list[str] | None:
+    return None if values is None else list(values)
+
+
+_REGISTRY_COLUMNS = (
+    "status",
+    "deprecated",
+    "supported_os",
+    "supported_accelerators",
+    "supported_comfyui_version",
+    "supported_comfyui_frontend_version",
+    "dependencies",
+    "tags_admin",
+    "fetched_at",
+)
+
+
+def _registry_fields(nv: NodeVersion | None) -> Row:
+    if nv is None:
+        return dict.fromkeys(_REGISTRY_COLUMNS)
+    return {
+        "status": nv.status,
+        "deprecated": nv.deprecated,
+        "supported_os": _strings(nv.supported_os),
+        "supported_accelerators": _strings(nv.supported_accelerators),
+        "supported_comfyui_version": nv.supported_comfyui_version,
+        "supported_comfyui_frontend_version": nv.supported_comfyui_frontend_version,
+        "dependencies": _strings(nv.dependencies),
+        "tags_admin": _strings(nv.tags_admin),
+        "fetched_at": None if nv.fetched_at is None else to_utc(nv.fetched_at),
+    }
+
+
+def _cache_hit(result: LookupResult | None) -> bool | None:
+    # NOTE: only a Found answer records where it came from; other answers were not cache hits.
+    if result is None:
+        return None
+    return isinstance(result, Found) and result.cache_hit
+
+
+def _node_row(run_id: str, audited: AuditedEntry) -> Row:
+    entry = audited.entry
+    return {
+        "run_id": run_id,
+        "host": entry.host,
+        "node_id": entry.node_id,
+        "version": entry.version,
+        "source": entry.source.value,
+        **_registry_fields(audited.node_version),
+        "cache_hit": _cache_hit(audited.result),
+        "disabled": entry.disabled,
+        "url": entry.url,
+        "hash": entry.hash,
+        "compatible_now": audited.compatible_now,
+        "compatible_after_upgrade": audited.compatible_after_upgrade,
+        "worst_severity": audited.worst_severity,
+        "finding_count": len(audited.findings),
+    }
+
+
+def _finding_row(run_id: str, finding: Finding) -> Row:
+    return {
+        "run_id": run_id,
+        "host": finding.host,
+        "node_id": finding.node_id,
+        "version": finding.version,
+        "check": finding.check,
+        "severity": finding.severity,
+        "message": finding.message,
+        "expected": finding.expected,
+        "actual": finding.actual,
+        "source": finding.source.value,
+        "when": finding.when.value,
+        # NOTE: waivers and baselines come with the policy issue; until then nothing is waived.
+        "waived": False,
+        "waiver_reason": None,
+        "baseline": None,
+    }
+
+
+def nodes_table(run: AuditRun) -> pa.Table:
+    """Return one row per audited entry, in run order, with ``NODES_SCHEMA``."""
+    return _table([_node_row(run.run_id, e) for e in run.entries], NODES_SCHEMA)
+
+
+def findings_table(run: AuditRun) -> pa.Table:
+    """Return one row per finding (host findings first, then by entry) with ``FINDINGS_SCHEMA``."""
+    return _table([_finding_row(run.run_id, f) for f in run.findings], FINDINGS_SCHEMA)
+
+
+def run_hosts(run: AuditRun) -> list[str]:
+    """Return every host the run knows of (environments, entries, host findings), sorted."""
+    hosts = set(run.host_environments)
+    hosts.update(e.entry.host for e in run.entries)
+    hosts.update(f.host for f in run.host_findings)
+    return sorted(hosts)
+
+
+def severity_counts(run: AuditRun) -> dict[str, int]:
+    """Return the number of findings at each severity, all four labels present, info first."""
+    counted = Counter(f.severity.label for f in run.findings)
+    return {label: counted[label] for label in SEVERITY_LABELS}

@@ -1,0 +1,169 @@
+"""Write one run folder, ``OUTPUT/<run_id>/``, atomically: tables as Parquet and CSV, then run.json.
+
+Every file goes into a hidden ``.<run_id>.partial-<random>`` folder beside the final one, which is
+renamed into place only once ``run.json`` (written last) is complete. A failed or interrupted write
+therefore never leaves a folder under the run's final name.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import secrets
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from audit import TOOL_NAME, __version__
+from audit.environment import profile_to_dict
+from audit.errors import ReportError
+from audit.model import AuditRun
+from audit.report.schema import SCHEMA_VERSION
+from audit.report.tables import (
+    findings_table,
+    iso_utc,
+    nodes_table,
+    run_hosts,
+    severity_counts,
+    to_utc,
+)
+
+__all__ = ["csv_rows", "run_document", "write_run"]
+
+_TRANSLATED = (OSError, pa.ArrowException, TypeError, ValueError)
+
+
+def run_document(run: AuditRun) -> dict[str, object]:
+    """Return the content of ``run.json``: tool, times, environments, options and counts."""
+    started, finished = to_utc(run.started_at), to_utc(run.finished_at)
+    hosts = {host: profile_to_dict(env) for host, env in sorted(run.host_environments.items())}
+    return {
+        "tool": TOOL_NAME,
+        "tool_version": __version__,
+        "schema_version": SCHEMA_VERSION,
+        "run_id": run.run_id,
+        "started_at": iso_utc(started),
+        "finished_at": iso_utc(finished),
+        "duration_seconds": (finished - started).total_seconds(),
+        "environment": profile_to_dict(run.environment),
+        "hosts": hosts,
+        "options": dict(run.options),
+        "counts": {
+            "entries": len(run.entries),
+            "hosts": len(run_hosts(run)),
+            "findings": severity_counts(run),
+        },
+        "exit_code": run.exit_code,
+    }
+
+
+def _csv_cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        return iso_utc(value)
+    if isinstance(value, list):
+        return ";".join(_csv_cell(item) for item in value)
+    return str(value)
+
+
+def csv_rows(table: pa.Table) -> Iterator[list[str]]:
+    """Yield the header, then each row of ``table`` as the CSV cells that stand for it.
+
+    Lists are joined with ``;``, timestamps are ISO-8601 UTC, booleans ``true``/``false``,
+    severities their label, and nulls empty.
+    """
+    yield list(table.column_names)
+    columns = [table.column(name).to_pylist() for name in table.column_names]
+    for row in zip(*columns, strict=True):
+        yield [_csv_cell(value) for value in row]
+
+
+def _write_csv(table: pa.Table, path: Path) -> None:
+    # NOTE: RFC 4180 line ends; with "\n" alone the csv module leaves a lone "\r" unquoted, and
+    # readers then split the row there.
+    with path.open("w", encoding="utf-8", newline="") as stream:
+        csv.writer(stream, lineterminator="\r\n").writerows(csv_rows(table))
+
+
+def _write_json(document: dict[str, object], path: Path) -> None:
+    text = json.dumps(document, sort_keys=True, indent=2, allow_nan=False)
+    path.write_text(text + "\n", encoding="utf-8")
+
+
+def _reason(error: BaseException) -> str:
+    text = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+    return " ".join(text.split()) or type(error).__name__
+
+
+@contextmanager
+def _translating(path: Path, doing: str) -> Iterator[None]:
+    """Turn an OS, pyarrow or serialisation error into a one-line ReportError naming ``path``."""
+    try:
+        yield
+    except _TRANSLATED as e:
+        raise ReportError(f"{path}: {doing}: {_reason(e)}") from e
+
+
+def _write_files(run: AuditRun, partial: Path, final: Path) -> None:
+    for stem, build in (("nodes", nodes_table), ("findings", findings_table)):
+        with _translating(final / f"{stem}.parquet", "cannot write the report"):
+            table = build(run)
+            pq.write_table(table, str(partial / f"{stem}.parquet"))
+        with _translating(final / f"{stem}.csv", "cannot write the report"):
+            _write_csv(table, partial / f"{stem}.csv")
+    # NOTE: run.json goes last: its presence marks a complete run (also on object stores).
+    with _translating(final / "run.json", "cannot write the report"):
+        _write_json(run_document(run), partial / "run.json")
+
+
+def _check_run_id(run_id: str) -> None:
+    # NOTE: the id becomes one folder name; it must not climb out of OUTPUT or hide itself.
+    if not run_id or run_id.startswith(".") or any(c in run_id for c in "/\\\0"):
+        raise ReportError(f"{run_id!r}: not a usable run id for a report folder name")
+
+
+def _refuse_existing(final: Path) -> None:
+    if os.path.lexists(final):
+        raise ReportError(f"{final}: the run folder already exists; it is never overwritten")
+
+
+def _make_partial(output: Path, run_id: str) -> Path:
+    with _translating(output, "cannot create the output folder"):
+        output.mkdir(parents=True, exist_ok=True)
+    partial = output / f".{run_id}.partial-{secrets.token_hex(8)}"
+    with _translating(partial, "cannot create a temporary folder"):
+        partial.mkdir()
+    return partial
+
+
+def write_run(run: AuditRun, output_dir: str | Path) -> Path:
+    """Write the reports of ``run`` to ``output_dir/<run_id>/`` and return that folder.
+
+    :raises ReportError: if the folder exists already, or anything cannot be written; nothing is
+        then left behind but ``output_dir`` itself.
+    """
+    _check_run_id(run.run_id)
+    output = Path(output_dir)
+    final = output / run.run_id
+    _refuse_existing(final)
+    partial = _make_partial(output, run.run_id)
+    try:
+        _write_files(run, partial, final)
+        _refuse_existing(final)
+        # NOTE: a folder that appears between the check and the rename makes os.rename fail,
+        # unless it is empty; then it is replaced, and nothing in it is lost.
+        with _translating(final, "cannot move the finished reports into place"):
+            os.rename(partial, final)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    return final

@@ -1,0 +1,294 @@
+"""The rows of the nodes and findings tables, and what pandas reads back from their Parquet."""
+
+from __future__ import annotations
+
+import glob
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from audit.model import AuditRun, Found, NodeVersion, NotFound, Severity, When
+from audit.report import findings_table, nodes_table, write_run
+from tests.report.conftest import (
+    DEPENDENCIES_NOTE,
+    audited,
+    entry,
+    finding,
+    make_run,
+    read_frame,
+    sample_run,
+)
+
+LABELS = ["info", "warning", "error", "critical"]
+FETCHED = datetime(2024, 4, 30, 8, 15, tzinfo=UTC)
+NO_REGISTRY = {
+    "status": None,
+    "deprecated": None,
+    "supported_os": None,
+    "supported_accelerators": None,
+    "supported_comfyui_version": None,
+    "supported_comfyui_frontend_version": None,
+    "dependencies": None,
+    "tags_admin": None,
+    "fetched_at": None,
+}
+
+
+def _severities(values: list[str | None]) -> pd.Categorical:
+    return pd.Categorical(values, categories=LABELS, ordered=True)
+
+
+def test_nodes_rows(run: AuditRun) -> None:
+    ids = {"run_id": "run-1", "host": "gpu-01"}
+    assert nodes_table(run).to_pylist() == [
+        {
+            **ids,
+            "node_id": "comfyui-foo",
+            "version": "1.2.0",
+            "source": "registry",
+            "status": "NodeVersionStatusActive",
+            "deprecated": False,
+            "supported_os": ["linux", "windows"],
+            "supported_accelerators": ["cuda"],
+            "supported_comfyui_version": ">=0.4.0",
+            "supported_comfyui_frontend_version": None,
+            "dependencies": ["numpy>=1.26", "torch"],
+            "tags_admin": [],
+            "fetched_at": FETCHED,
+            "cache_hit": True,
+            "disabled": False,
+            "url": None,
+            "hash": None,
+            "compatible_now": False,
+            "compatible_after_upgrade": None,
+            "worst_severity": "error",
+            "finding_count": 2,
+        },
+        {
+            **ids,
+            "node_id": "my-node",
+            "version": "0123abc",
+            "source": "git",
+            **NO_REGISTRY,
+            "cache_hit": None,
+            "disabled": True,
+            "url": "https://github.com/me/my-node",
+            "hash": "0123abc",
+            "compatible_now": True,
+            "compatible_after_upgrade": None,
+            "worst_severity": None,
+            "finding_count": 0,
+        },
+        {
+            **ids,
+            "node_id": "bar",
+            "version": "2.0",
+            "source": "registry",
+            **NO_REGISTRY,
+            "cache_hit": False,
+            "disabled": False,
+            "url": None,
+            "hash": None,
+            "compatible_now": None,
+            "compatible_after_upgrade": None,
+            "worst_severity": "error",
+            "finding_count": 1,
+        },
+    ]
+
+
+def test_findings_rows_put_host_findings_first(run: AuditRun) -> None:
+    rows = findings_table(run).to_pylist()
+    assert [(r["node_id"], r["check"]) for r in rows] == [
+        (None, "env.unknown"),
+        ("comfyui-foo", "comfyui.version"),
+        ("comfyui-foo", "dependency.info"),
+        ("bar", "registry.fetch-failed"),
+    ]
+    assert rows[1] == {
+        "run_id": "run-1",
+        "host": "gpu-01",
+        "node_id": "comfyui-foo",
+        "version": "1.2.0",
+        "check": "comfyui.version",
+        "severity": "error",
+        "message": "needs ComfyUI >=0.4.0, installed 0.3.30",
+        "expected": ">=0.4.0",
+        "actual": "0.3.30",
+        "source": "registry",
+        "when": "now",
+        "waived": False,
+        "waiver_reason": None,
+        "baseline": None,
+    }
+
+
+def test_not_found_is_looked_up_but_has_no_registry_fields() -> None:
+    row = nodes_table(make_run([audited(entry(), NotFound())])).to_pylist()[0]
+    assert {k: row[k] for k in NO_REGISTRY} == NO_REGISTRY
+    assert row["cache_hit"] is False
+
+
+@pytest.mark.parametrize(
+    ("fetched_at", "expected"),
+    [
+        (datetime(2024, 4, 30, 10, 15, tzinfo=timezone(timedelta(hours=2))), FETCHED),
+        (datetime(2024, 4, 30, 8, 15), FETCHED),
+    ],
+    ids=["offset", "naive-is-utc"],
+)
+def test_fetched_at_is_stored_in_utc(fetched_at: datetime, expected: datetime) -> None:
+    version = NodeVersion("comfyui-foo", "1.2.0", fetched_at=fetched_at)
+    table = nodes_table(make_run([audited(entry(), Found(version))]))
+    assert table.column("fetched_at").to_pylist() == [expected]
+
+
+def test_severity_dictionary_holds_every_level_when_one_occurs() -> None:
+    only_info = make_run([audited(entry(), None, [DEPENDENCIES_NOTE])])
+    for column in (
+        findings_table(only_info).column("severity"),
+        nodes_table(only_info).column("worst_severity"),
+    ):
+        (chunk,) = column.chunks
+        assert chunk.dictionary.to_pylist() == LABELS
+        assert chunk.type.ordered
+
+
+def test_parquet_nodes_read_by_pandas_equal_the_expected_frame(
+    run: AuditRun, tmp_path: Path
+) -> None:
+    pq.write_table(nodes_table(run), tmp_path / "nodes.parquet")
+    expected = pd.DataFrame(
+        {
+            "run_id": ["run-1"] * 3,
+            "host": ["gpu-01"] * 3,
+            "node_id": ["comfyui-foo", "my-node", "bar"],
+            "version": ["1.2.0", "0123abc", "2.0"],
+            "source": ["registry", "git", "registry"],
+            "status": ["NodeVersionStatusActive", None, None],
+            "deprecated": pd.Series([False, None, None], dtype=object),
+            "supported_os": [["linux", "windows"], None, None],
+            "supported_accelerators": [["cuda"], None, None],
+            "supported_comfyui_version": [">=0.4.0", None, None],
+            "supported_comfyui_frontend_version": pd.Series([None] * 3, dtype="str"),
+            "dependencies": [["numpy>=1.26", "torch"], None, None],
+            "tags_admin": [[], None, None],
+            "fetched_at": pd.Series([FETCHED, None, None], dtype="datetime64[us, UTC]"),
+            "cache_hit": pd.Series([True, None, False], dtype=object),
+            "disabled": [False, True, False],
+            "url": [None, "https://github.com/me/my-node", None],
+            "hash": [None, "0123abc", None],
+            "compatible_now": pd.Series([False, True, None], dtype=object),
+            "compatible_after_upgrade": pd.Series([None] * 3, dtype=object),
+            "worst_severity": _severities(["error", None, "error"]),
+            "finding_count": pd.Series([2, 0, 1], dtype="int32"),
+        }
+    )
+    pd.testing.assert_frame_equal(read_frame(tmp_path / "nodes.parquet"), expected)
+
+
+def test_parquet_findings_read_by_pandas_equal_the_expected_frame(
+    run: AuditRun, tmp_path: Path
+) -> None:
+    pq.write_table(findings_table(run), tmp_path / "findings.parquet")
+    nulls = pd.Series([None] * 4, dtype="str")
+    expected = pd.DataFrame(
+        {
+            "run_id": ["run-1"] * 4,
+            "host": ["gpu-01"] * 4,
+            "node_id": [None, "comfyui-foo", "comfyui-foo", "bar"],
+            "version": [None, "1.2.0", "1.2.0", "2.0"],
+            "check": [
+                "env.unknown",
+                "comfyui.version",
+                "dependency.info",
+                "registry.fetch-failed",
+            ],
+            "severity": _severities(["warning", "error", "info", "error"]),
+            "message": [
+                "installed packages are unknown",
+                "needs ComfyUI >=0.4.0, installed 0.3.30",
+                "2 requirements",
+                "timed out after 3 attempts",
+            ],
+            "expected": [None, ">=0.4.0", None, None],
+            "actual": [None, "0.3.30", None, None],
+            "source": ["environment", "registry", "registry", "registry"],
+            "when": ["now"] * 4,
+            "waived": [False] * 4,
+            "waiver_reason": nulls,
+            "baseline": nulls,
+        }
+    )
+    frame = read_frame(tmp_path / "findings.parquet")
+    pd.testing.assert_frame_equal(frame, expected)
+    assert frame.sort_values("severity", ascending=False)["check"].tolist()[:2] == [
+        "comfyui.version",
+        "registry.fetch-failed",
+    ]
+
+
+def test_pandas_severity_is_ordered_and_complete_when_one_level_occurs(tmp_path: Path) -> None:
+    critical = finding("dependency.compromised", Severity.CRITICAL, "bad wheel", node_id=None)
+    pq.write_table(findings_table(make_run([], [critical])), tmp_path / "f.parquet")
+    severity = pd.read_parquet(tmp_path / "f.parquet")["severity"]
+    assert severity.cat.ordered
+    assert severity.cat.categories.tolist() == LABELS
+    assert (severity >= "error").tolist() == [True]
+
+
+def test_a_glob_of_run_folders_loads_into_one_frame(tmp_path: Path) -> None:
+    upgrade = finding("comfyui.version", Severity.ERROR, "too old", when=When.AFTER_UPGRADE)
+    runs = [
+        sample_run("run-a"),
+        make_run(run_id="run-b"),  # NOTE: a clean run with empty tables must not break the load.
+        make_run([audited(entry(), None, [upgrade])], run_id="run-c"),
+    ]
+    for each in runs:
+        write_run(each, tmp_path / "outputs")
+    # NOTE: pandas-stubs type ``path`` as one path; the pyarrow engine takes a list as well.
+    paths: Any = sorted(glob.glob(str(tmp_path / "outputs" / "*" / "findings.parquet")))
+    frame = pd.read_parquet(paths)
+    assert frame["run_id"].tolist() == ["run-a"] * 4 + ["run-c"]
+    assert frame["severity"].cat.categories.tolist() == LABELS
+    assert frame["severity"].cat.ordered
+    assert frame.groupby("run_id")["severity"].max().tolist() == ["error", "error"]
+    node_paths: Any = sorted(glob.glob(str(tmp_path / "outputs" / "*" / "nodes.parquet")))
+    nodes = pd.read_parquet(node_paths)
+    assert len(nodes) == 4
+
+
+def test_non_empty_runs_concatenate_as_one_categorical(tmp_path: Path) -> None:
+    for run_id in ("run-a", "run-b"):
+        write_run(sample_run(run_id), tmp_path)
+    frames = [pd.read_parquet(tmp_path / r / "findings.parquet") for r in ("run-a", "run-b")]
+    severity = pd.concat(frames, ignore_index=True)["severity"]
+    assert isinstance(severity.dtype, pd.CategoricalDtype)
+    assert severity.cat.categories.tolist() == LABELS
+
+
+def test_wrong_types_in_a_node_version_raise_arrow_errors() -> None:
+    bad = NodeVersion("comfyui-foo", "1.2.0", supported_os=(1,))  # type: ignore[arg-type]
+    with pytest.raises(pa.ArrowException):
+        nodes_table(make_run([audited(entry(), Found(bad))]))
+
+
+def test_an_empty_file_alone_reads_without_categories_but_a_list_restores_them(
+    tmp_path: Path,
+) -> None:
+    # NOTE: Parquet stores a dictionary only alongside data, so pandas cannot know the four
+    # levels of a file with no rows; reading the files as one list (the glob idiom) unifies them.
+    empty = write_run(make_run(run_id="empty"), tmp_path) / "findings.parquet"
+    full = write_run(sample_run("full"), tmp_path) / "findings.parquet"
+    alone = pd.read_parquet(empty)["severity"]
+    assert alone.cat.ordered
+    assert alone.cat.categories.tolist() == []
+    assert pq.read_table(empty).schema.field("severity").type.ordered
+    both: Any = [empty, full]
+    together = pd.read_parquet(both)["severity"]
+    assert together.cat.categories.tolist() == LABELS
