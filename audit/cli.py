@@ -28,7 +28,7 @@ from audit.environment import (
     override,
     profile_to_dict,
 )
-from audit.errors import AuditError, ReportError
+from audit.errors import AuditError, InputError, ReportError
 from audit.manifest import ManifestFormat, read_manifests
 from audit.model import Environment, Severity
 from audit.pipeline import AuditOptions, Auditor
@@ -94,12 +94,30 @@ def cli() -> None:
     """
 
 
-def _version_option(value: str | None, flag: str) -> str | None:
+def _check_version(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     if value is not None and parse_local_version(value) is None:
-        raise click.BadParameter(
-            f"{value!r} is not a version (expected e.g. 0.3.40)", param_hint=flag
-        )
+        raise click.BadParameter(f"{value!r} is not a version (expected e.g. 0.3.40)")
     return value
+
+
+def _check_os(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    try:
+        return normalize_os(value) if value is not None else None
+    except InputError as e:
+        raise click.BadParameter(str(e)) from e
+
+
+def _check_accelerators(
+    ctx: click.Context, param: click.Parameter, value: tuple[str, ...]
+) -> tuple[str, ...]:
+    try:
+        return tuple(normalize_accelerator(a) for a in value)
+    except InputError as e:
+        raise click.BadParameter(str(e)) from e
+
+
+def _version_flag(name: str, help: str) -> Callable[[F], F]:
+    return click.option(name, metavar="V", callback=_check_version, help=help)
 
 
 def environment_options(command: F) -> F:
@@ -114,6 +132,7 @@ def environment_options(command: F) -> F:
             "--os",
             "os_name",
             metavar="NAME",
+            callback=_check_os,
             help=f"Operating system: {', '.join(OPERATING_SYSTEMS)}. Default: detected.",
         ),
         click.option(
@@ -121,20 +140,19 @@ def environment_options(command: F) -> F:
             "accelerators",
             multiple=True,
             metavar="NAME",
+            callback=_check_accelerators,
             help=f"Accelerator of the host, repeatable: {', '.join(ACCELERATORS)} "
             "(also xpu, npu, mps). cpu is always included. Default: detected.",
         ),
-        click.option("--comfyui-version", metavar="V", help="Installed ComfyUI version."),
-        click.option("--frontend-version", metavar="V", help="Installed ComfyUI frontend version."),
-        click.option(
+        _version_flag("--comfyui-version", "Installed ComfyUI version."),
+        _version_flag("--frontend-version", "Installed ComfyUI frontend version."),
+        _version_flag(
             "--target-comfyui",
-            metavar="V",
-            help="Planned ComfyUI version: version checks also run against it (after-upgrade).",
+            "Planned ComfyUI version: version checks also run against it (after-upgrade).",
         ),
-        click.option(
+        _version_flag(
             "--target-frontend",
-            metavar="V",
-            help="Planned frontend version: version checks also run against it (after-upgrade).",
+            "Planned frontend version: version checks also run against it (after-upgrade).",
         ),
     ]
     return functools.reduce(lambda f, option: option(f), reversed(options), command)
@@ -147,16 +165,8 @@ def build_environment(
     **versions: str | None,
 ) -> Environment:
     """Return the environment: the profile or this machine's detected facts, then the flags."""
-    for flag, value in versions.items():
-        _version_option(value, "--" + flag.replace("_", "-"))
     base = load_profile(env_profile) if env_profile else detect()
-    return override(
-        base,
-        "flag",
-        os=normalize_os(os_name) if os_name else None,
-        accelerators=[normalize_accelerator(a) for a in accelerators] or None,
-        **versions,
-    )
+    return override(base, "flag", os=os_name, accelerators=accelerators or None, **versions)
 
 
 _FAIL_ON = ["info", "warning", "error", "critical", "never"]

@@ -122,6 +122,11 @@ def _audit_entry(
     entry: ManifestEntry, env: Environment, results: Mapping[NodeKey, LookupResult]
 ) -> AuditedEntry:
     result = results[entry.key] if entry.key is not None else None
-    findings = checks.evaluate(entry, result, env)
-    now, after = checks.compatibility(findings, result, env)
-    return AuditedEntry(entry, result, findings, now, after)
+    evaluation = checks.evaluate(entry, result, env)
+    return AuditedEntry(
+        entry,
+        result,
+        evaluation.findings,
+        evaluation.compatible_now,
+        evaluation.compatible_after_upgrade,
+    )

@@ -20,7 +20,6 @@ __all__ = [
     "CHECKS",
     "Check",
     "declared_words",
-    "family",
     "finding",
     "quote",
     "quote_all",
@@ -56,16 +55,6 @@ CHECKS: Mapping[str, Severity] = MappingProxyType(
 
 Check = Callable[[ManifestEntry, NodeVersion, Environment], Iterator[Finding]]
 """One check family: the findings about one registry answer in one environment."""
-
-# NOTE: `env.unknown` is shared by four families, and compatibility() must tell them apart
-# (a ComfyUI fact unknown today does not matter after an upgrade to a known target). The
-# message of an env.unknown finding therefore starts with the subject of its family.
-_UNKNOWN_SUBJECTS = {
-    "OS": "os",
-    "accelerators": "accelerator",
-    "ComfyUI": "comfyui",
-    "frontend": "frontend",
-}
 
 
 def finding(
@@ -104,10 +93,9 @@ def unknown(
 ) -> Finding:
     """Return the ``env.unknown`` finding of a check that needs an unknown local fact.
 
-    :param subject: the family's subject (``OS``, ``accelerators``, ``ComfyUI``, ``frontend``),
-        which starts the message so that ``family`` can find it again.
+    :param subject: what is unknown (``OS``, ``accelerators``, ``ComfyUI``, ``frontend``),
+        which starts the message.
     """
-    assert subject in _UNKNOWN_SUBJECTS, subject
     text = f"{subject} {message}"
     return finding(
         entry,
@@ -118,19 +106,6 @@ def unknown(
         actual=actual,
         when=when,
     )
-
-
-def family(found: Finding) -> str:
-    """The check family of a finding: ``os.unsupported`` → ``os``.
-
-    >>> from audit.model import Finding, FindingSource, Severity
-    >>> family(Finding("h", "n", "1", "env.unknown", Severity.INFO, "OS unknown: …",
-    ...                FindingSource.ENVIRONMENT))
-    'os'
-    """
-    if found.check != "env.unknown":
-        return found.check.partition(".")[0]
-    return _UNKNOWN_SUBJECTS.get(found.message.partition(" ")[0], "env")
 
 
 def declared_words(values: Iterable[str] | None) -> tuple[str, ...]:

@@ -5,7 +5,17 @@ from __future__ import annotations
 import unicodedata
 from pathlib import Path
 
-from audit.model import AuditRun, Failed, Finding, Found, Invalid, NotFound, Severity, When
+from audit.model import (
+    AuditRun,
+    Environment,
+    Failed,
+    Finding,
+    Found,
+    Invalid,
+    NotFound,
+    Severity,
+    When,
+)
 from audit.report.tables import run_hosts, severity_counts
 
 __all__ = ["one_line", "render_summary"]
@@ -46,6 +56,28 @@ def _header(run: AuditRun) -> str:
         f"{_count(len(run.entries), 'entry', 'entries')}; registry lookups: "
         f"{answered} answered, {failed} failed, {skipped} not looked up"
     )
+
+
+def _describe(env: Environment) -> str:
+    accelerators = ", ".join(sorted(env.accelerators)) if env.accelerators else "unknown"
+    parts = [
+        f"os {env.os or 'unknown'}",
+        f"accelerators {accelerators}",
+        f"ComfyUI {env.comfyui_version or 'unknown'}",
+        f"frontend {env.frontend_version or 'unknown'}",
+    ]
+    if env.target_comfyui:
+        parts.append(f"target ComfyUI {env.target_comfyui}")
+    if env.target_frontend:
+        parts.append(f"target frontend {env.target_frontend}")
+    return one_line("; ".join(parts))
+
+
+def _environment_line(run: AuditRun) -> str:
+    described = {_describe(env) for env in run.host_environments.values()}
+    if len(described) > 1:
+        return f"environment: {_describe(run.environment)} (varies by host: see run.json)"
+    return f"environment: {described.pop() if described else _describe(run.environment)}"
 
 
 def _severity_line(run: AuditRun) -> str:
@@ -115,5 +147,5 @@ def render_summary(run: AuditRun, run_dir: Path | None) -> str:
     upgrade = _upgrade_line(run)
     where = one_line(str(run_dir), limit=None) if run_dir is not None else "not written"
     closing = [*([upgrade] if upgrade else []), f"reports: {where}"]
-    sections = [[_header(run), _severity_line(run)], findings, closing]
+    sections = [[_header(run), _environment_line(run), _severity_line(run)], findings, closing]
     return "\n\n".join("\n".join(section) for section in sections)

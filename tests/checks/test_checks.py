@@ -1,4 +1,4 @@
-"""Tests for audit.checks: evaluate() and compatibility() over one table of cases."""
+"""Tests for audit.checks: evaluate() over one table of cases, findings and compatibility."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 import audit.checks.interface
 import audit.checks.platform
 import audit.checks.status
-from audit.checks import CHECKS, compatibility, evaluate
+from audit.checks import CHECKS, evaluate
 from audit.model import (
     EntrySource,
     Environment,
@@ -504,12 +504,12 @@ def observed(findings: tuple[Finding, ...]) -> Expected:
 
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
 def test_evaluate(case: Case) -> None:
-    assert observed(evaluate(case.entry, case.result, case.env)) == case.expected
+    assert observed(evaluate(case.entry, case.result, case.env).findings) == case.expected
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
 def test_findings_name_the_entry_and_their_source(case: Case) -> None:
-    for found_ in evaluate(case.entry, case.result, case.env):
+    for found_ in evaluate(case.entry, case.result, case.env).findings:
         assert (found_.host, found_.node_id, found_.version) == (
             case.entry.host,
             case.entry.node_id,
@@ -543,7 +543,7 @@ def test_check_defaults_follow_the_design() -> None:
 
 def test_ids_and_versions_are_kept_as_the_manifest_wrote_them() -> None:
     written = entry(node_id="ComfyUI-Foo", version="1.2")
-    (banned,) = evaluate(written, found(status="NodeVersionStatusBanned"), ENV)
+    (banned,) = evaluate(written, found(status="NodeVersionStatusBanned"), ENV).findings
     assert (banned.node_id, banned.version) == ("ComfyUI-Foo", "1.2")
     assert banned.message == "version 1.2 is banned by the registry"
 
@@ -551,7 +551,7 @@ def test_ids_and_versions_are_kept_as_the_manifest_wrote_them() -> None:
 def one(
     result: LookupResult | None, *, entry_: ManifestEntry = ENTRY, env_: Environment = ENV
 ) -> Finding:
-    (only,) = evaluate(entry_, result, env_)
+    (only,) = evaluate(entry_, result, env_).findings
     return only
 
 
@@ -700,7 +700,7 @@ def test_messages(finding: Finding, message: str, expected: str | None, actual: 
     assert (finding.message, finding.expected, finding.actual) == (message, expected, actual)
 
 
-# --- compatibility() ---
+# --- compatible_now / compatible_after_upgrade ---
 
 COMPATIBILITY = [
     # (id, result, env, entry, (compatible_now, compatible_after_upgrade))
@@ -823,21 +823,8 @@ def test_compatibility(
     entry_: ManifestEntry,
     expected: tuple[bool | None, bool | None],
 ) -> None:
-    findings = evaluate(entry_, result, env_)
-    assert compatibility(findings, result, env_) == expected
-
-
-def test_compatibility_ignores_findings_of_other_families() -> None:
-    other = Finding(
-        "render-01",
-        "comfyui-foo",
-        "1.2.0",
-        "dependency.spec-invalid",
-        Severity.WARNING,
-        "requirement 'torch>=' cannot be parsed",
-        FindingSource.REGISTRY,
-    )
-    assert compatibility([other], found(), env(target_comfyui="0.4.0")) == (True, True)
+    evaluation = evaluate(entry_, result, env_)
+    assert (evaluation.compatible_now, evaluation.compatible_after_upgrade) == expected
 
 
 # --- robustness and documentation ---
@@ -878,9 +865,8 @@ def test_evaluate_never_raises_on_registry_text(
         tags_admin=tags_admin,
     )
     environment = env(os=os_name, comfyui_version=local, target_comfyui=target)
-    findings = evaluate(ENTRY, result, environment)
-    assert all(f.check in CHECKS for f in findings)
-    compatibility(findings, result, environment)
+    evaluation = evaluate(ENTRY, result, environment)
+    assert all(f.check in CHECKS for f in evaluation.findings)
 
 
 @pytest.mark.parametrize(

@@ -15,6 +15,7 @@ from tests.report.conftest import FOO_VERSION, audited, entry, finding, make_run
 def test_exact_summary_of_the_sample_run(run: AuditRun) -> None:
     assert render_summary(run, Path("outputs/run-1")) == (
         "run run-1: 1 host, 3 entries; registry lookups: 1 answered, 1 failed, 1 not looked up\n"
+        "environment: os linux; accelerators cpu, cuda; ComfyUI 0.3.30; frontend unknown\n"
         "findings: 0 critical, 2 error, 1 warning, 1 info\n"
         "\n"
         "(host-level)\n"
@@ -67,6 +68,7 @@ def _fleet_upgrade_run() -> AuditRun:
 def test_exact_summary_of_a_fleet_upgrade_run() -> None:
     assert render_summary(_fleet_upgrade_run(), None) == (
         "run run-1: 2 hosts, 4 entries; registry lookups: 2 answered, 1 failed, 1 not looked up\n"
+        "environment: os linux; accelerators cpu, cuda; ComfyUI 0.3.30; frontend unknown\n"
         "findings: 2 critical, 1 error, 1 warning, 1 info\n"
         "\n"
         "a-host  (host-level)\n"
@@ -85,6 +87,7 @@ def test_a_clean_run_says_so() -> None:
     clean = make_run([audited(entry(), Found(FOO_VERSION), compatible_now=True)])
     assert render_summary(clean, Path("out/r")) == (
         "run run-1: 1 host, 1 entry; registry lookups: 1 answered, 0 failed, 0 not looked up\n"
+        "environment: os linux; accelerators cpu, cuda; ComfyUI 0.3.30; frontend unknown\n"
         "findings: 0 critical, 0 error, 0 warning, 0 info\n"
         "\n"
         "no findings at warning or above\n"
