@@ -15,7 +15,7 @@ demo: $(STAMP)
 	@$(BIN)/comfy-audit run manifests/sample-snapshot.json \
 		--registry manifests/sample-registry.jsonl \
 		--os linux --accelerator cuda \
-		--comfyui-version 0.3.40 --frontend-version 1.20.5 \
+		--frontend-version 1.20.5 \
 		--target-comfyui 0.4.0 --output outputs; \
 	status=$$?; echo "exit code: $$status"; test $$status -le 1
 
