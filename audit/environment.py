@@ -158,6 +158,7 @@ def profile_to_dict(env: Environment) -> dict[str, object]:
         "target_comfyui": env.target_comfyui,
         "target_frontend": env.target_frontend,
         "python_version": env.python_version,
+        "installed": dict(sorted(env.installed.items())) if env.installed is not None else None,
         "sources": dict(sorted(env.sources.items())),
     }
 
@@ -198,12 +199,23 @@ def profile_from_dict(data: object, where: str) -> Environment:
             "profile",
             os=normalize_os(os_name) if os_name else None,
             accelerators=[normalize_accelerator(a) for a in accelerators] if accelerators else None,
+            installed=_installed(data.get("installed"), where),
             **facts,
         )
     except ProfileError:
         raise
     except InputError as e:
         raise ProfileError(f"{where}: {e}") from e
+
+
+def _installed(value: object, where: str) -> dict[str, str | None] | None:
+    if value is None:
+        return None
+    if isinstance(value, dict) and all(
+        isinstance(k, str) and (v is None or isinstance(v, str)) for k, v in value.items()
+    ):
+        return dict(value)
+    raise ProfileError(f"{where}: 'installed' must map distribution names to versions or null")
 
 
 def load_profile(path: str | Path) -> Environment:

@@ -121,6 +121,12 @@ class ManifestEntry:
     hash: str | None = None
     """Commit of git entries."""
     disabled: bool = False
+    problem: str | None = None
+    """What is wrong with the pack on disk (unparseable ``pyproject.toml``, no version…)."""
+    declared: NodeVersion | None = None
+    """What the pack's own ``pyproject.toml`` declares (OS, accelerators, ranges, dependencies)."""
+    requirements: tuple[str, ...] | None = None
+    """The lines of the pack's own ``requirements.txt``, as written; ``None`` when it has none."""
 
     @property
     def is_valid(self) -> bool:
@@ -232,6 +238,9 @@ class Environment:
     target_comfyui: str | None = None
     target_frontend: str | None = None
     python_version: str | None = None
+    installed: Mapping[str, str | None] | None = None
+    """Distributions installed in the install's interpreter (name → version, ``None`` when a
+    URL install has no version); ``None`` when unknown."""
     sources: Mapping[str, str] = field(default_factory=dict)
     """Where each known fact came from (``flag``, ``detected``, ``profile``, ``snapshot``…)."""
 
