@@ -29,6 +29,7 @@ PROFILE = {
     "target_comfyui": None,
     "target_frontend": None,
     "python_version": None,
+    "installed": None,
     "sources": {"accelerators": "nvidia-smi", "os": "detected"},
 }
 NODES_CSV = """\
