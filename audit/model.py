@@ -26,6 +26,7 @@ __all__ = [
     "NodeKey",
     "NodeVersion",
     "NotFound",
+    "RequirementRow",
     "Severity",
     "When",
 ]
@@ -282,6 +283,26 @@ class AuditedEntry:
 
 
 @dataclass(frozen=True)
+class RequirementRow:
+    """Represents one pip requirement of one pack on one host: a ``requirements`` row."""
+
+    host: str
+    node_id: str
+    version: str | None
+    requirement: str
+    """The requirement exactly as the pack wrote it."""
+    distribution: str | None
+    """The canonical distribution name; ``None`` when the line is not a PEP 508 requirement."""
+    specifier: str | None
+    marker: str | None
+    source: str
+    """``registry`` (the registry's ``dependencies``) or ``local`` (the pack's own files)."""
+    installed_version: str | None
+    satisfied: bool | None
+    """Whether the installed version meets it; ``None`` when that cannot be decided."""
+
+
+@dataclass(frozen=True)
 class AuditRun:
     """Represents one complete run: what the reports and the terminal summary are made from."""
 
@@ -298,6 +319,7 @@ class AuditRun:
     options: Mapping[str, object]
     """The options of the run as JSON-ready values, for ``run.json``."""
     exit_code: int
+    requirements: tuple[RequirementRow, ...] = ()
 
     @property
     def findings(self) -> tuple[Finding, ...]:
