@@ -7,13 +7,25 @@ them, and it sums the platform and version checks up as the ``nodes`` table's tw
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from itertools import chain
 
 from audit.checks import platform, registry, security, status, versions
 from audit.checks.interface import CHECKS, Check
-from audit.model import Environment, Finding, Found, LookupResult, ManifestEntry, Severity, When
+from audit.model import (
+    Environment,
+    Failed,
+    Finding,
+    FindingSource,
+    Found,
+    Invalid,
+    LookupResult,
+    ManifestEntry,
+    NodeVersion,
+    Severity,
+    When,
+)
 
 __all__ = ["CHECKS", "Evaluation", "evaluate"]
 
@@ -60,23 +72,50 @@ def evaluate(entry: ManifestEntry, result: LookupResult | None, env: Environment
 
 
 def _evaluate(entry: ManifestEntry, result: LookupResult | None, env: Environment) -> Evaluation:
+    if entry.problem is not None:
+        return Evaluation((registry.check_problem(entry),))
     if not entry.is_valid:
         return Evaluation((registry.check_invalid_entry(entry),))
+    if isinstance(result, Found):
+        return _registry_checks(entry, result.node_version, env)
     if result is None:
-        return Evaluation(tuple(registry.check_not_looked_up(entry)))
-    if not isinstance(result, Found):
-        return Evaluation((registry.check_answer(entry, result),))
-    node_version = result.node_version
+        findings = tuple(registry.check_not_looked_up(entry))
+    else:
+        findings = (registry.check_answer(entry, result),)
+    if entry.declared is None or isinstance(result, Failed | Invalid):
+        return Evaluation(findings)
+    # The registry knows nothing of this pack: what its own pyproject declares is the best we
+    # have, and the findings say it came from the pack, not from the registry.
+    local = _compatibility_checks(entry, entry.declared, env, FindingSource.LOCAL)
+    return replace(local, findings=findings + local.findings)
+
+
+def _registry_checks(
+    entry: ManifestEntry, node_version: NodeVersion, env: Environment
+) -> Evaluation:
     general = chain(
         registry.check_fields(entry, node_version),
         *(check(entry, node_version, env) for check in _CHECKS),
     )
+    compatibility = _compatibility_checks(entry, node_version, env, FindingSource.REGISTRY)
+    return replace(compatibility, findings=(*general, *compatibility.findings))
+
+
+def _compatibility_checks(
+    entry: ManifestEntry, declared: NodeVersion, env: Environment, source: FindingSource
+) -> Evaluation:
     by_family = {
-        name: tuple(check(entry, node_version, env))
+        name: tuple(_from(source, check(entry, declared, env)))
         for name, check in _COMPATIBILITY_CHECKS.items()
     }
-    findings = (*general, *chain.from_iterable(by_family.values()))
-    return Evaluation(findings, *_compatibility(by_family, env))
+    return Evaluation(
+        tuple(chain.from_iterable(by_family.values())), *_compatibility(by_family, env)
+    )
+
+
+def _from(source: FindingSource, findings: Iterable[Finding]) -> Iterator[Finding]:
+    for f in findings:
+        yield replace(f, source=source) if f.source is FindingSource.REGISTRY else f
 
 
 def _compatibility(

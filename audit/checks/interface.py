@@ -30,6 +30,7 @@ __all__ = [
 CHECKS: Mapping[str, Severity] = MappingProxyType(
     {
         "manifest.invalid-entry": Severity.ERROR,
+        "manifest.broken-pack": Severity.ERROR,
         "registry.not-registry": Severity.INFO,
         "registry.not-found": Severity.WARNING,
         "registry.fetch-failed": Severity.ERROR,

@@ -18,7 +18,19 @@ from audit.model import (
     NotFound,
 )
 
-__all__ = ["check_answer", "check_fields", "check_invalid_entry", "check_not_looked_up"]
+__all__ = [
+    "check_answer",
+    "check_fields",
+    "check_invalid_entry",
+    "check_not_looked_up",
+    "check_problem",
+]
+
+
+def check_problem(entry: ManifestEntry) -> Finding:
+    """Report a pack whose files on disk cannot be read as a pack (its only finding)."""
+    assert entry.problem is not None
+    return finding(entry, "manifest.broken-pack", entry.problem, source=FindingSource.LOCAL)
 
 
 def check_invalid_entry(entry: ManifestEntry) -> Finding:

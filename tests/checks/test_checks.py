@@ -85,6 +85,7 @@ def after(check: str, severity: str | None = None) -> tuple[str, str, str]:
 
 
 UNKNOWN = now("env.unknown")
+LOCAL_WINDOWS = NodeVersion("comfyui-foo", "1.2.0", supported_os=("Microsoft :: Windows",))
 BAD_ID = "comfyui\x00foo"
 CPU_ONLY = frozenset({"cpu"})
 
@@ -118,6 +119,54 @@ CASES = [
         entry(source=EntrySource.FILE, node_id="my_nodes", version=None),
     ),
     Case("registry-version-unknown", None, (UNKNOWN,), entry(version=None)),
+    # --- packs read from an install: broken ones, and what their own pyproject declares ---
+    Case(
+        "broken-pack",
+        None,
+        (now("manifest.broken-pack"),),
+        entry(source=EntrySource.LOCAL, version=None, problem="pyproject.toml has no version"),
+    ),
+    Case(
+        "broken-pack-disabled",
+        None,
+        (now("manifest.broken-pack", "info"),),
+        entry(version=None, problem="pyproject.toml is not valid TOML", disabled=True),
+    ),
+    Case(
+        "git-install-declares-windows",
+        None,
+        (now("registry.not-registry"), now("os.unsupported")),
+        entry(source=EntrySource.GIT, url=GIT_URL, declared=LOCAL_WINDOWS),
+    ),
+    Case(
+        "local-pack-unknown-to-registry-declares-windows",
+        NotFound(),
+        (now("registry.not-found"), now("os.unsupported")),
+        entry(source=EntrySource.LOCAL, declared=LOCAL_WINDOWS),
+    ),
+    Case(
+        "registry-answer-beats-declared",
+        found(),
+        (),
+        entry(source=EntrySource.LOCAL, declared=LOCAL_WINDOWS),
+    ),
+    Case(
+        "declared-not-used-when-lookup-failed",
+        Failed("timeout"),
+        (now("registry.fetch-failed"),),
+        entry(declared=LOCAL_WINDOWS),
+    ),
+    Case(
+        "declared-range-and-target",
+        None,
+        (now("registry.not-registry"), after("comfyui.incompatible")),
+        entry(
+            source=EntrySource.FILE,
+            version=None,
+            declared=NodeVersion("comfyui-foo", "", supported_comfyui_version="<0.4.0"),
+        ),
+        env(target_comfyui="0.4.0"),
+    ),
     Case("local-version-unknown", None, (UNKNOWN,), entry(source=EntrySource.LOCAL, version=None)),
     Case("not-found", NotFound(), (now("registry.not-found"),)),
     Case("fetch-failed", Failed("HTTP 503 after 4 attempts"), (now("registry.fetch-failed"),)),
@@ -515,16 +564,20 @@ def test_findings_name_the_entry_and_their_source(case: Case) -> None:
             case.entry.node_id,
             case.entry.version,
         )
-        assert found_.source == expected_source(found_)
+        assert found_.source == expected_source(found_, case)
 
 
-def expected_source(found_: Finding) -> FindingSource:
+def expected_source(found_: Finding, case: Case) -> FindingSource:
     if found_.check in ("manifest.invalid-entry", "registry.not-registry"):
         return FindingSource.MANIFEST
+    if found_.check == "manifest.broken-pack":
+        return FindingSource.LOCAL
     if found_.check == "env.unknown":
         entry_level = found_.message.startswith("installed version unknown")
         return FindingSource.MANIFEST if entry_level else FindingSource.ENVIRONMENT
-    return FindingSource.REGISTRY
+    from_the_pack = case.entry.declared is not None and not isinstance(case.result, Found)
+    platform = found_.check.partition(".")[0] in ("os", "accelerator", "comfyui", "frontend")
+    return FindingSource.LOCAL if from_the_pack and platform else FindingSource.REGISTRY
 
 
 def test_every_check_code_is_covered_by_the_table() -> None:
@@ -698,6 +751,16 @@ def one(
 )
 def test_messages(finding: Finding, message: str, expected: str | None, actual: str | None) -> None:
     assert (finding.message, finding.expected, finding.actual) == (message, expected, actual)
+
+
+def test_declared_findings_say_they_are_local() -> None:
+    windows = entry(source=EntrySource.GIT, url=GIT_URL, declared=LOCAL_WINDOWS)
+    evaluation = evaluate(windows, None, ENV)
+    assert [(f.check, f.source) for f in evaluation.findings] == [
+        ("registry.not-registry", FindingSource.MANIFEST),
+        ("os.unsupported", FindingSource.LOCAL),
+    ]
+    assert (evaluation.compatible_now, evaluation.compatible_after_upgrade) == (False, None)
 
 
 # --- compatible_now / compatible_after_upgrade ---
