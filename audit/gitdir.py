@@ -44,10 +44,14 @@ def _git_dir(work_tree: Path) -> Path | None:
         return dot_git
     # Submodules and worktrees have a file `.git` that says "gitdir: <path>".
     text = _read(dot_git) if dot_git.is_file() else None
-    if text and text.startswith("gitdir:"):
+    if not text or not text.startswith("gitdir:"):
+        return None
+    try:
         target = (work_tree / text.removeprefix("gitdir:").strip()).resolve()
         return target if target.is_dir() else None
-    return None
+    # NOTE: a NUL byte in the path is a ValueError, a symlink loop a RuntimeError on 3.11.
+    except (OSError, RuntimeError, ValueError):
+        return None
 
 
 def _packed_refs(git_dir: Path) -> dict[str, str]:

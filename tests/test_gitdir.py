@@ -84,3 +84,14 @@ def test_garbage_never_raises(tmp_path: Path) -> None:
     (tmp_path / ".git" / "HEAD").write_bytes(b"\xff\xfe garbage")
     (tmp_path / ".git" / "packed-refs").write_text("nonsense\n^also\n")
     assert read_checkout(tmp_path) == GitCheckout(None, None, None, None, ())
+
+
+@pytest.mark.parametrize(
+    "gitdir",
+    ["gitdir: bad\x00path\n", "gitdir: loop\n"],
+    ids=["nul-byte", "symlink-loop"],
+)
+def test_unresolvable_gitdir_file_is_no_checkout(tmp_path: Path, gitdir: str) -> None:
+    (tmp_path / "loop").symlink_to(tmp_path / "loop")
+    (tmp_path / ".git").write_text(gitdir)
+    assert read_checkout(tmp_path) is None

@@ -3,10 +3,24 @@
 One module per format (``text``, ``csvlist``, ``jsonlist``, ``snapshot``), ``detect`` to tell
 them apart by content, and ``reader`` for the public entry points below. Every malformed input
 is a ``ManifestError`` that names the file, the line where known, and what was expected.
+
+``install`` scans a ComfyUI install in place (with ``pyproject`` for each pack's own metadata),
+and ``render`` writes the result as a list, JSON or a snapshot that the readers read back.
 """
 
 from audit.manifest.detect import detect_format
+from audit.manifest.install import scan_install
 from audit.manifest.interface import ManifestFormat
 from audit.manifest.reader import read_manifest, read_manifests
+from audit.manifest.render import render_json, render_text, to_snapshot
 
-__all__ = ["ManifestFormat", "detect_format", "read_manifest", "read_manifests"]
+__all__ = [
+    "ManifestFormat",
+    "detect_format",
+    "read_manifest",
+    "read_manifests",
+    "render_json",
+    "render_text",
+    "scan_install",
+    "to_snapshot",
+]

@@ -1,13 +1,19 @@
 """Read ComfyUI-Manager snapshots (JSON, or YAML under ``custom_nodes:``) and comfy-lock files.
 
 Every key is optional and may be null, since old snapshots predate ``pips`` and
-``cnr_custom_nodes``. ``disabled_cnr_custom_nodes`` is comfy-audit's own extension (written by
-``scan``): disabled registry packs, which ComfyUI-Manager leaves out of its snapshots.
+``cnr_custom_nodes``. Three extensions are comfy-audit's own (written by ``scan -o``), and
+ComfyUI-Manager ignores them:
+
+- ``disabled_cnr_custom_nodes``: disabled registry packs, which Manager leaves out;
+- ``cnr_id`` in a ``git_custom_nodes`` item: the pack's registry id, which is its node id;
+- ``unlisted_custom_nodes``: ``{node_id: {source, version, disabled, problem, url?}}``, the packs
+  a Manager snapshot cannot express (unknown version, broken, hand-copied, no remote URL).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import PurePosixPath
 from typing import TypeGuard
 
@@ -21,12 +27,16 @@ from audit.manifest.tree import (
     as_bool,
     as_id,
     as_optional_str,
+    as_str,
     describe,
     is_null,
 )
 from audit.model import EntrySource, Manifest, ManifestEntry
 
-__all__ = ["NOT_RECOGNISED", "SNAPSHOT_KEYS", "is_snapshot", "read_snapshot"]
+__all__ = ["NOT_RECOGNISED", "SNAPSHOT_KEYS", "UNLISTED", "is_snapshot", "read_snapshot"]
+
+#: The extension key for packs a ComfyUI-Manager snapshot cannot express.
+UNLISTED = "unlisted_custom_nodes"
 
 SNAPSHOT_KEYS = (
     "comfyui",
@@ -35,6 +45,7 @@ SNAPSHOT_KEYS = (
     "disabled_cnr_custom_nodes",
     "file_custom_nodes",
     "pips",
+    UNLISTED,
 )
 NOT_RECOGNISED = (
     "not a recognised manifest: expected a ComfyUI-Manager snapshot "
@@ -46,7 +57,9 @@ _SHAPES = {
     "disabled_cnr_custom_nodes": "a mapping of node id to version",
     "git_custom_nodes": "a mapping of url to {hash, disabled}",
     "file_custom_nodes": "a list of {filename, disabled}",
+    UNLISTED: "a mapping of node id to {source, version, disabled, problem}",
 }
+_SOURCES = ", ".join(s.value for s in EntrySource)
 _Reader = Callable[[Tree | None, Tree, Context], ManifestEntry]
 
 
@@ -91,7 +104,11 @@ def _git(key: Tree | None, value: Tree, ctx: Context) -> ManifestEntry:
     if not isinstance(value, Map):
         expected = "a mapping with hash and disabled"
         raise Malformed(f"git entry {brief(url)} must be {expected}, got {describe(value)}", line)
-    name = repository_name(url)
+    cnr_id = value.get("cnr_id")
+    if is_null(cnr_id):
+        name = repository_name(url)
+    else:
+        name = as_id(cnr_id, f"cnr_id of {brief(url)}", line)
     if not name:
         raise Malformed(f"cannot tell the repository name from git url {brief(url)}", line)
     commit = as_optional_str(value.get("hash"), f"hash of {brief(url)}", line)
@@ -109,11 +126,42 @@ def _file(key: Tree | None, item: Tree, ctx: Context) -> ManifestEntry:
     return ctx.entry(stem, None, item.line, source=EntrySource.FILE, disabled=disabled)
 
 
+def _source(tree: Tree | None, node_id: str, line: int | None) -> EntrySource:
+    text = as_str(tree, f"source of {brief(node_id)}", line)
+    try:
+        return EntrySource(text)
+    except ValueError:
+        message = f"source of {brief(node_id)} must be one of {_SOURCES}, got {brief(text)}"
+        raise Malformed(message, line) from None
+
+
+def _unlisted(key: Tree | None, value: Tree, ctx: Context) -> ManifestEntry:
+    node_id = as_id(key, "node id", value.line)
+    line = key.line if key else value.line
+    if not isinstance(value, Map):
+        expected = "a mapping with source, version, disabled and problem"
+        raise Malformed(
+            f"unlisted entry {brief(node_id)} must be {expected}, got {describe(value)}", line
+        )
+    url = as_optional_str(value.get("url"), f"url of {brief(node_id)}", line)
+    entry = ctx.entry(
+        node_id,
+        as_optional_str(value.get("version"), f"version of {brief(node_id)}", line),
+        line,
+        source=_source(value.get("source"), node_id, line),
+        url=strip_credentials(url) if url else None,
+        disabled=as_bool(value.get("disabled"), f"disabled of {brief(node_id)}", line),
+    )
+    problem = as_optional_str(value.get("problem"), f"problem of {brief(node_id)}", line)
+    return replace(entry, problem=problem)
+
+
 _READERS: dict[str, _Reader] = {
     "cnr_custom_nodes": _enabled,
     "disabled_cnr_custom_nodes": _disabled,
     "git_custom_nodes": _git,
     "file_custom_nodes": _file,
+    UNLISTED: _unlisted,
 }
 
 
