@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import platform
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 import click
+import yaml
 
 from audit import __version__
 from audit.environment import (
@@ -29,7 +31,15 @@ from audit.environment import (
     profile_to_dict,
 )
 from audit.errors import AuditError, InputError, ReportError
-from audit.manifest import ManifestFormat, read_manifests
+from audit.installation import describe_install, describe_interpreter
+from audit.manifest import (
+    ManifestFormat,
+    read_manifests,
+    render_json,
+    render_text,
+    scan_install,
+    to_snapshot,
+)
 from audit.model import Environment, Severity
 from audit.pipeline import AuditOptions, Auditor
 from audit.registry import open_registry
@@ -124,6 +134,20 @@ def environment_options(command: F) -> F:
     """Options that describe the machine, shared by ``run`` and ``env``."""
     options = [
         click.option(
+            "--comfyui",
+            "comfyui_path",
+            type=click.Path(file_okay=False),
+            metavar="PATH",
+            help="A ComfyUI install: its versions, interpreter and torch build describe the host.",
+        ),
+        click.option(
+            "--python",
+            type=click.Path(),
+            metavar="PATH",
+            help="The install's Python (or its venv): its installed packages are read in a "
+            "subprocess. Default: the venv in or beside --comfyui, or python_embeded.",
+        ),
+        click.option(
             "--env-profile",
             type=click.Path(dir_okay=False),
             help="Profile (the JSON `comfy-audit env` prints) used instead of detection.",
@@ -160,20 +184,33 @@ def environment_options(command: F) -> F:
 
 def build_environment(
     env_profile: str | None,
+    comfyui_path: str | None,
+    python: str | None,
     os_name: str | None,
     accelerators: Sequence[str],
     **versions: str | None,
 ) -> Environment:
-    """Return the environment: the profile or this machine's detected facts, then the flags."""
-    base = load_profile(env_profile) if env_profile else detect()
+    """Return the environment: a profile, an install or this machine, then the flags."""
+    if env_profile:
+        base = load_profile(env_profile)
+    elif comfyui_path:
+        base = describe_install(comfyui_path, python=python)
+    else:
+        base = detect()
+    if python and not comfyui_path:
+        base = describe_interpreter(base, python)
     return override(base, "flag", os=os_name, accelerators=accelerators or None, **versions)
+
+
+def _host(host: str | None) -> str:
+    return host or platform.node() or "localhost"
 
 
 _FAIL_ON = ["info", "warning", "error", "critical", "never"]
 
 
 @cli.command()
-@click.argument("manifests", nargs=-1, required=True, metavar="MANIFEST...")
+@click.argument("manifests", nargs=-1, metavar="[MANIFEST]...")
 @click.option(
     "--manifest-format",
     type=click.Choice([f.value for f in ManifestFormat]),
@@ -181,7 +218,11 @@ _FAIL_ON = ["info", "warning", "error", "critical", "never"]
     show_default=True,
     help="Format of the manifests; auto detects it from the content.",
 )
-@click.option("--host", help="Host name for a single manifest. Default: the manifest's file stem.")
+@click.option(
+    "--host",
+    help="Host name for a single manifest or --comfyui. "
+    "Default: the manifest's file stem, or this machine's name.",
+)
 @click.option(
     "--registry",
     default=DEFAULT_REGISTRY,
@@ -240,6 +281,8 @@ def run(
     host: str | None,
     registry: str,
     output: str,
+    comfyui_path: str | None,
+    python: str | None,
     env_profile: str | None,
     os_name: str | None,
     accelerators: tuple[str, ...],
@@ -252,11 +295,20 @@ def run(
     quiet: bool,
     **versions: str | None,
 ) -> None:
-    """Audit the packs listed in MANIFEST... (snapshots, node@version lists, CSV or JSON)."""
+    """Audit the packs listed in MANIFEST... (snapshots, node@version lists, CSV or JSON), or
+    the install at --comfyui PATH when no manifest is given."""
     from audit import report  # NOTE: imported here so that --help never loads pyarrow.
 
-    environment = build_environment(env_profile, os_name, accelerators, **versions)
-    read = read_manifests(manifests, host=host, format=ManifestFormat(manifest_format))
+    if not manifests and not comfyui_path:
+        raise click.UsageError("give one or more MANIFEST files, or --comfyui PATH")
+    environment = build_environment(
+        env_profile, comfyui_path, python, os_name, accelerators, **versions
+    )
+    if manifests:
+        read = read_manifests(manifests, host=host, format=ManifestFormat(manifest_format))
+    else:
+        assert comfyui_path is not None
+        read = [scan_install(comfyui_path, host=_host(host))]
     source = open_registry(
         registry,
         allow_insecure_http=allow_insecure_http,
@@ -266,15 +318,20 @@ def run(
         chunk_size=chunk_size,
     )
     threshold = None if fail_on == "never" else Severity.parse(fail_on)
+    # DESIGN.md "Installed packages": a profile or --python beats a snapshot's pips.
+    explicit = bool(python) or (env_profile is not None and environment.installed is not None)
     options = {
         "manifests": list(manifests),
+        "comfyui": comfyui_path,
+        "python": python,
         "manifest_format": manifest_format,
         "host": host,
         "registry": registry,
         "output": output,
         "fail_on": fail_on,
     }
-    audit_run = Auditor(source, AuditOptions(fail_on=threshold)).run(read, environment, options)
+    settings = AuditOptions(fail_on=threshold, installed_is_explicit=explicit)
+    audit_run = Auditor(source, settings).run(read, environment, options)
     run_dir = report.write_run(audit_run, output)
     if not quiet:
         click.echo(report.render_summary(audit_run, run_dir))
@@ -290,19 +347,59 @@ def run(
     help="Write the profile to this file instead of printing it.",
 )
 def env(
+    comfyui_path: str | None,
+    python: str | None,
     env_profile: str | None,
     os_name: str | None,
     accelerators: tuple[str, ...],
     output: str | None,
     **versions: str | None,
 ) -> None:
-    """Print this machine's environment profile as JSON (flags override what is detected)."""
-    environment = build_environment(env_profile, os_name, accelerators, **versions)
+    """Print the environment profile as JSON: this machine's, or with --comfyui that install's
+    (versions and their sources, Python, installed packages). Flags override what is found."""
+    environment = build_environment(
+        env_profile, comfyui_path, python, os_name, accelerators, **versions
+    )
     text = json.dumps(profile_to_dict(environment), indent=2) + "\n"
     if output is None:
         click.echo(text, nl=False)
     else:
         _write_atomically(Path(output), text)
+
+
+@cli.command()
+@click.argument("comfyui_path", metavar="COMFYUI_PATH", type=click.Path(file_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the entries as a JSON array.")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False),
+    help="Write a ComfyUI-Manager snapshot (JSON; YAML for .yaml/.yml) that `run` reads back.",
+)
+@click.option(
+    "--python",
+    type=click.Path(),
+    metavar="PATH",
+    help="The install's Python, for the snapshot's pips. Default: the venv in or beside it.",
+)
+@click.option("--host", help="Host name recorded in the entries. Default: this machine's name.")
+def scan(
+    comfyui_path: str, as_json: bool, output: str | None, python: str | None, host: str | None
+) -> None:
+    """Print the manifest of the ComfyUI install at COMFYUI_PATH (no pack code is run)."""
+    manifest = scan_install(comfyui_path, host=_host(host))
+    if output is None:
+        click.echo(render_json(manifest) if as_json else render_text(manifest), nl=False)
+        return
+    installed = describe_install(comfyui_path, python=python).installed
+    snapshot = to_snapshot(manifest, installed)
+    path = Path(output)
+    if path.suffix.lower() in (".yaml", ".yml"):
+        text = yaml.safe_dump({"custom_nodes": snapshot}, sort_keys=False, allow_unicode=True)
+    else:
+        text = json.dumps(snapshot, indent=4, ensure_ascii=False) + "\n"
+    _write_atomically(path, text)
+    click.echo(f"wrote {len(manifest.entries)} packs to {path}", err=True)
 
 
 def _write_atomically(path: Path, text: str) -> None:

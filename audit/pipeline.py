@@ -38,6 +38,9 @@ class AuditOptions:
 
     fail_on: Severity | None = Severity.ERROR
     """The lowest severity that fails the run; ``None`` never fails it."""
+    installed_is_explicit: bool = False
+    """The environment's installed packages came from a profile or ``--python``, so they beat a
+    snapshot's ``pips`` (DESIGN.md "Installed packages")."""
 
 
 def new_run_id(now: datetime) -> str:
@@ -60,18 +63,26 @@ def exit_code(findings: Iterable[Finding], fail_on: Severity | None) -> int:
     return 1 if failing else 3 if incomplete else 0
 
 
-def host_environment(manifest: Manifest, base: Environment) -> Environment:
+def host_environment(
+    manifest: Manifest, base: Environment, *, installed_is_explicit: bool
+) -> Environment:
     """Return the environment of ``manifest``'s host: ``base`` plus the facts the manifest holds.
 
     A snapshot's ``comfyui`` tag (``v0.3.30``) is the installed ComfyUI version unless a flag or
-    profile already gave one; a commit says nothing about the version.
+    profile already gave one; a commit says nothing about the version. A snapshot's ``pips`` are
+    the installed packages unless a profile or ``--python`` gave them.
     """
+    env = base
     tag = manifest.comfyui
-    if base.comfyui_version is not None or tag is None or _COMMIT.fullmatch(tag):
-        return base
-    if parse_local_version(tag) is None:
-        return base
-    return override(base, f"snapshot {manifest.path}", comfyui_version=tag)
+    if base.comfyui_version is None and tag is not None and _is_version_tag(tag):
+        env = override(env, f"snapshot {manifest.path}", comfyui_version=tag)
+    if manifest.pips is not None and not installed_is_explicit:
+        env = override(env, f"snapshot {manifest.path} pips", installed=manifest.pips)
+    return env
+
+
+def _is_version_tag(tag: str) -> bool:
+    return _COMMIT.fullmatch(tag) is None and parse_local_version(tag) is not None
 
 
 class Auditor:
@@ -95,7 +106,11 @@ class Auditor:
     ) -> AuditRun:
         """Audit every entry of ``manifests`` against ``environment``."""
         started_at = self._clock()
-        environments = {m.path: host_environment(m, environment) for m in manifests}
+        explicit = self._options.installed_is_explicit
+        environments = {
+            m.path: host_environment(m, environment, installed_is_explicit=explicit)
+            for m in manifests
+        }
         entries = [(e, environments[m.path]) for m in manifests for e in m.entries]
         results = self._lookup(e for e, _ in entries)
         audited = tuple(_audit_entry(e, env, results) for e, env in entries)
