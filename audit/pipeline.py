@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from audit import checks
+from audit.dependencies import DependencyAudit, PackRequirements, audit_dependencies
 from audit.environment import override
 from audit.model import (
     AuditedEntry,
@@ -106,31 +107,67 @@ class Auditor:
     ) -> AuditRun:
         """Audit every entry of ``manifests`` against ``environment``."""
         started_at = self._clock()
-        explicit = self._options.installed_is_explicit
-        environments = {
-            m.path: host_environment(m, environment, installed_is_explicit=explicit)
-            for m in manifests
-        }
-        entries = [(e, environments[m.path]) for m in manifests for e in m.entries]
-        results = self._lookup(e for e, _ in entries)
-        audited = tuple(_audit_entry(e, env, results) for e, env in entries)
-        findings = [f for a in audited for f in a.findings]
+        environments = self._host_environments(manifests, environment)
+        entries = [e for m in manifests for e in m.entries]
+        results = self._lookup(entries)
+        audited = [_audit_entry(e, environments[e.host], results) for e in entries]
+        by_host = _dependency_audits(audited, environments)
+        attached = _attach(audited, [f for d in by_host for f in d.findings if f.node_id])
+        host_findings = tuple(f for d in by_host for f in d.findings if f.node_id is None)
+        findings = [*host_findings, *(f for a in attached for f in a.findings)]
         return AuditRun(
             run_id=new_run_id(started_at),
             started_at=started_at,
             finished_at=self._clock(),
             environment=environment,
-            host_environments={e.host: env for e, env in entries}
-            | {m.host: environments[m.path] for m in manifests if not m.entries},
-            entries=audited,
-            host_findings=(),
+            host_environments=environments,
+            entries=attached,
+            host_findings=host_findings,
             options=run_options,
             exit_code=exit_code(findings, self._options.fail_on),
+            requirements=tuple(row for d in by_host for row in d.requirements),
         )
+
+    def _host_environments(
+        self, manifests: Sequence[Manifest], environment: Environment
+    ) -> dict[str, Environment]:
+        """Return each host's environment; a CSV's host column can put several in one file."""
+        explicit = self._options.installed_is_explicit
+        environments: dict[str, Environment] = {}
+        for manifest in manifests:
+            env = host_environment(manifest, environment, installed_is_explicit=explicit)
+            for host in (manifest.host, *(e.host for e in manifest.entries)):
+                environments.setdefault(host, env)
+        return environments
 
     def _lookup(self, entries: Iterable[ManifestEntry]) -> Mapping[NodeKey, LookupResult]:
         keys = list(dict.fromkeys(e.key for e in entries if e.key is not None))
         return self._registry.lookup(keys) if keys else {}
+
+
+def _dependency_audits(
+    audited: Sequence[AuditedEntry], environments: Mapping[str, Environment]
+) -> list[DependencyAudit]:
+    """Audit the pip requirements of each host's packs against that host's installed packages."""
+    packs: dict[str, list[PackRequirements]] = {host: [] for host in environments}
+    for a in audited:
+        registry = a.node_version.dependencies if a.node_version else None
+        packs[a.entry.host].append(PackRequirements(a.entry, registry))
+    return [audit_dependencies(host, packs[host], env) for host, env in environments.items()]
+
+
+def _attach(
+    audited: Sequence[AuditedEntry], findings: Iterable[Finding]
+) -> tuple[AuditedEntry, ...]:
+    """Add each pack's dependency findings to its entry, so its row counts them."""
+    extra: dict[tuple[str, str | None, str | None], list[Finding]] = {}
+    for f in findings:
+        extra.setdefault((f.host, f.node_id, f.version), []).append(f)
+    attached = []
+    for a in audited:
+        mine = extra.pop((a.entry.host, a.entry.node_id, a.entry.version), [])
+        attached.append(replace(a, findings=(*a.findings, *mine)) if mine else a)
+    return tuple(attached)
 
 
 def _audit_entry(

@@ -74,7 +74,7 @@ def test_clean_run_exits_0(tmp_path: Path, mirror: Path, write: Callable[..., Pa
     assert summary(result, out) == (
         "run RUN: 1 host, 1 entry; registry lookups: 1 answered, 0 failed, 0 not looked up\n"
         "environment: os linux; accelerators cpu, cuda; ComfyUI 0.3.40; frontend unknown\n"
-        "findings: 0 critical, 0 error, 0 warning, 0 info\n"
+        "findings: 0 critical, 0 error, 0 warning, 1 info\n"
         "\n"
         "no findings at warning or above\n"
         "\n"
@@ -244,8 +244,9 @@ def test_registry_down_exits_3_and_still_reports(
     result = invoke("run", manifest, "--registry", url, "-o", out, "--retries", "1", "-q")
     assert result.exit_code == 3
     findings = pd.read_parquet(only_run(out) / "findings.parquet")
-    assert findings.check.tolist() == ["registry.fetch-failed"] * 2
-    assert set(findings.message) == {"registry lookup failed: connection refused after 2 attempts"}
+    assert findings.check.tolist() == ["env.unknown"] + ["registry.fetch-failed"] * 2
+    failures = set(findings.message.iloc[1:])
+    assert failures == {"registry lookup failed: connection refused after 2 attempts"}
 
 
 def test_a_finding_beats_an_incomplete_audit(
@@ -332,6 +333,8 @@ def test_reports_agree_and_keep_their_schema(
         "findings.parquet",
         "nodes.csv",
         "nodes.parquet",
+        "requirements.csv",
+        "requirements.parquet",
         "run.json",
     ]
     for name, schema in [("nodes", NODES_SCHEMA), ("findings", FINDINGS_SCHEMA)]:
@@ -345,7 +348,8 @@ def test_reports_agree_and_keep_their_schema(
 def test_empty_snapshot_gives_empty_tables_with_full_schema(
     tmp_path: Path, mirror: Path, write: Callable[..., Path]
 ) -> None:
-    manifest = write("empty.json", json.dumps({"comfyui": None, "cnr_custom_nodes": {}}))
+    snapshot: dict[str, object] = {"comfyui": None, "cnr_custom_nodes": {}, "pips": {}}
+    manifest = write("empty.json", json.dumps(snapshot))
     result = invoke("run", manifest, "--registry", mirror, "-o", tmp_path / "out", "-q")
     assert result.exit_code == 0
     run_dir = only_run(tmp_path / "out")

@@ -7,6 +7,7 @@ import pyarrow as pa
 __all__ = [
     "FINDINGS_SCHEMA",
     "NODES_SCHEMA",
+    "REQUIREMENTS_SCHEMA",
     "SCHEMA_VERSION",
     "SEVERITY_LABELS",
     "SEVERITY_TYPE",
@@ -88,3 +89,22 @@ FINDINGS_SCHEMA = pa.schema(
     metadata=_METADATA,
 )
 """One row per finding; ``node_id`` is null for findings about a host rather than a pack."""
+
+REQUIREMENTS_SCHEMA = pa.schema(
+    [
+        _required("run_id", pa.string()),
+        _required("host", pa.string()),
+        _required("node_id", pa.string()),
+        _optional("version", pa.string()),
+        _required("requirement", pa.string()),
+        _optional("distribution", pa.string()),
+        _optional("specifier", pa.string()),
+        _optional("marker", pa.string()),
+        _required("source", pa.string()),
+        _optional("installed_version", pa.string()),
+        _optional("satisfied", pa.bool_()),
+    ],
+    metadata=_METADATA,
+)
+"""One row per requirement line of a pack on a host; ``distribution`` is null for a line that is
+not a PEP 508 requirement, ``satisfied`` when it cannot be decided."""

@@ -1,4 +1,4 @@
-"""Build the ``nodes`` and ``findings`` Arrow tables, and the counts, from an AuditRun."""
+"""Build the Arrow tables (``nodes``, ``findings``, ``requirements``) and counts of an AuditRun."""
 
 from __future__ import annotations
 
@@ -9,13 +9,29 @@ from typing import cast
 
 import pyarrow as pa
 
-from audit.model import AuditedEntry, AuditRun, Finding, Found, LookupResult, NodeVersion, Severity
-from audit.report.schema import FINDINGS_SCHEMA, NODES_SCHEMA, SEVERITY_LABELS, SEVERITY_TYPE
+from audit.model import (
+    AuditedEntry,
+    AuditRun,
+    Finding,
+    Found,
+    LookupResult,
+    NodeVersion,
+    RequirementRow,
+    Severity,
+)
+from audit.report.schema import (
+    FINDINGS_SCHEMA,
+    NODES_SCHEMA,
+    REQUIREMENTS_SCHEMA,
+    SEVERITY_LABELS,
+    SEVERITY_TYPE,
+)
 
 __all__ = [
     "findings_table",
     "iso_utc",
     "nodes_table",
+    "requirements_table",
     "run_hosts",
     "severity_array",
     "severity_counts",
@@ -150,6 +166,28 @@ def nodes_table(run: AuditRun) -> pa.Table:
 def findings_table(run: AuditRun) -> pa.Table:
     """Return one row per finding (host findings first, then by entry) with ``FINDINGS_SCHEMA``."""
     return _table([_finding_row(run.run_id, f) for f in run.findings], FINDINGS_SCHEMA)
+
+
+def _requirement_row(run_id: str, row: RequirementRow) -> Row:
+    return {
+        "run_id": run_id,
+        "host": row.host,
+        "node_id": row.node_id,
+        "version": row.version,
+        "requirement": row.requirement,
+        "distribution": row.distribution,
+        "specifier": row.specifier,
+        "marker": row.marker,
+        "source": row.source,
+        "installed_version": row.installed_version,
+        "satisfied": row.satisfied,
+    }
+
+
+def requirements_table(run: AuditRun) -> pa.Table:
+    """Return one row per requirement line, in run order, with ``REQUIREMENTS_SCHEMA``."""
+    rows = [_requirement_row(run.run_id, r) for r in run.requirements]
+    return _table(rows, REQUIREMENTS_SCHEMA)
 
 
 def run_hosts(run: AuditRun) -> list[str]:

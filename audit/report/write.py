@@ -29,6 +29,7 @@ from audit.report.tables import (
     findings_table,
     iso_utc,
     nodes_table,
+    requirements_table,
     run_hosts,
     severity_counts,
     to_utc,
@@ -37,6 +38,11 @@ from audit.report.tables import (
 __all__ = ["csv_rows", "run_document", "write_run"]
 
 _TRANSLATED = (OSError, pa.ArrowException, TypeError, ValueError)
+_TABLES = (
+    ("nodes", nodes_table),
+    ("findings", findings_table),
+    ("requirements", requirements_table),
+)
 
 
 def run_document(run: AuditRun) -> dict[str, object]:
@@ -58,6 +64,7 @@ def run_document(run: AuditRun) -> dict[str, object]:
             "entries": len(run.entries),
             "hosts": len(run_hosts(run)),
             "findings": severity_counts(run),
+            "requirements": len(run.requirements),
         },
         "exit_code": run.exit_code,
     }
@@ -114,7 +121,7 @@ def _translating(path: Path, doing: str) -> Iterator[None]:
 
 
 def _write_files(run: AuditRun, partial: Path, final: Path) -> None:
-    for stem, build in (("nodes", nodes_table), ("findings", findings_table)):
+    for stem, build in _TABLES:
         with _translating(final / f"{stem}.parquet", "cannot write the report"):
             table = build(run)
             pq.write_table(table, str(partial / f"{stem}.parquet"))

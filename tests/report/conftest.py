@@ -23,6 +23,7 @@ from audit.model import (
     LookupResult,
     ManifestEntry,
     NodeVersion,
+    RequirementRow,
     Severity,
     When,
 )
@@ -111,6 +112,7 @@ def make_run(
     host_environments: Mapping[str, Environment] | None = None,
     options: Mapping[str, object] | None = None,
     exit_code: int = 0,
+    requirements: Sequence[RequirementRow] = (),
 ) -> AuditRun:
     return AuditRun(
         run_id=run_id,
@@ -122,7 +124,52 @@ def make_run(
         host_findings=tuple(host_findings),
         options={"fail_on": "error"} if options is None else options,
         exit_code=exit_code,
+        requirements=tuple(requirements),
     )
+
+
+def requirement(
+    text: str = "numpy>=1.26",
+    distribution: str | None = "numpy",
+    specifier: str | None = ">=1.26",
+    *,
+    host: str = "gpu-01",
+    node_id: str = "comfyui-foo",
+    version: str | None = "1.2.0",
+    marker: str | None = None,
+    source: str = "registry",
+    installed_version: str | None = None,
+    satisfied: bool | None = None,
+) -> RequirementRow:
+    return RequirementRow(
+        host=host,
+        node_id=node_id,
+        version=version,
+        requirement=text,
+        distribution=distribution,
+        specifier=specifier,
+        marker=marker,
+        source=source,
+        installed_version=installed_version,
+        satisfied=satisfied,
+    )
+
+
+#: One row per kind of cell: met, unmet, unjudged (marker), and not PEP 508 at all.
+SAMPLE_REQUIREMENTS = (
+    requirement(installed_version="1.26.4", satisfied=True),
+    requirement(
+        "torch<2", "torch", "<2", source="local", installed_version="2.9.1+cu126", satisfied=False
+    ),
+    requirement(
+        'pywin32; python_version < "3.12"',
+        "pywin32",
+        None,
+        marker='python_version < "3.12"',
+        source="local",
+    ),
+    requirement("numpy<1.24>=1.18", None, None, node_id="bar", version="2.0", source="local"),
+)
 
 
 FOO_VERSION = NodeVersion(
@@ -182,7 +229,13 @@ def sample_run(run_id: str = "run-1") -> AuditRun:
         compatible_now=True,
     )
     bar = audited(entry("bar", "2.0"), Failed("timed out"), [FETCH_FAILED])
-    return make_run([foo, git, bar], [ENV_UNKNOWN], run_id=run_id, exit_code=3)
+    return make_run(
+        [foo, git, bar],
+        [ENV_UNKNOWN],
+        run_id=run_id,
+        exit_code=3,
+        requirements=SAMPLE_REQUIREMENTS,
+    )
 
 
 @pytest.fixture

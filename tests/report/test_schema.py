@@ -13,9 +13,11 @@ from audit.model import AuditRun
 from audit.report import (
     FINDINGS_SCHEMA,
     NODES_SCHEMA,
+    REQUIREMENTS_SCHEMA,
     SCHEMA_VERSION,
     findings_table,
     nodes_table,
+    requirements_table,
 )
 from tests.report.conftest import make_run
 
@@ -66,6 +68,19 @@ EXPECTED_FINDINGS = [
     ("waiver_reason", pa.string(), True),
     ("baseline", pa.string(), True),
 ]
+EXPECTED_REQUIREMENTS = [
+    ("run_id", pa.string(), False),
+    ("host", pa.string(), False),
+    ("node_id", pa.string(), False),
+    ("version", pa.string(), True),
+    ("requirement", pa.string(), False),
+    ("distribution", pa.string(), True),
+    ("specifier", pa.string(), True),
+    ("marker", pa.string(), True),
+    ("source", pa.string(), False),
+    ("installed_version", pa.string(), True),
+    ("satisfied", pa.bool_(), True),
+]
 
 
 def _described(schema: pa.Schema) -> list[tuple[str, pa.DataType, bool]]:
@@ -79,8 +94,12 @@ def _list_items(schema: pa.Schema) -> list[tuple[str, bool]]:
 
 @pytest.mark.parametrize(
     ("schema", "expected"),
-    [(NODES_SCHEMA, EXPECTED_NODES), (FINDINGS_SCHEMA, EXPECTED_FINDINGS)],
-    ids=["nodes", "findings"],
+    [
+        (NODES_SCHEMA, EXPECTED_NODES),
+        (FINDINGS_SCHEMA, EXPECTED_FINDINGS),
+        (REQUIREMENTS_SCHEMA, EXPECTED_REQUIREMENTS),
+    ],
+    ids=["nodes", "findings", "requirements"],
 )
 def test_schema_is_exactly_the_public_layout(
     schema: pa.Schema, expected: list[tuple[str, pa.DataType, bool]]
@@ -105,8 +124,12 @@ def test_severity_type_is_ordered_int8_dictionary() -> None:
 
 @pytest.mark.parametrize(
     ("build", "schema"),
-    [(nodes_table, NODES_SCHEMA), (findings_table, FINDINGS_SCHEMA)],
-    ids=["nodes", "findings"],
+    [
+        (nodes_table, NODES_SCHEMA),
+        (findings_table, FINDINGS_SCHEMA),
+        (requirements_table, REQUIREMENTS_SCHEMA),
+    ],
+    ids=["nodes", "findings", "requirements"],
 )
 @pytest.mark.parametrize("which", ["sample", "empty"])
 def test_tables_have_the_full_schema_even_when_empty(
@@ -120,8 +143,12 @@ def test_tables_have_the_full_schema_even_when_empty(
 
 @pytest.mark.parametrize(
     ("build", "schema"),
-    [(nodes_table, NODES_SCHEMA), (findings_table, FINDINGS_SCHEMA)],
-    ids=["nodes", "findings"],
+    [
+        (nodes_table, NODES_SCHEMA),
+        (findings_table, FINDINGS_SCHEMA),
+        (requirements_table, REQUIREMENTS_SCHEMA),
+    ],
+    ids=["nodes", "findings", "requirements"],
 )
 @pytest.mark.parametrize("which", ["sample", "empty"])
 def test_parquet_keeps_the_exact_schema(

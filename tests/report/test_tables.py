@@ -1,4 +1,4 @@
-"""The rows of the nodes and findings tables, and what pandas reads back from their Parquet."""
+"""The rows of the report tables, and what pandas reads back from their Parquet."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from audit.model import AuditRun, Found, NodeVersion, NotFound, Severity, When
-from audit.report import findings_table, nodes_table, write_run
+from audit.report import findings_table, nodes_table, requirements_table, write_run
 from tests.report.conftest import (
     DEPENDENCIES_NOTE,
     audited,
@@ -233,6 +233,85 @@ def test_parquet_findings_read_by_pandas_equal_the_expected_frame(
     ]
 
 
+def test_requirements_rows_follow_the_run_order(run: AuditRun) -> None:
+    ids = {"run_id": "run-1", "host": "gpu-01"}
+    foo = {**ids, "node_id": "comfyui-foo", "version": "1.2.0"}
+    assert requirements_table(run).to_pylist() == [
+        {
+            **foo,
+            "requirement": "numpy>=1.26",
+            "distribution": "numpy",
+            "specifier": ">=1.26",
+            "marker": None,
+            "source": "registry",
+            "installed_version": "1.26.4",
+            "satisfied": True,
+        },
+        {
+            **foo,
+            "requirement": "torch<2",
+            "distribution": "torch",
+            "specifier": "<2",
+            "marker": None,
+            "source": "local",
+            "installed_version": "2.9.1+cu126",
+            "satisfied": False,
+        },
+        {
+            **foo,
+            "requirement": 'pywin32; python_version < "3.12"',
+            "distribution": "pywin32",
+            "specifier": None,
+            "marker": 'python_version < "3.12"',
+            "source": "local",
+            "installed_version": None,
+            "satisfied": None,
+        },
+        {
+            **ids,
+            "node_id": "bar",
+            "version": "2.0",
+            "requirement": "numpy<1.24>=1.18",
+            "distribution": None,
+            "specifier": None,
+            "marker": None,
+            "source": "local",
+            "installed_version": None,
+            "satisfied": None,
+        },
+    ]
+
+
+def test_parquet_requirements_read_by_pandas_equal_the_expected_frame(
+    run: AuditRun, tmp_path: Path
+) -> None:
+    pq.write_table(requirements_table(run), tmp_path / "requirements.parquet")
+    expected = pd.DataFrame(
+        {
+            "run_id": ["run-1"] * 4,
+            "host": ["gpu-01"] * 4,
+            "node_id": ["comfyui-foo"] * 3 + ["bar"],
+            "version": ["1.2.0"] * 3 + ["2.0"],
+            "requirement": [
+                "numpy>=1.26",
+                "torch<2",
+                'pywin32; python_version < "3.12"',
+                "numpy<1.24>=1.18",
+            ],
+            "distribution": ["numpy", "torch", "pywin32", None],
+            "specifier": [">=1.26", "<2", None, None],
+            "marker": [None, None, 'python_version < "3.12"', None],
+            "source": ["registry", "local", "local", "local"],
+            "installed_version": ["1.26.4", "2.9.1+cu126", None, None],
+            "satisfied": pd.Series([True, False, None, None], dtype=object),
+        }
+    )
+    frame = read_frame(tmp_path / "requirements.parquet")
+    pd.testing.assert_frame_equal(frame, expected)
+    unmet = frame[frame["satisfied"].eq(False)]
+    assert unmet["distribution"].tolist() == ["torch"]
+
+
 def test_pandas_severity_is_ordered_and_complete_when_one_level_occurs(tmp_path: Path) -> None:
     critical = finding("dependency.compromised", Severity.CRITICAL, "bad wheel", node_id=None)
     pq.write_table(findings_table(make_run([], [critical])), tmp_path / "f.parquet")
@@ -261,6 +340,11 @@ def test_a_glob_of_run_folders_loads_into_one_frame(tmp_path: Path) -> None:
     node_paths: Any = sorted(glob.glob(str(tmp_path / "outputs" / "*" / "nodes.parquet")))
     nodes = pd.read_parquet(node_paths)
     assert len(nodes) == 4
+    pattern = str(tmp_path / "outputs" / "*" / "requirements.parquet")
+    requirement_paths: Any = sorted(glob.glob(pattern))
+    requirements = pd.read_parquet(requirement_paths)
+    assert requirements["run_id"].tolist() == ["run-a"] * 4
+    assert requirements["satisfied"].tolist() == [True, False, None, None]
 
 
 def test_non_empty_runs_concatenate_as_one_categorical(tmp_path: Path) -> None:

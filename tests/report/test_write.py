@@ -1,4 +1,4 @@
-"""Writing a run folder: its five files, run.json, CSV text, and atomicity on every failure."""
+"""Writing a run folder: its seven files, run.json, CSV text, and atomicity on every failure."""
 
 from __future__ import annotations
 
@@ -17,9 +17,25 @@ from audit.errors import ReportError
 from audit.model import AuditRun, Environment, Severity, When
 from audit.report import run_document, write_run
 from audit.report import write as write_module
-from tests.report.conftest import LINUX_CUDA, audited, entry, finding, make_run, sample_run
+from tests.report.conftest import (
+    LINUX_CUDA,
+    audited,
+    entry,
+    finding,
+    make_run,
+    requirement,
+    sample_run,
+)
 
-FILES = ["findings.csv", "findings.parquet", "nodes.csv", "nodes.parquet", "run.json"]
+FILES = [
+    "findings.csv",
+    "findings.parquet",
+    "nodes.csv",
+    "nodes.parquet",
+    "requirements.csv",
+    "requirements.parquet",
+    "run.json",
+]
 PROFILE = {
     "schema": "comfy-audit.env/1",
     "os": "linux",
@@ -49,6 +65,15 @@ run-1,gpu-01,comfyui-foo,1.2.0,comfyui.version,error,"needs ComfyUI >=0.4.0, ins
 >=0.4.0,0.3.30,registry,now,false,,
 run-1,gpu-01,comfyui-foo,1.2.0,dependency.info,info,2 requirements,,,registry,now,false,,
 run-1,gpu-01,bar,2.0,registry.fetch-failed,error,timed out after 3 attempts,,,registry,now,false,,
+"""
+REQUIREMENTS_CSV = """\
+run_id,host,node_id,version,requirement,distribution,specifier,marker,source,installed_version,\
+satisfied
+run-1,gpu-01,comfyui-foo,1.2.0,numpy>=1.26,numpy,>=1.26,,registry,1.26.4,true
+run-1,gpu-01,comfyui-foo,1.2.0,torch<2,torch,<2,,local,2.9.1+cu126,false
+run-1,gpu-01,comfyui-foo,1.2.0,"pywin32; python_version < \"\"3.12\"\"",pywin32,,\
+"python_version < \"\"3.12\"\"",local,,
+run-1,gpu-01,bar,2.0,numpy<1.24>=1.18,,,,local,,
 """
 
 
@@ -86,11 +111,15 @@ def _tricky_run() -> AuditRun:
                 ],
                 compatible_after_upgrade=False,
             )
-        ]
+        ],
+        requirements=[
+            requirement(text, None, None, node_id="weird", version="1.0", satisfied=None),
+            requirement(marker=text, installed_version="", satisfied=False),
+        ],
     )
 
 
-def test_write_run_creates_the_final_folder_with_five_files(run: AuditRun, tmp_path: Path) -> None:
+def test_write_run_creates_the_final_folder_with_seven_files(run: AuditRun, tmp_path: Path) -> None:
     output = tmp_path / "deep" / "outputs"
     folder = write_run(run, output)
     assert folder == output / "run-1"
@@ -118,6 +147,7 @@ def test_run_json_is_the_exact_document(run: AuditRun, tmp_path: Path) -> None:
             "entries": 3,
             "hosts": 1,
             "findings": {"info": 1, "warning": 1, "error": 2, "critical": 0},
+            "requirements": 4,
         },
         "exit_code": 3,
     }
@@ -139,6 +169,7 @@ def test_run_json_counts_every_host_the_run_knows() -> None:
         "entries": 1,
         "hosts": 4,
         "findings": {"info": 0, "warning": 1, "error": 0, "critical": 0},
+        "requirements": 0,
     }
     assert list(document["hosts"]) == ["gpu-00", "gpu-01"]  # type: ignore[call-overload]
 
@@ -147,6 +178,7 @@ def test_csv_text_is_exact(run: AuditRun, tmp_path: Path) -> None:
     folder = write_run(run, tmp_path)
     assert _csv_text(folder / "nodes.csv") == NODES_CSV.replace("\n", "\r\n")
     assert _csv_text(folder / "findings.csv") == FINDINGS_CSV.replace("\n", "\r\n")
+    assert _csv_text(folder / "requirements.csv") == REQUIREMENTS_CSV.replace("\n", "\r\n")
 
 
 def test_empty_run_writes_headers_and_full_schemas(tmp_path: Path) -> None:
@@ -154,10 +186,13 @@ def test_empty_run_writes_headers_and_full_schemas(tmp_path: Path) -> None:
     header = FINDINGS_CSV.split("\n")[0]
     assert _csv_text(folder / "findings.csv") == header + "\r\n"
     assert pq.read_table(folder / "nodes.parquet").num_rows == 0
+    assert pq.read_table(folder / "requirements.parquet").num_rows == 0
+    header = REQUIREMENTS_CSV.split("\nrun-1")[0].replace("\\\n", "")
+    assert _csv_text(folder / "requirements.csv") == header + "\r\n"
     assert pd.read_csv(folder / "nodes.csv").columns.tolist()[:3] == ["run_id", "host", "node_id"]
 
 
-@pytest.mark.parametrize("table", ["nodes", "findings"])
+@pytest.mark.parametrize("table", ["nodes", "findings", "requirements"])
 @pytest.mark.parametrize("which", ["sample", "tricky"])
 def test_csv_and_parquet_agree_row_for_row(table: str, which: str, tmp_path: Path) -> None:
     folder = write_run(sample_run() if which == "sample" else _tricky_run(), tmp_path)

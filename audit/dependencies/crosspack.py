@@ -1,0 +1,233 @@
+"""The findings that weigh packs against each other and against the host's installed set:
+range conflicts, variant clashes and compromised releases."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from itertools import combinations
+
+from packaging.specifiers import SpecifierSet
+from packaging.utils import NormalizedName
+
+from audit.dependencies.compromised import CompromisedRelease, is_compromised
+from audit.dependencies.interface import DEPENDENCY_CHECKS, PackRequirements
+from audit.dependencies.judge import (
+    Installed,
+    Judged,
+    host_finding,
+    label,
+    pack_finding,
+    range_text,
+    source_of,
+)
+from audit.dependencies.parse import RequirementLine
+from audit.dependencies.solve import common_version
+from audit.dependencies.variants import FAMILIES, Family, VariantsSeen
+from audit.model import Finding
+
+__all__ = ["compromised_findings", "conflict_findings", "variant_findings"]
+
+
+@dataclass(frozen=True)
+class _Demand:
+    """Represents what one enabled pack asks of one distribution: its lines that apply."""
+
+    pack: PackRequirements
+    lines: tuple[RequirementLine, ...]
+
+    @property
+    def ranges(self) -> list[SpecifierSet]:
+        return [line.specifier for line in self.lines if line.specifier is not None]
+
+    def describe(self) -> str:
+        return f"{label(self.pack)} wants {range_text(self.lines)}"
+
+
+def conflict_findings(host: str, judged: Sequence[Judged]) -> Iterator[Finding]:
+    """Yield ``dependency.conflict`` findings, by distribution name, one per pack involved.
+
+    Only enabled packs take part, with the lines whose markers hold; a line whose marker cannot
+    be judged, and a line without a range, constrain nothing. A pack whose own lines admit no
+    version (``numpy>=2`` and ``numpy<1``) is a conflict of that pack alone, and is then left out
+    of the others'. Among the rest, the packs involved are those in a pair that admits no
+    version; when no pair does but all of them together do not either, all of them.
+    """
+    demands = _demands(judged)
+    for name in sorted(demands):
+        consistent = []
+        for demand in (d for d in demands[name] if d.ranges):
+            if common_version(demand.ranges) is None:
+                yield from _conflict(host, name, [demand])
+            else:
+                consistent.append(demand)
+        if len(consistent) > 1 and common_version(r for d in consistent for r in d.ranges) is None:
+            yield from _conflict(host, name, _involved(consistent))
+
+
+def _demands(judged: Sequence[Judged]) -> dict[NormalizedName, list[_Demand]]:
+    lines: dict[NormalizedName, dict[int, list[Judged]]] = {}
+    for j in judged:
+        line = j.requirement
+        if j.enabled and line is not None and line.distribution is not None:
+            lines.setdefault(line.distribution, {}).setdefault(j.index, []).append(j)
+    return {
+        name: [_Demand(g[0].pack, tuple(_requirements(g))) for g in by_pack.values()]
+        for name, by_pack in lines.items()
+    }
+
+
+def _requirements(group: Sequence[Judged]) -> Iterator[RequirementLine]:
+    return (j.line for j in group if isinstance(j.line, RequirementLine))
+
+
+def _involved(demands: Sequence[_Demand]) -> list[_Demand]:
+    clashing: set[int] = set()
+    for (i, a), (k, b) in combinations(enumerate(demands), 2):
+        if common_version([*a.ranges, *b.ranges]) is None:
+            clashing.update((i, k))
+    return [d for i, d in enumerate(demands) if i in clashing] if clashing else list(demands)
+
+
+def _conflict(host: str, name: str, involved: Sequence[_Demand]) -> Iterator[Finding]:
+    if len(involved) == 1:
+        message = f"{name}: no version satisfies the pack's own range: {involved[0].describe()}"
+    else:
+        message = f"{name}: no version satisfies every pack: " + ", ".join(
+            d.describe() for d in involved
+        )
+    for demand in involved:
+        others = "; ".join(d.describe() for d in involved if d is not demand) or "no version"
+        yield pack_finding(
+            host,
+            demand.pack,
+            "dependency.conflict",
+            message,
+            source_of(demand.lines),
+            range_text(demand.lines),
+            others,
+        )
+
+
+def variant_findings(
+    host: str, judged: Sequence[Judged], installed: Installed | None
+) -> Iterator[Finding]:
+    """Yield ``dependency.variant-clash`` findings, family by family.
+
+    A family clashes when two of its members are seen on the host, installed or required by
+    enabled packs (with markers that hold). Each enabled pack requiring a member gets one finding,
+    since changing its requirement is the fix; when no pack requires one, the host gets one
+    finding (no ``node_id``). Each message lists every member seen and where.
+    """
+    for family in FAMILIES:
+        seen, requirers = _seen(family, judged, installed)
+        if not seen.clash:
+            continue
+        expected = "one of " + ", ".join(family.members)
+        actual = ", ".join(seen.members)
+        if not requirers:
+            severity = DEPENDENCY_CHECKS["dependency.variant-clash"]
+            yield host_finding(
+                host, "dependency.variant-clash", severity, seen.describe(), expected, actual
+            )
+        for pack, lines in requirers.values():
+            yield pack_finding(
+                host,
+                pack,
+                "dependency.variant-clash",
+                seen.describe(),
+                source_of(lines),
+                expected,
+                actual,
+            )
+
+
+def _seen(
+    family: Family, judged: Sequence[Judged], installed: Installed | None
+) -> tuple[VariantsSeen, dict[int, tuple[PackRequirements, list[RequirementLine]]]]:
+    members = set(family.members)
+    found = {m: installed[m][1] for m in family.members if installed and m in installed}
+    required: dict[NormalizedName, list[str]] = {}
+    requirers: dict[int, tuple[PackRequirements, list[RequirementLine]]] = {}
+    for j in judged:
+        line = j.requirement
+        if not j.enabled or line is None or line.distribution not in members:
+            continue
+        packs = required.setdefault(line.distribution, [])
+        if label(j.pack) not in packs:
+            packs.append(label(j.pack))
+        requirers.setdefault(j.index, (j.pack, []))[1].append(line)
+    return VariantsSeen(family, found, required), requirers
+
+
+def compromised_findings(
+    host: str, judged: Sequence[Judged], installed: Installed | None
+) -> Iterator[Finding]:
+    """Yield a ``dependency.compromised`` finding for each installed compromised release (no
+    ``node_id``: it belongs to no pack), by name, then one for each pack that pins that release
+    (or requires the distribution at all, when every release of it is malicious)."""
+    for name in sorted(installed or {}):
+        written, version = (installed or {})[name]
+        release = is_compromised(name, version)
+        if release is None:
+            continue
+        yield _installed_compromised(host, judged, written, version, release)
+        pinned: set[int] = set()
+        for j in judged:
+            line = j.requirement
+            if line is None or line.distribution != name or j.index in pinned:
+                continue
+            if _pins(line, release, version):
+                pinned.add(j.index)
+                yield _pinned_compromised(host, j.pack, line, release)
+
+
+def _installed_compromised(
+    host: str,
+    judged: Sequence[Judged],
+    written: str,
+    version: str | None,
+    release: CompromisedRelease,
+) -> Finding:
+    shown = written if version is None else f"{written} {version}"
+    requirers = dict.fromkeys(
+        label(j.pack)
+        for j in judged
+        if j.requirement is not None and j.requirement.distribution == release.distribution
+    )
+    required = f"; required by {', '.join(requirers)}" if requirers else ""
+    message = (
+        f"{shown} is installed and is a known-compromised release: {release.summary} "
+        f"(see {release.sources[0]}){required}"
+    )
+    severity = DEPENDENCY_CHECKS["dependency.compromised"]
+    expected = "no known-compromised release"
+    return host_finding(host, "dependency.compromised", severity, message, expected, shown)
+
+
+def _pins(line: RequirementLine, release: CompromisedRelease, version: str | None) -> bool:
+    if release.versions is None:
+        return True
+    exact = [s for s in line.specifier or () if s.operator in ("==", "===")]
+    return version is not None and any(
+        not s.version.endswith(".*") and s.contains(version, prereleases=True) for s in exact
+    )
+
+
+def _pinned_compromised(
+    host: str, pack: PackRequirements, line: RequirementLine, release: CompromisedRelease
+) -> Finding:
+    wanted = f"{release.distribution}{line.specifier or ''}"
+    message = (
+        f"the pack requires {wanted}, a known-compromised release installed here: "
+        f"{release.summary} (see {release.sources[0]})"
+    )
+    return pack_finding(
+        host,
+        pack,
+        "dependency.compromised",
+        message,
+        source_of([line]),
+        "no known-compromised release",
+        wanted,
+    )

@@ -1,0 +1,66 @@
+"""Audit the pip requirements of one host's packs against its environment and each other."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+from audit.checks.interface import CHECKS
+from audit.dependencies.crosspack import (
+    compromised_findings,
+    conflict_findings,
+    variant_findings,
+)
+from audit.dependencies.interface import DependencyAudit, PackRequirements
+from audit.dependencies.judge import Installed, host_finding, index_installed, judge
+from audit.dependencies.markers import marker_facts
+from audit.dependencies.perpack import pack_findings
+from audit.model import Environment, Finding
+
+__all__ = ["audit_dependencies"]
+
+
+def audit_dependencies(
+    host: str, packs: Sequence[PackRequirements], env: Environment
+) -> DependencyAudit:
+    """Audit the requirements of ``packs``, all installed on ``host``, in the environment ``env``.
+
+    Every requirement line becomes one ``requirements`` row, in pack order (the registry's
+    lines, then ``requirements.txt``, then the pyproject's), invalid lines included.
+
+    - Markers are evaluated against ``env`` (its Python version and OS), never against this
+      machine. A marker needing a fact ``env`` does not know leaves its requirement unjudged:
+      ``satisfied`` null, no missing or unsatisfied finding, and no part in conflicts or clashes.
+      A marker on ``extra`` holds only for a requested extra: never, here. Extras of the
+      requirement itself (``pkg[extra]``) are ignored; it still requires ``pkg``.
+    - With ``env.installed`` unknown, the checks against installed packages (missing,
+      unsatisfied, compromised) are skipped, with one ``env.unknown`` finding for the host;
+      conflicts between packs are still decided.
+    - A requirement that does not apply here is satisfied. An installed URL install has no
+      version: it meets a requirement without a range, and any other stays unjudged.
+      ``pip``, ``setuptools``, ``wheel`` and ``distribute`` are never reported missing, since
+      ``pip freeze`` leaves them out.
+    - Disabled packs get their rows and their own findings, at ``info``; they take no part in
+      conflicts or variant clashes, being never loaded.
+
+    Findings come in this order: ``env.unknown``; each pack's own (``spec-invalid``, then
+    ``missing`` or ``unsatisfied`` per distribution); conflicts by distribution; variant clashes
+    by family; compromised releases by distribution.
+    """
+    installed = index_installed(env.installed)
+    facts = marker_facts(env)
+    per_pack = [judge(pack, i, facts, installed) for i, pack in enumerate(packs)]
+    judged = [j for lines in per_pack for j in lines]
+    findings = [
+        *_unknown_installed(host, installed),
+        *(f for lines in per_pack for f in pack_findings(host, lines, installed is not None)),
+        *conflict_findings(host, judged),
+        *variant_findings(host, judged, installed),
+        *compromised_findings(host, judged, installed),
+    ]
+    return DependencyAudit(tuple(findings), tuple(j.row(host) for j in judged))
+
+
+def _unknown_installed(host: str, installed: Installed | None) -> Iterator[Finding]:
+    if installed is None:
+        message = "installed packages unknown: missing, unmet and compromised ones not checked"
+        yield host_finding(host, "env.unknown", CHECKS["env.unknown"], message)

@@ -1,0 +1,217 @@
+"""Judge each requirement line of a pack on one host: does it apply there, and is it met?"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from packaging.specifiers import SpecifierSet
+from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from audit.dependencies.interface import DEPENDENCY_CHECKS, PackRequirements
+from audit.dependencies.markers import applies
+from audit.dependencies.parse import (
+    InvalidLine,
+    Line,
+    RequirementLine,
+    RequirementSource,
+    file_lines,
+    parse_line,
+)
+from audit.dependencies.solve import admits
+from audit.model import Finding, FindingSource, RequirementRow, Severity
+
+__all__ = [
+    "FREEZE_HIDDEN",
+    "Installed",
+    "Judged",
+    "host_finding",
+    "index_installed",
+    "judge",
+    "label",
+    "meets",
+    "pack_finding",
+    "pack_lines",
+    "range_text",
+    "source_of",
+]
+
+Installed = Mapping[NormalizedName, tuple[str, str | None]]
+"""Installed distributions by canonical name → (name as written, version or ``None``)."""
+
+#: What ``pip freeze`` leaves out unless given ``--all``: absent from a snapshot's ``pips``,
+#: they may well be installed, so their absence proves nothing.
+FREEZE_HIDDEN = frozenset(map(canonicalize_name, ("pip", "setuptools", "wheel", "distribute")))
+
+
+@dataclass(frozen=True)
+class Judged:
+    """Represents one requirement line of one pack, judged on the audited host."""
+
+    pack: PackRequirements
+    index: int
+    """The pack's position in the host's list: the identity of a pack, which may repeat."""
+    line: Line
+    applies: bool | None
+    """Whether the line's marker holds there; ``None`` when it needs an unknown fact."""
+    installed: tuple[str, str | None] | None
+    """The installed distribution it names, as in `Installed`; ``None`` when it is not
+    installed, or the installed set is unknown."""
+    satisfied: bool | None
+
+    @property
+    def requirement(self) -> RequirementLine | None:
+        """The line, when it is a requirement that applies here."""
+        line = self.line
+        return line if isinstance(line, RequirementLine) and self.applies else None
+
+    @property
+    def enabled(self) -> bool:
+        return not self.pack.entry.disabled
+
+    def row(self, host: str) -> RequirementRow:
+        """The ``requirements`` row of this line."""
+        line, entry = self.line, self.pack.entry
+        valid = line if isinstance(line, RequirementLine) else None
+        return RequirementRow(
+            host=host,
+            node_id=entry.node_id,
+            version=entry.version,
+            requirement=line.text,
+            distribution=valid.distribution if valid else None,
+            specifier=str(valid.specifier) if valid and valid.specifier else None,
+            marker=str(valid.marker) if valid and valid.marker else None,
+            source=line.source.value,
+            installed_version=self.installed[1] if self.installed else None,
+            satisfied=self.satisfied,
+        )
+
+
+def index_installed(installed: Mapping[str, str | None] | None) -> Installed | None:
+    """Key the installed distributions by canonical name; the first spelling of a name wins."""
+    if installed is None:
+        return None
+    found: dict[NormalizedName, tuple[str, str | None]] = {}
+    for name, version in installed.items():
+        found.setdefault(canonicalize_name(name), (name, version))
+    return found
+
+
+def pack_lines(pack: PackRequirements) -> list[Line]:
+    """The requirement lines of ``pack``: the registry's, then ``requirements.txt``, then the
+    pyproject's; a line repeated within one source is kept once."""
+    entry = pack.entry
+    declared = entry.declared.dependencies if entry.declared is not None else None
+    texts = [
+        *((RequirementSource.REGISTRY, t) for t in pack.registry or ()),
+        *((RequirementSource.LOCAL, t) for t in file_lines(entry.requirements or ())),
+        *((RequirementSource.LOCAL, t) for t in declared or ()),
+    ]
+    unique = dict.fromkeys((source, text.strip()) for source, text in texts)
+    return [parse_line(text, source) for source, text in unique]
+
+
+def judge(
+    pack: PackRequirements,
+    index: int,
+    facts: Mapping[str, str],
+    installed: Installed | None,
+) -> list[Judged]:
+    """Judge every line of ``pack`` against the marker ``facts`` and the ``installed`` set."""
+    judged = []
+    for line in pack_lines(pack):
+        if isinstance(line, InvalidLine):
+            judged.append(Judged(pack, index, line, None, None, None))
+            continue
+        holds = applies(line.marker, facts)
+        found = installed.get(line.distribution) if installed and line.distribution else None
+        satisfied = _satisfied(line, holds, installed, found)
+        judged.append(Judged(pack, index, line, holds, found, satisfied))
+    return judged
+
+
+def _satisfied(
+    line: RequirementLine,
+    holds: bool | None,
+    installed: Installed | None,
+    found: tuple[str, str | None] | None,
+) -> bool | None:
+    # NOTE: a requirement that does not apply here asks for nothing, so it is met.
+    if holds is False:
+        return True
+    if holds is None or installed is None or line.distribution is None:
+        return None
+    if found is None:
+        return None if line.distribution in FREEZE_HIDDEN else False
+    version = found[1]
+    if line.specifier is None:
+        return True
+    # NOTE: a URL install has no version to compare.
+    return None if version is None else meets(line.specifier, version)
+
+
+def meets(specifier: SpecifierSet, version: str) -> bool | None:
+    """Whether an installed ``version`` meets ``specifier``; ``None`` if it is not PEP 440.
+
+    An installed pre-release is a fact, not a choice, so it is compared like any version; a local
+    version meets a pin of its public part (``2.9.1+cu126`` meets ``==2.9.1``).
+
+    >>> meets(SpecifierSet("==2.9.1"), "2.9.1+cu126"), meets(SpecifierSet("<2"), "2.0.0rc1")
+    (True, False)
+    """
+    if any(s.operator == "===" for s in specifier):
+        return admits(specifier, version)
+    try:
+        return specifier.contains(Version(version), prereleases=True)
+    except InvalidVersion:
+        return None
+
+
+def range_text(lines: Iterable[RequirementLine]) -> str:
+    """The specifiers of ``lines`` as one range (``<2,>=1.26``), empty when none has any."""
+    parts = dict.fromkeys(str(line.specifier) for line in lines if line.specifier)
+    return str(SpecifierSet(",".join(parts))) if parts else ""
+
+
+def label(pack: PackRequirements) -> str:
+    """How a message names a pack: ``comfyui-foo 1.0.0``."""
+    entry = pack.entry
+    return entry.node_id if entry.version is None else f"{entry.node_id} {entry.version}"
+
+
+def source_of(lines: Sequence[Line]) -> FindingSource:
+    """``local`` when any of ``lines`` comes from the pack's own files, else ``registry``."""
+    local = any(line.source is RequirementSource.LOCAL for line in lines)
+    return FindingSource.LOCAL if local else FindingSource.REGISTRY
+
+
+def pack_finding(
+    host: str,
+    pack: PackRequirements,
+    check: str,
+    message: str,
+    source: FindingSource,
+    expected: str | None = None,
+    actual: str | None = None,
+) -> Finding:
+    """A finding about ``pack``; ``info`` when the pack is disabled."""
+    entry = pack.entry
+    severity = Severity.INFO if entry.disabled else DEPENDENCY_CHECKS[check]
+    return Finding(
+        host, entry.node_id, entry.version, check, severity, message, source, expected, actual
+    )
+
+
+def host_finding(
+    host: str,
+    check: str,
+    severity: Severity,
+    message: str,
+    expected: str | None = None,
+    actual: str | None = None,
+) -> Finding:
+    """A finding about the host's environment, belonging to no pack."""
+    return Finding(
+        host, None, None, check, severity, message, FindingSource.ENVIRONMENT, expected, actual
+    )
