@@ -260,6 +260,11 @@ class Finding:
     expected: str | None = None
     actual: str | None = None
     when: When = When.NOW
+    waived: bool = False
+    """A policy waiver accepts this finding: it is reported but never counts for the exit code."""
+    waiver_reason: str | None = None
+    baseline: str | None = None
+    """``new`` or ``known`` when the run was compared with a baseline; else ``None``."""
 
 
 @dataclass(frozen=True)

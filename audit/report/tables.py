@@ -151,10 +151,9 @@ def _finding_row(run_id: str, finding: Finding) -> Row:
         "actual": finding.actual,
         "source": finding.source.value,
         "when": finding.when.value,
-        # NOTE: waivers and baselines come with the policy issue; until then nothing is waived.
-        "waived": False,
-        "waiver_reason": None,
-        "baseline": None,
+        "waived": finding.waived,
+        "waiver_reason": finding.waiver_reason,
+        "baseline": finding.baseline,
     }
 
 
