@@ -12,7 +12,7 @@ import os
 import platform
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
@@ -40,7 +40,7 @@ from audit.manifest import (
     scan_install,
     to_snapshot,
 )
-from audit.model import Environment, Severity
+from audit.model import Environment, Manifest, Severity
 from audit.pipeline import AuditOptions, Auditor
 from audit.registry import open_registry
 from audit.versions import parse_local_version
@@ -202,6 +202,23 @@ def build_environment(
     return override(base, "flag", os=os_name, accelerators=accelerators or None, **versions)
 
 
+def _sibling_profiles(
+    manifests: Sequence[Manifest], versions: Mapping[str, str | None]
+) -> dict[str, Environment]:
+    """Each manifest's ``<stem>.env.json`` (its host's profile), with the planned upgrade applied.
+
+    Flags that describe a machine apply only to hosts without a profile; the targets are the
+    plan, so they apply to every host.
+    """
+    targets = {k: v for k, v in versions.items() if k.startswith("target_")}
+    profiles = {}
+    for manifest in manifests:
+        sibling = Path(manifest.path).with_name(Path(manifest.path).stem + ".env.json")
+        if manifest.format != "install" and sibling.is_file():
+            profiles[manifest.path] = override(load_profile(sibling), "flag", **targets)
+    return profiles
+
+
 def _host(host: str | None) -> str:
     return host or platform.node() or "localhost"
 
@@ -304,6 +321,8 @@ def run(
     environment = build_environment(
         env_profile, comfyui_path, python, os_name, accelerators, **versions
     )
+    # NOTE: `fleet/*.json` also matches the hosts' `<stem>.env.json` profiles: not manifests.
+    manifests = tuple(m for m in manifests if not m.endswith(".env.json")) or manifests
     if manifests:
         read = read_manifests(manifests, host=host, format=ManifestFormat(manifest_format))
     else:
@@ -331,7 +350,8 @@ def run(
         "fail_on": fail_on,
     }
     settings = AuditOptions(fail_on=threshold, installed_is_explicit=explicit)
-    audit_run = Auditor(source, settings).run(read, environment, options)
+    profiles = {} if env_profile else _sibling_profiles(read, versions)
+    audit_run = Auditor(source, settings).run(read, environment, options, profiles)
     run_dir = report.write_run(audit_run, output)
     if not quiet:
         click.echo(report.render_summary(audit_run, run_dir))

@@ -104,13 +104,19 @@ class Auditor:
         manifests: Sequence[Manifest],
         environment: Environment,
         run_options: Mapping[str, object],
+        profiles: Mapping[str, Environment] | None = None,
     ) -> AuditRun:
-        """Audit every entry of ``manifests`` against ``environment``."""
+        """Audit every entry of ``manifests`` against ``environment``.
+
+        :param profiles: a host's own environment by manifest path (a fleet's ``<stem>.env.json``),
+            used instead of ``environment`` for that manifest.
+        """
         started_at = self._clock()
-        environments = self._host_environments(manifests, environment)
+        environments = self._host_environments(manifests, environment, profiles or {})
         entries = [e for m in manifests for e in m.entries]
         results = self._lookup(entries)
-        audited = [_audit_entry(e, environments[e.host], results) for e in entries]
+        evaluate = _Evaluator(results)
+        audited = [evaluate(e, environments[e.host]) for e in entries]
         by_host = _dependency_audits(audited, environments)
         attached = _attach(audited, [f for d in by_host for f in d.findings if f.node_id])
         host_findings = tuple(f for d in by_host for f in d.findings if f.node_id is None)
@@ -129,13 +135,22 @@ class Auditor:
         )
 
     def _host_environments(
-        self, manifests: Sequence[Manifest], environment: Environment
+        self,
+        manifests: Sequence[Manifest],
+        environment: Environment,
+        profiles: Mapping[str, Environment],
     ) -> dict[str, Environment]:
         """Return each host's environment; a CSV's host column can put several in one file."""
-        explicit = self._options.installed_is_explicit
         environments: dict[str, Environment] = {}
         for manifest in manifests:
-            env = host_environment(manifest, environment, installed_is_explicit=explicit)
+            profile = profiles.get(manifest.path)
+            # A host's own profile is its --env-profile: what it says is installed wins.
+            base, explicit = (
+                (profile, profile.installed is not None)
+                if profile is not None
+                else (environment, self._options.installed_is_explicit)
+            )
+            env = host_environment(manifest, base, installed_is_explicit=explicit)
             for host in (manifest.host, *(e.host for e in manifest.entries)):
                 environments.setdefault(host, env)
         return environments
@@ -170,15 +185,37 @@ def _attach(
     return tuple(attached)
 
 
-def _audit_entry(
-    entry: ManifestEntry, env: Environment, results: Mapping[NodeKey, LookupResult]
-) -> AuditedEntry:
-    result = results[entry.key] if entry.key is not None else None
-    evaluation = checks.evaluate(entry, result, env)
-    return AuditedEntry(
-        entry,
-        result,
-        evaluation.findings,
-        evaluation.compatible_now,
-        evaluation.compatible_after_upgrade,
+class _Evaluator:
+    """Evaluates the checks once per distinct (pack, registry answer, environment) and fans the
+    result out to every host that has that pack, so a fleet costs distinct pairs, not hosts."""
+
+    def __init__(self, results: Mapping[NodeKey, LookupResult]) -> None:
+        self._results = results
+        self._seen: dict[object, checks.Evaluation] = {}
+
+    def __call__(self, entry: ManifestEntry, env: Environment) -> AuditedEntry:
+        result = self._results[entry.key] if entry.key is not None else None
+        key = (replace(entry, host="", manifest="", line=None), result, _checked_facts(env))
+        evaluation = self._seen.get(key)
+        if evaluation is None:
+            evaluation = self._seen[key] = checks.evaluate(entry, result, env)
+        findings = tuple(replace(f, host=entry.host) for f in evaluation.findings)
+        return AuditedEntry(
+            entry,
+            result,
+            findings,
+            evaluation.compatible_now,
+            evaluation.compatible_after_upgrade,
+        )
+
+
+def _checked_facts(env: Environment) -> tuple[object, ...]:
+    """The facts of an environment that the checks read (not its sources or installed set)."""
+    return (
+        env.os,
+        env.accelerators,
+        env.comfyui_version,
+        env.frontend_version,
+        env.target_comfyui,
+        env.target_frontend,
     )

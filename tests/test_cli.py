@@ -442,3 +442,27 @@ def test_python_dash_m_prints_the_version() -> None:
         [sys.executable, "-m", "audit", "--version"], capture_output=True, text=True, check=False
     )
     assert (done.returncode, done.stdout) == (0, "comfy-audit, version 0.1.0\n")
+
+
+def test_fleet_hosts_use_their_own_profiles(
+    tmp_path: Path, mirror: Path, write: Callable[..., Path]
+) -> None:
+    fleet = tmp_path / "fleet"
+    fleet.mkdir()
+    for host in ("render-01", "render-02"):
+        (fleet / f"{host}.txt").write_text("comfyui-kjnodes@1.1.2\n")
+    profile = invoke(
+        "env", "--os", "windows", "--accelerator", "rocm", "-o", fleet / "render-02.env.json"
+    )
+    assert profile.exit_code == 0
+    paths = sorted(str(p) for p in fleet.iterdir())
+    result = invoke("run", *paths, "--registry", mirror, "-o", tmp_path / "out", "-q", *MACHINE)
+    assert result.exit_code == 1
+    findings = pd.read_parquet(only_run(tmp_path / "out") / "findings.parquet")
+    by_host = sorted(zip(findings.host, findings.check, strict=True))
+    assert by_host == [
+        ("render-01", "env.unknown"),
+        ("render-02", "accelerator.unsupported"),
+        ("render-02", "env.unknown"),  # its profile knows no ComfyUI version: flags do not apply
+        ("render-02", "env.unknown"),
+    ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
 
 from audit.model import Environment, Finding, FindingSource, Manifest, Severity
@@ -94,3 +96,38 @@ def test_run_ids_differ_within_a_second() -> None:
     ids = {new_run_id(now) for _ in range(50)}
     assert len(ids) == 50
     assert all(i.startswith("20261128T120000Z-") for i in ids)
+
+
+def test_checks_run_once_per_distinct_pack_and_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from audit import checks
+    from audit.model import EntrySource, Found, ManifestEntry, NodeKey, NodeVersion
+    from audit.pipeline import AuditOptions, Auditor
+
+    class Registry:
+        def lookup(self, keys: Sequence[NodeKey]) -> dict[NodeKey, Found]:
+            return {k: Found(NodeVersion(k.node_id, k.version, status="banned")) for k in keys}
+
+    calls = []
+    real = checks.evaluate
+
+    def counting(*args: object) -> checks.Evaluation:
+        calls.append(args)
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(checks, "evaluate", counting)
+
+    def host(name: str) -> Manifest:
+        entries = tuple(
+            ManifestEntry(name, f"pack-{i}", "1.0.0", EntrySource.REGISTRY, f"{name}.txt")
+            for i in range(5)
+        )
+        return Manifest(f"{name}.txt", name, "text", entries, pips={})
+
+    hosts = [host(f"h{n}") for n in range(20)]
+    run = Auditor(Registry(), AuditOptions()).run(hosts, BASE, {})
+    assert len(calls) == 5
+    assert len(run.entries) == 100
+    banned = [f for f in run.findings if f.check == "status.banned"]
+    assert sorted({f.host for f in banned}) == sorted(f"h{n}" for n in range(20))
