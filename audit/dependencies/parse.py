@@ -8,6 +8,7 @@ comment, or text that is not PEP 508, such as ``numpy<1.24>=1.18``). Parsing nev
 from __future__ import annotations
 
 import enum
+import functools
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -102,6 +103,8 @@ def _logical(line: str) -> Iterator[str]:
         yield line.strip()
 
 
+# NOTE: a fleet repeats the same lines on every host, and the result is immutable.
+@functools.lru_cache(maxsize=1 << 16)
 def parse_line(text: str, source: RequirementSource) -> Line:
     """Parse one requirement as pip would, after dropping an inline ``# comment``.
 

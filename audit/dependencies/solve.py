@@ -39,7 +39,12 @@ def common_version(ranges: Iterable[SpecifierSet]) -> str | None:
     >>> common_version([SpecifierSet("~=1.4"), SpecifierSet(">=1.5,<2")])
     '1.5'
     """
-    sets = list(ranges)
+    # NOTE: a fleet asks the same question on every host; duplicates and order change nothing.
+    return _common_version(tuple(sorted(set(ranges), key=str)))
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _common_version(sets: tuple[SpecifierSet, ...]) -> str | None:
     arbitrary = [s.version for r in sets for s in r if s.operator == "==="]
     candidates: Sequence[Version | str] = arbitrary[:1] if arbitrary else _candidates(sets)
     found = next((c for c in candidates if all(admits(r, c) for r in sets)), None)
