@@ -14,7 +14,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any, NoReturn, TextIO, TypeVar
 
 import click
 import yaml
@@ -41,7 +41,7 @@ from audit.manifest import (
     to_snapshot,
 )
 from audit.model import Environment, Manifest, Severity
-from audit.pipeline import AuditOptions, Auditor
+from audit.pipeline import AuditOptions, Auditor, Progress
 from audit.registry import open_registry
 from audit.versions import parse_local_version
 
@@ -202,6 +202,37 @@ def build_environment(
     return override(base, "flag", os=os_name, accelerators=accelerators or None, **versions)
 
 
+class StderrProgress:
+    """Shows how far the audit is on stderr: a redrawn bar on a terminal, one line a stage
+    otherwise (logs of scheduled runs); never on stdout, which belongs to the summary."""
+
+    def __init__(self, stream: TextIO, width: int = 30) -> None:
+        self._stream = stream
+        self._width = width
+        self._interactive = stream.isatty()
+        self._shown: tuple[str, int] | None = None
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if self._interactive:
+            self._draw(stage, done, total)
+        elif done == total:
+            self._stream.write(f"comfy-audit: {stage}: {done}/{total}\n")
+
+    def _draw(self, stage: str, done: int, total: int) -> None:
+        filled = self._width * done // total if total else self._width
+        if self._shown == (stage, filled) and done != total:
+            return
+        self._shown = (stage, filled)
+        bar = "#" * filled + "-" * (self._width - filled)
+        end = "\n" if done == total else ""
+        self._stream.write(f"\r{stage:<12} [{bar}] {done}/{total}{end}")
+        self._stream.flush()
+
+
+def _no_progress(stage: str, done: int, total: int) -> None:
+    """Report nothing (``--quiet``)."""
+
+
 def _sibling_profiles(
     manifests: Sequence[Manifest], versions: Mapping[str, str | None]
 ) -> dict[str, Environment]:
@@ -351,7 +382,9 @@ def run(
     }
     settings = AuditOptions(fail_on=threshold, installed_is_explicit=explicit)
     profiles = {} if env_profile else _sibling_profiles(read, versions)
-    audit_run = Auditor(source, settings).run(read, environment, options, profiles)
+    progress: Progress = _no_progress if quiet else StderrProgress(sys.stderr)
+    auditor = Auditor(source, settings, progress=progress)
+    audit_run = auditor.run(read, environment, options, profiles)
     run_dir = report.write_run(audit_run, output)
     if not quiet:
         click.echo(report.render_summary(audit_run, run_dir))

@@ -25,7 +25,14 @@ from audit.model import (
 from audit.registry import Registry
 from audit.versions import parse_local_version
 
-__all__ = ["INCOMPLETE_CHECKS", "AuditOptions", "Auditor", "exit_code", "new_run_id"]
+__all__ = [
+    "INCOMPLETE_CHECKS",
+    "AuditOptions",
+    "Auditor",
+    "Progress",
+    "exit_code",
+    "new_run_id",
+]
 
 #: Findings that mean the audit could not finish; they give exit 3, never exit 1.
 INCOMPLETE_CHECKS = frozenset({"registry.fetch-failed", "registry.invalid-response"})
@@ -86,6 +93,14 @@ def _is_version_tag(tag: str) -> bool:
     return _COMMIT.fullmatch(tag) is None and parse_local_version(tag) is not None
 
 
+Progress = Callable[[str, int, int], None]
+"""Told ``(stage, done, total)`` as the audit goes: ``lookup``, ``checks``, ``dependencies``."""
+
+
+def _no_progress(stage: str, done: int, total: int) -> None:
+    """Report nothing."""
+
+
 class Auditor:
     """Runs the audit: looks every distinct node@version up once, then checks every entry."""
 
@@ -94,10 +109,12 @@ class Auditor:
         registry: Registry,
         options: AuditOptions,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        progress: Progress = _no_progress,
     ) -> None:
         self._registry = registry
         self._options = options
         self._clock = clock
+        self._progress = progress
 
     def run(
         self,
@@ -116,8 +133,11 @@ class Auditor:
         entries = [e for m in manifests for e in m.entries]
         results = self._lookup(entries)
         evaluate = _Evaluator(results)
-        audited = [evaluate(e, environments[e.host]) for e in entries]
-        by_host = _dependency_audits(audited, environments)
+        audited = []
+        for done, entry in enumerate(entries, 1):
+            audited.append(evaluate(entry, environments[entry.host]))
+            self._progress("checks", done, len(entries))
+        by_host = self._dependency_audits(audited, environments)
         attached = _attach(audited, [f for d in by_host for f in d.findings if f.node_id])
         host_findings = tuple(f for d in by_host for f in d.findings if f.node_id is None)
         findings = [*host_findings, *(f for a in attached for f in a.findings)]
@@ -157,18 +177,24 @@ class Auditor:
 
     def _lookup(self, entries: Iterable[ManifestEntry]) -> Mapping[NodeKey, LookupResult]:
         keys = list(dict.fromkeys(e.key for e in entries if e.key is not None))
-        return self._registry.lookup(keys) if keys else {}
+        self._progress("lookup", 0, len(keys))
+        results = self._registry.lookup(keys) if keys else {}
+        self._progress("lookup", len(keys), len(keys))
+        return results
 
-
-def _dependency_audits(
-    audited: Sequence[AuditedEntry], environments: Mapping[str, Environment]
-) -> list[DependencyAudit]:
-    """Audit the pip requirements of each host's packs against that host's installed packages."""
-    packs: dict[str, list[PackRequirements]] = {host: [] for host in environments}
-    for a in audited:
-        registry = a.node_version.dependencies if a.node_version else None
-        packs[a.entry.host].append(PackRequirements(a.entry, registry))
-    return [audit_dependencies(host, packs[host], env) for host, env in environments.items()]
+    def _dependency_audits(
+        self, audited: Sequence[AuditedEntry], environments: Mapping[str, Environment]
+    ) -> list[DependencyAudit]:
+        """Audit each host's pip requirements against that host's installed packages."""
+        packs: dict[str, list[PackRequirements]] = {host: [] for host in environments}
+        for a in audited:
+            registry = a.node_version.dependencies if a.node_version else None
+            packs[a.entry.host].append(PackRequirements(a.entry, registry))
+        audits = []
+        for done, (host, env) in enumerate(environments.items(), 1):
+            audits.append(audit_dependencies(host, packs[host], env))
+            self._progress("dependencies", done, len(environments))
+        return audits
 
 
 def _attach(

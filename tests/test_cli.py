@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import subprocess
@@ -16,7 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner, Result
 
-from audit.cli import cli
+from audit.cli import StderrProgress, cli
 from audit.report import FINDINGS_SCHEMA, NODES_SCHEMA
 from tests.registry_server import BULK_PATH, RegistryServer, node_version_record
 
@@ -70,7 +71,10 @@ def test_clean_run_exits_0(tmp_path: Path, mirror: Path, write: Callable[..., Pa
     manifest = write("render-01.txt", "comfyui-kjnodes@1.1.2\n")
     out = tmp_path / "out"
     result = invoke("run", manifest, "--registry", mirror, "-o", out, *MACHINE)
-    assert (result.exit_code, result.stderr) == (0, "")
+    assert (result.exit_code, result.stderr) == (
+        0,
+        "comfy-audit: lookup: 1/1\ncomfy-audit: checks: 1/1\ncomfy-audit: dependencies: 1/1\n",
+    )
     assert summary(result, out) == (
         "run RUN: 1 host, 1 entry; registry lookups: 1 answered, 0 failed, 0 not looked up\n"
         "environment: os linux; accelerators cpu, cuda; ComfyUI 0.3.40; frontend unknown\n"
@@ -466,3 +470,22 @@ def test_fleet_hosts_use_their_own_profiles(
         ("render-02", "env.unknown"),  # its profile knows no ComfyUI version: flags do not apply
         ("render-02", "env.unknown"),
     ]
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_bar_on_a_terminal() -> None:
+    stream = Terminal()
+    progress = StderrProgress(stream, width=4)
+    for done in range(9):
+        progress("checks", done, 8)
+    assert stream.getvalue() == (
+        "\rchecks       [----] 0/8"
+        "\rchecks       [#---] 2/8"
+        "\rchecks       [##--] 4/8"
+        "\rchecks       [###-] 6/8"
+        "\rchecks       [####] 8/8\n"
+    )
