@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import os
 import platform
+import re
 import sys
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, fields
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, NoReturn, TextIO, TypeVar
 
@@ -40,14 +44,29 @@ from audit.manifest import (
     scan_install,
     to_snapshot,
 )
-from audit.model import Environment, Manifest, Severity
+from audit.model import Environment, Failed, Invalid, Manifest, Severity
 from audit.pipeline import AuditOptions, Auditor, Progress
-from audit.registry import open_registry
+from audit.registry import (
+    TOKEN_ENV,
+    AnyRegistry,
+    CachingRegistry,
+    HttpRegistry,
+    OfflineRegistry,
+    RegistryError,
+    default_cache_dir,
+    list_all_versions,
+    load_token,
+    mirror_records,
+    open_registry,
+    stale_data_warning,
+    write_mirror,
+)
 from audit.versions import parse_local_version
 
 __all__ = ["cli", "main"]
 
 EXIT_INPUT = 2
+EXIT_INCOMPLETE = 3
 EXIT_INTERRUPTED = 130
 EXIT_INTERNAL = 70
 DEFAULT_REGISTRY = "https://api.comfy.org"
@@ -102,6 +121,21 @@ def cli() -> None:
     Exit codes: 0 clean, 1 findings at or above --fail-on, 2 bad input,
     3 incomplete (some registry lookups failed), 130 interrupted.
     """
+    logger = logging.getLogger("audit")
+    if not any(isinstance(h, _WarningsToStderr) for h in logger.handlers):
+        logger.addHandler(_WarningsToStderr(logging.WARNING))
+        logger.propagate = False
+
+
+class _WarningsToStderr(logging.Handler):
+    """Shows the stages' warnings (an unusable cache…) as ``comfy-audit: warning:`` lines.
+
+    It looks ``sys.stderr`` up at each message, not once, so that it follows redirection.
+    """
+
+    def emit(self, record: logging.LogRecord) -> None:
+        level = record.levelname.lower()
+        click.echo(f"comfy-audit: {level}: {_printable(record.getMessage())}", err=True)
 
 
 def _check_version(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
@@ -254,6 +288,136 @@ def _host(host: str | None) -> str:
     return host or platform.node() or "localhost"
 
 
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([smhd]?)")
+_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _check_duration(ctx: click.Context, param: click.Parameter, value: str) -> timedelta:
+    match = _DURATION.fullmatch(value.strip().lower())
+    if match is None:
+        raise click.BadParameter(f"{value!r} is not a duration (expected e.g. 90s, 30m, 1h, 2d)")
+    return timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2)])
+
+
+def registry_options(command: F) -> F:
+    """Options that say where registry answers come from, shared by ``run`` and ``mirror``."""
+    options = [
+        click.option(
+            "--registry",
+            default=DEFAULT_REGISTRY,
+            show_default=True,
+            metavar="URL|FILE",
+            help="Registry API base URL, or a mirror file (JSON lines) for a fully offline run.",
+        ),
+        click.option(
+            "--cache-dir",
+            type=click.Path(file_okay=False),
+            metavar="PATH",
+            help="Folder of the registry answer cache. Default: the user cache folder.",
+        ),
+        click.option("--no-cache", is_flag=True, help="Neither read nor write the cache."),
+        click.option(
+            "--max-age",
+            default="1h",
+            show_default=True,
+            metavar="DURATION",
+            callback=_check_duration,
+            help="Cached answers older than this are fetched again (90s, 30m, 1h, 2d); a "
+            "mirror or offline data older than this is warned about.",
+        ),
+        click.option("--refresh", is_flag=True, help="Fetch every answer again; write the cache."),
+        click.option(
+            "--offline",
+            is_flag=True,
+            help="Use only the cache (any age), no network; say how old the data is.",
+        ),
+        click.option(
+            "--timeout", default=10.0, show_default=True, help="Seconds before a request fails."
+        ),
+        click.option(
+            "--retries", default=4, show_default=True, help="Retries of a failed registry request."
+        ),
+        click.option(
+            "--concurrency",
+            default=8,
+            show_default=True,
+            type=click.IntRange(1, 64),
+            help="Registry requests in flight at once.",
+        ),
+        click.option(
+            "--chunk-size",
+            default=100,
+            show_default=True,
+            type=click.IntRange(1, 1000),
+            help="node@version pairs per bulk request.",
+        ),
+        click.option(
+            "--ca-bundle",
+            type=click.Path(dir_okay=False),
+            metavar="FILE",
+            help="CA bundle to verify a private registry's TLS certificate (never turned off).",
+        ),
+        click.option(
+            "--token-file",
+            type=click.Path(dir_okay=False),
+            metavar="FILE",
+            help=f"File holding a registry token (else ${TOKEN_ENV}); sent to that host only.",
+        ),
+        click.option(
+            "--allow-insecure-http",
+            is_flag=True,
+            help="Allow a plain http:// registry that is not on loopback.",
+        ),
+    ]
+    return functools.reduce(lambda f, option: option(f), reversed(options), command)
+
+
+@dataclass(frozen=True)
+class RegistrySettings:
+    """Represents the registry options of a command."""
+
+    registry: str
+    cache_dir: str | None
+    no_cache: bool
+    max_age: timedelta
+    refresh: bool
+    offline: bool
+    timeout: float
+    retries: int
+    concurrency: int
+    chunk_size: int
+    ca_bundle: str | None
+    token_file: str | None
+    allow_insecure_http: bool
+
+    @classmethod
+    def pop(cls, options: dict[str, Any]) -> RegistrySettings:
+        """Take this command's registry options out of ``options``."""
+        return cls(**{f.name: options.pop(f.name) for f in fields(cls)})
+
+    def open(self) -> AnyRegistry:
+        cache_dir = None if self.no_cache else (self.cache_dir or default_cache_dir())
+        return open_registry(
+            self.registry,
+            allow_insecure_http=self.allow_insecure_http,
+            cache_dir=cache_dir,
+            max_age=self.max_age,
+            refresh=self.refresh,
+            offline=self.offline,
+            token=load_token(os.environ, self.token_file),
+            ca_bundle=self.ca_bundle,
+            timeout=self.timeout,
+            retries=self.retries,
+            concurrency=self.concurrency,
+            chunk_size=self.chunk_size,
+        )
+
+    def warn_if_stale(self, source: AnyRegistry) -> None:
+        warning = stale_data_warning(source, self.max_age)
+        if warning:
+            click.echo(f"comfy-audit: warning: {warning}", err=True)
+
+
 _FAIL_ON = ["info", "warning", "error", "critical", "never"]
 
 
@@ -272,13 +436,6 @@ _FAIL_ON = ["info", "warning", "error", "critical", "never"]
     "Default: the manifest's file stem, or this machine's name.",
 )
 @click.option(
-    "--registry",
-    default=DEFAULT_REGISTRY,
-    show_default=True,
-    metavar="URL|FILE",
-    help="Registry API base URL, or a mirror file (JSON lines) for a fully offline run.",
-)
-@click.option(
     "--output",
     "-o",
     default="outputs",
@@ -294,32 +451,10 @@ _FAIL_ON = ["info", "warning", "error", "critical", "never"]
     show_default=True,
     help="Exit 1 when a finding is at or above this severity.",
 )
+@registry_options
 @click.option(
-    "--timeout", default=10.0, show_default=True, help="Seconds before a registry request fails."
+    "--quiet", "-q", is_flag=True, help="No summary and no progress; warnings and errors only."
 )
-@click.option(
-    "--retries", default=4, show_default=True, help="Retries of a failed registry request."
-)
-@click.option(
-    "--concurrency",
-    default=8,
-    show_default=True,
-    type=click.IntRange(1, 64),
-    help="Registry requests in flight at once.",
-)
-@click.option(
-    "--chunk-size",
-    default=100,
-    show_default=True,
-    type=click.IntRange(1, 1000),
-    help="node@version pairs per bulk request.",
-)
-@click.option(
-    "--allow-insecure-http",
-    is_flag=True,
-    help="Allow a plain http:// registry that is not on loopback.",
-)
-@click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 @click.pass_context
 def run(
     ctx: click.Context,
@@ -327,7 +462,6 @@ def run(
     manifests: tuple[str, ...],
     manifest_format: str,
     host: str | None,
-    registry: str,
     output: str,
     comfyui_path: str | None,
     python: str | None,
@@ -335,18 +469,15 @@ def run(
     os_name: str | None,
     accelerators: tuple[str, ...],
     fail_on: str,
-    timeout: float,
-    retries: int,
-    concurrency: int,
-    chunk_size: int,
-    allow_insecure_http: bool,
     quiet: bool,
-    **versions: str | None,
+    **options: Any,
 ) -> None:
     """Audit the packs listed in MANIFEST... (snapshots, node@version lists, CSV or JSON), or
     the install at --comfyui PATH when no manifest is given."""
     from audit import report  # NOTE: imported here so that --help never loads pyarrow.
 
+    settings = RegistrySettings.pop(options)
+    versions: dict[str, str | None] = options
     if not manifests and not comfyui_path:
         raise click.UsageError("give one or more MANIFEST files, or --comfyui PATH")
     environment = build_environment(
@@ -359,32 +490,28 @@ def run(
     else:
         assert comfyui_path is not None
         read = [scan_install(comfyui_path, host=_host(host))]
-    source = open_registry(
-        registry,
-        allow_insecure_http=allow_insecure_http,
-        timeout=timeout,
-        retries=retries,
-        concurrency=concurrency,
-        chunk_size=chunk_size,
-    )
+    source = settings.open()
     threshold = None if fail_on == "never" else Severity.parse(fail_on)
     # DESIGN.md "Installed packages": a profile or --python beats a snapshot's pips.
     explicit = bool(python) or (env_profile is not None and environment.installed is not None)
-    options = {
+    recorded = {
         "manifests": list(manifests),
         "comfyui": comfyui_path,
         "python": python,
         "manifest_format": manifest_format,
         "host": host,
-        "registry": registry,
+        "registry": settings.registry,
+        "offline": settings.offline,
+        "max_age_seconds": settings.max_age.total_seconds(),
         "output": output,
         "fail_on": fail_on,
     }
-    settings = AuditOptions(fail_on=threshold, installed_is_explicit=explicit)
+    audit_options = AuditOptions(fail_on=threshold, installed_is_explicit=explicit)
     profiles = {} if env_profile else _sibling_profiles(read, versions)
     progress: Progress = _no_progress if quiet else StderrProgress(sys.stderr)
-    auditor = Auditor(source, settings, progress=progress)
-    audit_run = auditor.run(read, environment, options, profiles)
+    auditor = Auditor(source, audit_options, progress=progress)
+    audit_run = auditor.run(read, environment, recorded, profiles)
+    settings.warn_if_stale(source)
     run_dir = report.write_run(audit_run, output)
     if not quiet:
         click.echo(report.render_summary(audit_run, run_dir))
@@ -418,6 +545,74 @@ def env(
         click.echo(text, nl=False)
     else:
         _write_atomically(Path(output), text)
+
+
+@cli.command()
+@click.argument("manifests", nargs=-1, metavar="[MANIFEST]...")
+@click.option(
+    "--output",
+    "-o",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="The mirror file to write (JSON lines of NodeVersion records).",
+)
+@click.option("--all", "everything", is_flag=True, help="Mirror the whole registry instead.")
+@click.option(
+    "--manifest-format",
+    type=click.Choice([f.value for f in ManifestFormat]),
+    default=ManifestFormat.AUTO.value,
+    help="Format of the manifests; auto detects it from the content.",
+)
+@registry_options
+def mirror(
+    manifests: tuple[str, ...],
+    output: str,
+    everything: bool,
+    manifest_format: str,
+    **options: Any,
+) -> None:
+    """Write an offline copy of the registry data that MANIFEST... need (or --all of it), for
+    `run --registry FILE` on machines without network access."""
+    settings = RegistrySettings.pop(options)
+    if everything == bool(manifests):
+        raise click.UsageError("give MANIFEST files or --all, not both and not neither")
+    if everything:
+        count = _mirror_all(settings, Path(output))
+        click.echo(f"wrote {count} records to {output}", err=True)
+        return
+    read = read_manifests(manifests, format=ManifestFormat(manifest_format))
+    keys = list(dict.fromkeys(e.key for m in read for e in m.entries if e.key is not None))
+    source = settings.open()
+    if not isinstance(source, CachingRegistry | OfflineRegistry | HttpRegistry):
+        raise click.UsageError("mirror needs a registry URL, not a mirror file")
+    answers = source.fetch(keys)
+    count = write_mirror(mirror_records(answers), output)
+    failed = sum(isinstance(a.result, Failed | Invalid) for a in answers.values())
+    click.echo(
+        f"wrote {count} of {len(keys)} node versions to {output}"
+        + (f"; {failed} lookups failed" if failed else ""),
+        err=True,
+    )
+    if failed:
+        sys.exit(EXIT_INCOMPLETE)
+
+
+def _mirror_all(settings: RegistrySettings, output: Path) -> int:
+    if "://" not in settings.registry:
+        raise click.UsageError("mirror --all needs a registry URL, not a mirror file")
+    records = list_all_versions(
+        settings.registry,
+        token=load_token(os.environ, settings.token_file),
+        ca_bundle=settings.ca_bundle,
+        timeout=settings.timeout,
+        retries=settings.retries,
+        concurrency=settings.concurrency,
+    )
+    try:
+        return write_mirror(records, output)
+    except RegistryError as e:
+        click.echo(f"comfy-audit: error: {e}", err=True)
+        sys.exit(EXIT_INCOMPLETE)
 
 
 @cli.command()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -37,6 +38,21 @@ def make_registry_server() -> Iterator[Callable[..., RegistryServer]]:
 def registry_server(make_registry_server: Callable[..., RegistryServer]) -> RegistryServer:
     """A running loopback registry serving `SAMPLE_RECORDS`, with the bulk route."""
     return make_registry_server()
+
+
+@pytest.fixture
+def cache_dir(tmp_path: Path) -> Path:
+    """A registry cache folder of this test's own (not created yet: the cache makes it)."""
+    return tmp_path / "registry-cache"
+
+
+@pytest.fixture(autouse=True)
+def no_user_cache_or_token(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Keep tests off the user's real cache folder and away from a token in the environment."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
+    monkeypatch.delenv("COMFY_AUDIT_TOKEN", raising=False)
 
 
 def _is_loopback(host: object) -> bool:

@@ -1,23 +1,58 @@
 """The Registry stage: what the Comfy Registry knows about installed node versions.
 
 - `HttpRegistry` asks api.comfy.org (bulk POST, per-version GET as fallback);
-- `MirrorRegistry` answers offline from a mirror file of NodeVersion records;
-- `open_registry` picks one from the ``--registry`` option;
-- `parse_node_version` is the tolerant reader both share.
+- `CachingRegistry` answers from the on-disk `RegistryCache` and asks an `HttpRegistry` for
+  the rest; `OfflineRegistry` answers from the cache alone;
+- `MirrorRegistry` answers offline from a mirror file of NodeVersion records, which
+  `write_mirror` writes (from `mirror_records` or `list_all_versions`);
+- `open_registry` picks one from the registry options;
+- `load_token` finds the optional registry token;
+- `parse_node_version` is the tolerant reader they all share.
 """
 
-from audit.registry.factory import open_registry
+from audit.registry.cache import (
+    DEFAULT_MAX_AGE,
+    CacheError,
+    RegistryCache,
+    default_cache_dir,
+)
+from audit.registry.caching import CachingRegistry, OfflineRegistry
+from audit.registry.credentials import TOKEN_ENV, load_token
+from audit.registry.factory import AnyRegistry, open_registry, stale_data_warning
 from audit.registry.http_registry import HttpRegistry
-from audit.registry.interface import Registry
+from audit.registry.interface import Fetched, RecordSource, Registry, RegistryError
 from audit.registry.mirror import MirrorRegistry
+from audit.registry.mirror_writer import (
+    list_all_versions,
+    mirror_records,
+    node_version_json,
+    write_mirror,
+)
 from audit.registry.parse import parse_node_version
 from audit.registry.transport import RequestStats
 
 __all__ = [
+    "DEFAULT_MAX_AGE",
+    "TOKEN_ENV",
+    "AnyRegistry",
+    "CacheError",
+    "CachingRegistry",
+    "Fetched",
     "HttpRegistry",
     "MirrorRegistry",
+    "OfflineRegistry",
+    "RecordSource",
     "Registry",
+    "RegistryCache",
+    "RegistryError",
     "RequestStats",
+    "default_cache_dir",
+    "list_all_versions",
+    "load_token",
+    "mirror_records",
+    "node_version_json",
     "open_registry",
     "parse_node_version",
+    "stale_data_warning",
+    "write_mirror",
 ]

@@ -1,12 +1,14 @@
-"""The Comfy Registry over HTTP: one bulk POST per chunk of pairs, per-version GETs as fallback."""
+"""The Comfy Registry over HTTP: bulk POSTs, per-version GETs as fallback, the paged listing."""
 
 from __future__ import annotations
 
 import ipaddress
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 import audit
@@ -20,6 +22,9 @@ from audit.model import (
     NodeKey,
     NotFound,
 )
+from audit.registry.credentials import Token
+from audit.registry.interface import Fetched
+from audit.registry.listing import LISTING_QUERY, list_pages
 from audit.registry.parse import parse_node_version
 from audit.registry.transport import (
     Failure,
@@ -40,7 +45,7 @@ BULK_PATH = "/bulk/nodes/versions"
 _NO_BULK_ROUTE = frozenset({404, 405, 501})
 
 _Pair = tuple[str, str]
-_Answers = dict[_Pair, LookupResult]
+_Answers = dict[_Pair, Fetched]
 
 
 class HttpRegistry:
@@ -52,6 +57,9 @@ class HttpRegistry:
     timeouts, cut or non-JSON bodies, 429, 5xx) are retried ``retries`` more times with
     jittered exponential back-off from ``backoff_base`` seconds, honouring ``Retry-After``;
     no single wait exceeds ``retry_after_cap`` seconds.
+
+    ``token`` is sent as ``Authorization: Bearer`` to this registry's origin only; TLS is
+    always verified, against ``ca_bundle`` instead of the default trust store when given.
     """
 
     def __init__(
@@ -66,11 +74,15 @@ class HttpRegistry:
         retry_after_cap: float = 60.0,
         max_response_bytes: int = 32 * 1024 * 1024,
         user_agent: str = audit.USER_AGENT,
+        token: str | None = None,
+        ca_bundle: str | Path | None = None,
     ) -> None:
         if urlsplit(base_url).scheme not in ("http", "https"):
             raise ValueError(f"registry base URL must be http(s): {base_url!r}")
         if min(chunk_size, concurrency, max_response_bytes) < 1 or retries < 0 or timeout <= 0:
             raise ValueError("chunk_size, concurrency, timeout and max_response_bytes must be > 0")
+        if ca_bundle is not None and not Path(ca_bundle).is_file():
+            raise ValueError(f"CA bundle {str(ca_bundle)!r}: no such file")
         self._base = base_url.rstrip("/")
         self._chunk_size = chunk_size
         self._concurrency = concurrency
@@ -81,6 +93,8 @@ class HttpRegistry:
             retry_after_cap=retry_after_cap,
             max_response_bytes=max_response_bytes,
             user_agent=user_agent,
+            token=None if token is None else Token(token),
+            ca_bundle=None if ca_bundle is None else str(ca_bundle),
         )
         self._counter = RequestCounter()
         self._bulk_absent = threading.Event()
@@ -96,10 +110,14 @@ class HttpRegistry:
 
     def lookup(self, keys: Sequence[NodeKey]) -> dict[NodeKey, LookupResult]:
         """See `Registry.lookup`."""
+        return {key: fetched.result for key, fetched in self.fetch(keys).items()}
+
+    def fetch(self, keys: Sequence[NodeKey]) -> dict[NodeKey, Fetched]:
+        """See `RecordSource.fetch`."""
         unique: dict[_Pair, NodeKey] = {}
         for key in keys:
             unique.setdefault(key.normalized, key)
-        answers: _Answers = {p: _UNSAFE for p, k in unique.items() if not _is_safe(k)}
+        answers: _Answers = {p: Fetched(_UNSAFE) for p, k in unique.items() if not _is_safe(k)}
         wanted = [k for k in unique.values() if _is_safe(k)]
         chunks = [wanted[i : i + self._chunk_size] for i in range(0, len(wanted), self._chunk_size)]
         with (
@@ -115,11 +133,41 @@ class HttpRegistry:
             )
         return {key: answers[key.normalized] for key in keys}
 
-    def _transport(self) -> Transport:
+    def list_versions(
+        self, *, page_size: int = 100, max_pages: int = 10_000
+    ) -> Iterator[dict[str, Any]]:
+        """Yield every NodeVersion record of the registry, from the paginated ``GET /versions``.
+
+        See `list_pages`: the first page says how many there are, the rest are fetched at
+        most ``concurrency`` at a time, with the retries and limits of every request.
+
+        :raises RegistryError: when a page cannot be fetched.
+        """
+        with self._transport(self._listing_allowed) as transport:
+            yield from list_pages(
+                lambda url: transport.send("GET", url),
+                self._base,
+                page_size=page_size,
+                concurrency=self._concurrency,
+                max_pages=max_pages,
+            )
+
+    def _transport(self, allow: Callable[[str], bool] | None = None) -> Transport:
         host = urlsplit(self._base).hostname or ""
         # NOTE: a loopback registry (tests, a local mirror server) must never go via a proxy.
         return Transport(
-            self._options, self._counter, allow=self._allowed, trust_env=not is_loopback_host(host)
+            self._options,
+            self._counter,
+            allow=allow or self._allowed,
+            trust_env=not is_loopback_host(host),
+            origin=self._base,
+        )
+
+    def _listing_allowed(self, url: str) -> bool:
+        """Whether ``url`` is a page of the version listing (where a redirect may lead)."""
+        prefix = self._base + "/versions?"
+        return (
+            url.startswith(prefix) and LISTING_QUERY.fullmatch(url.removeprefix(prefix)) is not None
         )
 
     def _allowed(self, url: str) -> bool:
@@ -149,7 +197,7 @@ class HttpRegistry:
         answers = _match(chunk, items, datetime.now(UTC))
         return answers, [k for k in chunk if k.normalized not in answers]
 
-    def _get(self, transport: Transport, key: NodeKey) -> LookupResult:
+    def _get(self, transport: Transport, key: NodeKey) -> Fetched:
         node, version = quote(key.node_id, safe=""), quote(key.version, safe="")
         outcome = transport.send("GET", f"{self._base}/nodes/{node}/versions/{version}")
         return _get_result(outcome, key)
@@ -214,31 +262,29 @@ def _item_pair(item: dict[str, object]) -> _Pair | None:
     return (node_id.lower(), version)
 
 
-def _item_result(
-    item: dict[str, object], key: NodeKey, fetched_at: datetime
-) -> LookupResult | None:
-    """The result a bulk item gives, or ``None`` when the per-version GET must decide."""
+def _item_result(item: dict[str, object], key: NodeKey, fetched_at: datetime) -> Fetched | None:
+    """The answer a bulk item gives, or ``None`` when the per-version GET must decide."""
     status = item.get("status")
     if status == "not_found":
-        return NotFound()
+        return Fetched(NotFound())
     if status == "success" and item.get("node_version") is not None:
         return _record_result(item["node_version"], key, fetched_at)
     return None
 
 
-def _get_result(outcome: Outcome, key: NodeKey) -> LookupResult:
+def _get_result(outcome: Outcome, key: NodeKey) -> Fetched:
     if isinstance(outcome, Failure):
-        return Failed(outcome.reason)
+        return Fetched(Failed(outcome.reason))
     if isinstance(outcome, NotJson):
-        return Invalid(f"not JSON: {outcome.detail}")
+        return Fetched(Invalid(f"not JSON: {outcome.detail}"))
     if outcome.status == 200:
         return _record_result(outcome.payload, key, datetime.now(UTC))
     if outcome.status == 404:
-        return NotFound()
-    return Failed(_http_reason(outcome))
+        return Fetched(NotFound())
+    return Fetched(Failed(_http_reason(outcome)))
 
 
-def _record_result(payload: object, key: NodeKey, fetched_at: datetime) -> Found | Invalid:
+def _record_result(payload: object, key: NodeKey, fetched_at: datetime) -> Fetched:
     """Parse a record the registry sent for ``key``; a record for another pair is invalid.
 
     NOTE: a 200 without ``node_id`` is not filled in from the key: an error page served as
@@ -246,10 +292,11 @@ def _record_result(payload: object, key: NodeKey, fetched_at: datetime) -> Found
     """
     parsed = parse_node_version(payload, fetched_at=fetched_at)
     if isinstance(parsed, Invalid):
-        return parsed
+        return Fetched(parsed)
     if parsed.key.normalized != key.normalized:
-        return Invalid(f"the registry answered with {parsed.key} when asked for {key}")
-    return Found(parsed)
+        return Fetched(Invalid(f"the registry answered with {parsed.key} when asked for {key}"))
+    assert isinstance(payload, dict)  # NOTE: parse_node_version accepts nothing else
+    return Fetched(Found(parsed), payload)
 
 
 def _http_reason(reply: Reply) -> str:

@@ -24,6 +24,9 @@ from urllib.parse import urljoin, urlsplit
 import requests
 import urllib3.exceptions
 from requests.adapters import HTTPAdapter
+from requests.auth import AuthBase
+
+from audit.registry.credentials import Token
 
 __all__ = [
     "MAX_REDIRECTS",
@@ -38,6 +41,7 @@ __all__ = [
     "redirect_refusal",
     "retry_after_seconds",
     "retry_delay",
+    "same_origin",
 ]
 
 #: pip-audit's reasoning holds here too: an API should never redirect more than once or twice.
@@ -70,6 +74,10 @@ class TransportOptions:
     retry_after_cap: float
     max_response_bytes: int
     user_agent: str
+    token: Token | None = None
+    """Sent as ``Authorization: Bearer`` to the registry's own origin and nowhere else."""
+    ca_bundle: str | None = None
+    """A CA bundle that replaces the default trust store (private mirrors); ``None``: default."""
 
 
 @dataclass(frozen=True)
@@ -140,6 +148,7 @@ class Transport:
 
     :param allow: whether a URL may be requested; redirects to anything else are refused.
     :param trust_env: whether proxies and netrc from the environment apply.
+    :param origin: the registry's base URL: the only origin that is sent the token.
     """
 
     def __init__(
@@ -149,8 +158,10 @@ class Transport:
         *,
         allow: Callable[[str], bool],
         trust_env: bool = True,
+        origin: str | None = None,
     ) -> None:
         self._options = options
+        self._origin = origin
         self._counter = counter
         self._allow = allow
         self._trust_env = trust_env
@@ -215,6 +226,7 @@ class Transport:
     def _new_session(self) -> requests.Session:
         session = requests.Session()
         session.trust_env = self._trust_env
+        session.verify = self._verify
         session.headers.update(
             {"User-Agent": self._options.user_agent, "Accept": "application/json"}
         )
@@ -244,6 +256,10 @@ class Transport:
                 timeout=self._options.timeout,
                 stream=True,
                 allow_redirects=False,
+                auth=self._auth(url),
+                # NOTE: per request too: with trust_env, REQUESTS_CA_BUNDLE would beat a
+                # session-level bundle.
+                verify=self._verify,
             )
             if not response.is_redirect:
                 return response
@@ -254,6 +270,22 @@ class Transport:
                 return Failure(refusal)
             url = target
         return Failure(f"more than {MAX_REDIRECTS} redirects")
+
+    @property
+    def _verify(self) -> bool | str:
+        """Never ``False``: verification stays on, at most with another trust store."""
+        return self._options.ca_bundle or True
+
+    def _auth(self, url: str) -> AuthBase | None:
+        """The token for a request to the registry's own origin, else nothing.
+
+        NOTE: checked per request, redirects included, so the token never follows a
+        redirect to another host, whatever the redirect rules allow.
+        """
+        token = self._options.token
+        if token is None or self._origin is None or not same_origin(url, self._origin):
+            return None
+        return _BearerAuth(token)
 
     def _read(self, response: requests.Response) -> Outcome | _Transient:
         status = response.status_code
@@ -290,6 +322,37 @@ class Transport:
         except (OSError, ValueError) as error:
             return _request_fault(error)
         return b"".join(chunks)
+
+
+class _BearerAuth(AuthBase):
+    """Sets ``Authorization: Bearer``; an explicit auth also keeps netrc from overriding it."""
+
+    def __init__(self, token: Token) -> None:
+        self._token = token
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = f"Bearer {self._token.reveal()}"
+        return request
+
+
+def same_origin(url: str, other: str) -> bool:
+    """Whether two URLs share scheme, host and port (default ports filled in).
+
+    >>> same_origin("https://API.comfy.org:443/nodes", "https://api.comfy.org")
+    True
+    """
+    return _origin(url) is not None and _origin(url) == _origin(other)
+
+
+def _origin(url: str) -> tuple[str, str, int] | None:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port or {"http": 80, "https": 443}.get(scheme)
+    except ValueError:
+        return None
+    host = (parts.hostname or "").rstrip(".")
+    return (scheme, host, port) if host and port else None
 
 
 def redirect_refusal(

@@ -4,10 +4,24 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from audit.model import Found, LookupResult, NodeKey, NodeVersion
 from audit.registry import HttpRegistry, parse_node_version
+
+
+class FakeClock:
+    """A clock for cache expiry that moves only when a test says so; starts at the real now."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, delta: timedelta) -> None:
+        self.now += delta
 
 
 def fast_registry(url: str, **options: Any) -> HttpRegistry:
@@ -30,6 +44,14 @@ def found(record: Mapping[str, Any]) -> Found:
 def comparable(results: Mapping[NodeKey, LookupResult]) -> dict[NodeKey, LookupResult]:
     """``results`` without fetch times, which differ from run to run."""
     return {key: _without_fetch_time(result) for key, result in results.items()}
+
+
+def uncached(results: Mapping[NodeKey, LookupResult]) -> dict[NodeKey, LookupResult]:
+    """``results`` as a registry without cache gives them: ``cache_hit`` false everywhere."""
+    return {
+        key: dataclasses.replace(r, cache_hit=False) if isinstance(r, Found) else r
+        for key, r in results.items()
+    }
 
 
 def _without_fetch_time(result: LookupResult) -> LookupResult:

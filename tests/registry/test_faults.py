@@ -6,6 +6,8 @@ whatever the scheduling; none asserts on timing.
 
 from __future__ import annotations
 
+import random
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -19,6 +21,7 @@ from tests.registry.support import comparable, fast_registry, found, keys_of
 from tests.registry_server import (
     BULK_PATH,
     SAMPLE_RECORDS,
+    BadBulk,
     RegistryServer,
     node_version_record,
     version_path,
@@ -288,3 +291,179 @@ def test_a_307_keeps_the_bulk_request_and_a_302_is_refused(
     assert comparable(registry.lookup(keys_of(SAMPLE_RECORDS))) == FAULT_FREE
     assert registry_server.paths("POST") == [BULK_PATH]
     assert len(registry_server.paths("GET")) == len(SAMPLE_RECORDS)
+
+
+# -- the fault suite: many pairs, many faults, the same answers ---------------------------------
+
+#: Transient faults as the suite injects them. Each path fails at most `MAX_TIMES` times.
+SUITE_FAULTS: list[tuple[str, dict[str, Any]]] = [
+    ("status", {"status": 500}),
+    ("status", {"status": 503}),
+    ("status", {"status": 429, "retry_after": 1}),
+    ("reset", {}),
+    ("truncated", {}),
+    ("html", {}),
+    ("slow", {"delay": 30}),
+]
+MAX_TIMES = 2
+#: Two attempts to spare beyond the faults, so that a loaded machine cannot exhaust it.
+SUITE_RETRIES = MAX_TIMES + 2
+#: Far longer than any loopback answer takes, even on a busy machine; "slow" faults wait 30 s
+#: (cut short when the server stops), so each costs one timeout.
+SUITE_TIMEOUT = 1.0
+SUITE_SEED = 20261128
+
+
+def suite_records() -> list[dict[str, Any]]:
+    """200 packs of several statuses, a few with mixed-case ids."""
+    statuses = ["Active", "Banned", "Flagged", "Deleted", "Pending"]
+    return [
+        node_version_record(
+            f"Pack-{i:03}" if i % 9 == 0 else f"pack-{i:03}",
+            f"1.{i % 4}.{i % 3}",
+            status=f"NodeVersionStatus{statuses[i % 5]}",
+            supported_os=["OS Independent"] if i % 2 else [],
+        )
+        for i in range(200)
+    ]
+
+
+ABSENT_KEYS = [NodeKey(f"absent-{i}", "1.0.0") for i in range(10)]
+SUITE_KEYS = [*keys_of(suite_records()), *ABSENT_KEYS]
+ABSENT_PATHS = {version_path(k.node_id, k.version) for k in ABSENT_KEYS}
+
+
+def scripted_faults(paths: list[str], rng: random.Random) -> dict[str, list[tuple[int, int]]]:
+    """Faults for a fifth of ``paths``: path → [(index into SUITE_FAULTS, times)].
+
+    A slow answer fails once only: it costs a whole timeout, and the suite must stay fast.
+    """
+    faults = {}
+    for path in rng.sample(sorted(paths), k=len(paths) // 5):
+        index = rng.randrange(len(SUITE_FAULTS))
+        times = 1 if SUITE_FAULTS[index][0] == "slow" else rng.randint(1, MAX_TIMES)
+        faults[path] = [(index, times)]
+    return faults
+
+
+def inject(server: RegistryServer, faults: dict[str, list[tuple[int, int]]]) -> None:
+    for path, scripts in faults.items():
+        for index, times in scripts:
+            kind, options = SUITE_FAULTS[index]
+            server.fail(path, kind, times=times, **options)
+
+
+def expected_gets(keys: list[NodeKey], faults: dict[str, list[tuple[int, int]]]) -> Counter[str]:
+    """How many GETs each pair's path gets: one per failing answer, and the good one.
+
+    NOTE: a 404 cut short is final at once: only a 200 needs its body.
+    """
+    counts: Counter[str] = Counter()
+    for key in keys:
+        path = version_path(key.node_id, key.version)
+        counts[path] = 1
+        for index, times in faults.get(path, []):
+            cut_404 = SUITE_FAULTS[index][0] == "truncated" and path in ABSENT_PATHS
+            counts[path] += 0 if cut_404 else times
+    return counts
+
+
+def suite_registry(url: str, **options: Any) -> Any:
+    return fast_registry(url, retries=SUITE_RETRIES, timeout=SUITE_TIMEOUT, **options)
+
+
+def test_per_path_faults_leave_the_results_of_a_fault_free_run(
+    make_registry_server: MakeServer,
+) -> None:
+    server = make_registry_server(suite_records(), bulk=False)
+    fault_free = suite_registry(server.url).lookup(SUITE_KEYS)
+    paths = [version_path(k.node_id, k.version) for k in SUITE_KEYS]
+    faults = scripted_faults(paths, random.Random(SUITE_SEED))
+    inject(server, faults)
+    server.clear_log()
+
+    results = suite_registry(server.url).lookup(SUITE_KEYS)
+
+    assert comparable(results) == comparable(fault_free)
+    assert Counter(server.paths("GET")) == expected_gets(SUITE_KEYS, faults)
+
+
+def test_bulk_and_fallback_faults_leave_the_results_of_a_fault_free_run(
+    make_registry_server: MakeServer,
+) -> None:
+    rng = random.Random(SUITE_SEED + 1)
+    # A fifth of the pairs get a bulk `error` item, so they go to the per-version GET.
+    fallback = rng.sample(SUITE_KEYS, k=len(SUITE_KEYS) // 5)
+    server = make_registry_server(
+        suite_records(), error_pairs=[(k.node_id, k.version) for k in fallback]
+    )
+    fault_free = suite_registry(server.url, chunk_size=100).lookup(SUITE_KEYS)
+    faults = scripted_faults([version_path(k.node_id, k.version) for k in fallback], rng)
+    bulk_kinds = rng.sample(range(len(SUITE_FAULTS)), k=MAX_TIMES)
+    faults[BULK_PATH] = [(index, 1) for index in bulk_kinds]
+    inject(server, faults)
+    server.clear_log()
+
+    results = suite_registry(server.url, chunk_size=100).lookup(SUITE_KEYS)
+
+    assert comparable(results) == comparable(fault_free)
+    chunks = -(-len(SUITE_KEYS) // 100)
+    assert len(server.paths("POST")) == chunks + MAX_TIMES
+    assert Counter(server.paths("GET")) == expected_gets(fallback, faults)
+
+
+def test_with_the_registry_refusing_connections_every_pair_fails_after_few_attempts(
+    make_registry_server: MakeServer,
+) -> None:
+    server = make_registry_server()
+    url = server.url
+    server.stop()
+    keys = [NodeKey(f"pack-{i:03}", "1.0.0") for i in range(300)]
+    registry = fast_registry(url, retries=2, concurrency=4)
+
+    results = registry.lookup(keys)
+
+    assert set(results.values()) == {Failed("connection refused after 3 attempts")}
+    assert len(results) == 300
+    # Bulk chunks already in flight may each use their budget; after that nothing goes out.
+    assert registry.stats.requests <= 3 * 3
+
+
+def test_with_the_registry_answering_503_every_pair_fails_within_its_budget(
+    make_registry_server: MakeServer,
+) -> None:
+    records = [node_version_record(f"pack-{i:03}", "1.0.0") for i in range(300)]
+    server = make_registry_server(records)
+    keys = keys_of(records)
+    attempts = 3
+    server.fail(BULK_PATH, "status", times=3 * attempts, status=503)
+    for key in keys:
+        server.fail(version_path(key.node_id, key.version), "status", times=attempts, status=503)
+    registry = fast_registry(server.url, retries=attempts - 1, chunk_size=100)
+
+    results = registry.lookup(keys)
+
+    assert set(results.values()) == {Failed("HTTP 503 after 3 attempts")}
+    assert len(results) == 300
+    assert registry.stats == RequestStats(
+        requests=3 * attempts + 300 * attempts,
+        bulk_requests=3 * attempts,
+        get_requests=300 * attempts,
+        retries=(3 + 300) * (attempts - 1),
+    )
+
+
+@pytest.mark.parametrize("mode", list(BadBulk))
+def test_spoilt_bulk_answers_leave_the_results_of_a_fault_free_run(
+    make_registry_server: MakeServer, mode: BadBulk
+) -> None:
+    server = make_registry_server(suite_records())
+    fault_free = suite_registry(server.url, chunk_size=100).lookup(SUITE_KEYS)
+    chunks = -(-len(SUITE_KEYS) // 100)
+    server.fail(BULK_PATH, "bad_bulk", times=chunks, mode=mode)
+    server.clear_log()
+
+    results = suite_registry(server.url, chunk_size=100).lookup(SUITE_KEYS)
+
+    assert comparable(results) == comparable(fault_free)
+    assert len(server.paths("POST")) == chunks

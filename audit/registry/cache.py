@@ -1,0 +1,278 @@
+"""An on-disk cache of registry answers: one SQLite file that every run on a machine shares.
+
+Only answers that are facts about the registry are kept: a NodeVersion record (`Found`) and
+`NotFound`. Failures and invalid answers are asked again next time. The file is in WAL mode
+with a busy timeout, and every write is one short transaction, so concurrent runs sharing a
+cache wait for each other instead of corrupting it.
+
+The cache must never cost a run: a file that is damaged, unreadable or unwritable logs one
+warning and the run goes on as if there were no cache.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from audit.errors import AuditError
+from audit.model import ID_PATTERN, VERSION_PATTERN, Found, Invalid, NodeKey, NotFound
+from audit.registry.interface import Fetched
+from audit.registry.parse import parse_node_version
+
+__all__ = [
+    "CACHE_FILE",
+    "DEFAULT_MAX_AGE",
+    "CacheEntry",
+    "CacheError",
+    "RegistryCache",
+    "cache_key",
+    "default_cache_dir",
+]
+
+CACHE_FILE = "registry-cache.sqlite3"
+DEFAULT_MAX_AGE = timedelta(hours=1)
+#: Seconds a run waits for another run's write to finish before giving up on the cache.
+_BUSY_TIMEOUT = 15.0
+_SCHEMA_VERSION = 1
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS answers (
+    registry   TEXT NOT NULL,  -- cache_key() of the registry's base URL
+    node_id    TEXT NOT NULL,  -- lower-cased: registry ids compare case-insensitively
+    version    TEXT NOT NULL,
+    fetched_at TEXT NOT NULL,  -- ISO 8601 in UTC
+    record     TEXT,           -- the NodeVersion JSON as the registry sent it; NULL: not found
+    PRIMARY KEY (registry, node_id, version)
+) WITHOUT ROWID
+"""
+_UPSERT = """
+INSERT INTO answers (registry, node_id, version, fetched_at, record) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (registry, node_id, version) DO UPDATE
+SET fetched_at = excluded.fetched_at, record = excluded.record
+"""
+_SELECT = (
+    "SELECT fetched_at, record FROM answers WHERE registry = ? AND node_id = ? AND version = ?"
+)
+
+_log = logging.getLogger(__name__)
+
+_Pair = tuple[str, str]
+
+
+class CacheError(AuditError):
+    """The cache file cannot be used (damaged, unreadable, or from a newer comfy-audit)."""
+
+
+#: What can go wrong with the file; anything else is a bug and should be seen as one.
+_FAULTS = (sqlite3.Error, OSError, ValueError, CacheError)
+
+
+def default_cache_dir() -> Path:
+    """The user's cache folder for comfy-audit (``~/.cache/comfy-audit`` on Linux)."""
+    import platformdirs  # NOTE: here, so that commands without a cache never import it
+
+    return Path(platformdirs.user_cache_dir("comfy-audit", appauthor=False))
+
+
+def cache_key(base_url: str) -> str:
+    """The registry part of a cache key: the base URL with scheme and host lower-cased.
+
+    >>> cache_key("HTTPS://API.comfy.org/")
+    'https://api.comfy.org'
+    """
+    parts = urlsplit(base_url)
+    normal = parts._replace(scheme=parts.scheme.lower(), netloc=parts.netloc.lower())
+    return normal.geturl().rstrip("/")
+
+
+@dataclass(frozen=True)
+class CacheEntry:
+    """Represents one stored answer of one registry."""
+
+    node_id: str
+    """Lower-cased."""
+    version: str
+    fetched_at: datetime
+    """When the registry gave the answer (aware, UTC)."""
+    record: Mapping[str, Any] | None
+    """The NodeVersion JSON for a found pair; ``None`` when the registry had no such pair."""
+
+    @property
+    def pair(self) -> _Pair:
+        return (self.node_id, self.version)
+
+    def answer(self) -> Fetched | None:
+        """The answer as a lookup gives it (``cache_hit``), or ``None`` if the record is bad."""
+        if self.record is None:
+            return Fetched(NotFound())
+        parsed = parse_node_version(self.record, fetched_at=self.fetched_at)
+        if isinstance(parsed, Invalid) or parsed.key.normalized != self.pair:
+            return None
+        return Fetched(Found(parsed, cache_hit=True), self.record)
+
+    @classmethod
+    def of(cls, key: NodeKey, fetched: Fetched, now: datetime) -> CacheEntry | None:
+        """The entry to store for an answer, or ``None`` for answers that are not kept."""
+        result = fetched.result
+        if isinstance(result, NotFound):
+            return cls(*key.normalized, now, None)
+        if isinstance(result, Found) and fetched.record is not None:
+            return cls(*key.normalized, result.node_version.fetched_at or now, fetched.record)
+        return None
+
+
+class RegistryCache:
+    """Represents the cache file in ``folder`` (created on first use).
+
+    `get` and `put` never raise: the first fault logs one warning, and from then on the cache
+    answers nothing and stores nothing.
+    """
+
+    def __init__(self, folder: str | Path) -> None:
+        self._folder = Path(folder)
+        self._problem: str | None = None
+
+    @property
+    def folder(self) -> Path:
+        return self._folder
+
+    @property
+    def path(self) -> Path:
+        return self._folder / CACHE_FILE
+
+    @property
+    def problem(self) -> str | None:
+        """Why the cache was given up on in this run, or ``None`` while it works."""
+        return self._problem
+
+    def get(self, registry: str, pairs: Iterable[_Pair]) -> dict[_Pair, CacheEntry]:
+        """The stored answers of ``registry`` (a base URL) for ``pairs`` (lower-cased ids)."""
+        wanted = [pair for pair in pairs if _storable(pair)]
+        if self._problem is not None or not wanted:
+            return {}
+        try:
+            return self._read(cache_key(registry), wanted)
+        except _FAULTS as error:
+            self._give_up(error)
+            return {}
+
+    def put(self, registry: str, entries: Iterable[CacheEntry]) -> None:
+        """Store ``entries`` for ``registry``, replacing what it held for the same pairs."""
+        key = cache_key(registry)
+        rows = [row for entry in entries if (row := _row(key, entry)) is not None]
+        if self._problem is not None or not rows:
+            return
+        try:
+            self._write(rows)
+        except _FAULTS as error:
+            self._give_up(error)
+
+    def count(self, registry: str) -> int:
+        """How many answers of ``registry`` the cache holds; 0 when there is no cache file.
+
+        :raises CacheError: when the file exists but cannot be read.
+        """
+        if not self.path.exists():
+            return 0
+        try:
+            with self._connection() as db:
+                row = db.execute(
+                    "SELECT count(*) FROM answers WHERE registry = ?", (cache_key(registry),)
+                ).fetchone()
+        except _FAULTS as error:
+            message = f"the cache at {self._folder} cannot be read: {_one_line(error)}"
+            raise CacheError(message) from error
+        return int(row[0])
+
+    def _read(self, registry: str, pairs: list[_Pair]) -> dict[_Pair, CacheEntry]:
+        found: dict[_Pair, CacheEntry] = {}
+        with self._connection() as db:
+            db.execute("BEGIN")
+            for pair in pairs:
+                row = db.execute(_SELECT, (registry, *pair)).fetchone()
+                entry = None if row is None else _entry(pair, *row)
+                if entry is not None:
+                    found[pair] = entry
+            db.execute("COMMIT")
+        return found
+
+    def _write(self, rows: list[tuple[str, str, str, str, str | None]]) -> None:
+        with self._connection() as db:
+            # NOTE: IMMEDIATE takes the write lock at once, so two writers wait on the busy
+            # timeout instead of failing when a read lock turns into a write lock.
+            db.execute("BEGIN IMMEDIATE")
+            db.executemany(_UPSERT, rows)
+            db.execute("COMMIT")
+
+    @contextmanager
+    def _connection(self) -> Iterator[sqlite3.Connection]:
+        """A connection to the cache file, its folder and table created when missing."""
+        self._folder.mkdir(parents=True, exist_ok=True)
+        with closing(sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT, isolation_level=None)) as db:
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA synchronous = NORMAL")  # NOTE: safe in WAL; a cache needs no more
+            _ensure_schema(db)
+            yield db
+
+    def _give_up(self, error: BaseException) -> None:
+        self._problem = _one_line(error)
+        _log.warning(
+            "registry cache %s is not usable (%s); going on without it", self.path, self._problem
+        )
+
+
+def _ensure_schema(db: sqlite3.Connection) -> None:
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    if version == _SCHEMA_VERSION:
+        return
+    if version != 0:
+        raise CacheError(f"cache format {version} is not format {_SCHEMA_VERSION}")
+    db.execute("BEGIN IMMEDIATE")
+    db.execute(_SCHEMA)
+    db.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
+    db.execute("COMMIT")
+
+
+def _storable(pair: _Pair) -> bool:
+    """Whether a pair may be a key at all: the rest are never looked up, nor cached."""
+    node_id, version = pair
+    return (
+        ID_PATTERN.fullmatch(node_id) is not None and VERSION_PATTERN.fullmatch(version) is not None
+    )
+
+
+def _row(registry: str, entry: CacheEntry) -> tuple[str, str, str, str, str | None] | None:
+    if not _storable(entry.pair):
+        return None
+    try:
+        record = None if entry.record is None else json.dumps(entry.record, ensure_ascii=False)
+    except (ValueError, TypeError, RecursionError):
+        return None  # NOTE: a record json could read but cannot write is not worth keeping
+    fetched_at = entry.fetched_at.astimezone(UTC).isoformat(timespec="microseconds")
+    return (registry, entry.node_id, entry.version, fetched_at, record)
+
+
+def _entry(pair: _Pair, fetched_at: object, record: object) -> CacheEntry | None:
+    """The entry a row holds, or ``None`` when the row is damaged (then it is a miss)."""
+    try:
+        moment = datetime.fromisoformat(str(fetched_at))
+        decoded = None if record is None else json.loads(str(record))
+    except (ValueError, RecursionError):
+        return None
+    if decoded is not None and not isinstance(decoded, dict):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return CacheEntry(*pair, moment.astimezone(UTC), decoded)
+
+
+def _one_line(error: BaseException) -> str:
+    text = " ".join(str(error).split())
+    return text[:200] if text else type(error).__name__

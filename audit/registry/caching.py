@@ -1,0 +1,150 @@
+"""Registries in front of the cache: `CachingRegistry` (online) and `OfflineRegistry`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+
+from audit.errors import InputError
+from audit.model import LookupResult, NodeKey, NotFound
+from audit.registry.cache import DEFAULT_MAX_AGE, CacheEntry, CacheError, RegistryCache
+from audit.registry.interface import Fetched, RecordSource
+
+__all__ = ["CachingRegistry", "OfflineRegistry"]
+
+Clock = Callable[[], datetime]
+_Pair = tuple[str, str]
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class CachingRegistry:
+    """An implementation of `Registry` that answers from the cache when it can.
+
+    An answer younger than ``max_age`` comes from the cache, a `Found` with ``cache_hit``
+    and the ``fetched_at`` of the original answer. Every other pair goes to ``inner`` in a
+    single lookup, and its `Found` and `NotFound` answers are stored. With ``refresh`` the
+    cache is only written, never read.
+    """
+
+    def __init__(
+        self,
+        inner: RecordSource,
+        cache: RegistryCache,
+        *,
+        max_age: timedelta = DEFAULT_MAX_AGE,
+        refresh: bool = False,
+        clock: Clock = _utc_now,
+    ) -> None:
+        if max_age < timedelta(0):
+            raise ValueError("max_age must not be negative")
+        self._inner = inner
+        self._cache = cache
+        self._max_age = max_age
+        self._refresh = refresh
+        self._clock = clock
+
+    @property
+    def base_url(self) -> str:
+        return self._inner.base_url
+
+    @property
+    def inner(self) -> RecordSource:
+        """The registry asked on a miss (an `HttpRegistry`, with its request ``stats``)."""
+        return self._inner
+
+    @property
+    def cache(self) -> RegistryCache:
+        return self._cache
+
+    def lookup(self, keys: Sequence[NodeKey]) -> dict[NodeKey, LookupResult]:
+        """See `Registry.lookup`."""
+        return {key: fetched.result for key, fetched in self.fetch(keys).items()}
+
+    def fetch(self, keys: Sequence[NodeKey]) -> dict[NodeKey, Fetched]:
+        """See `RecordSource.fetch`."""
+        unique: dict[_Pair, NodeKey] = {}
+        for key in keys:
+            unique.setdefault(key.normalized, key)
+        answers = {} if self._refresh else self._fresh(list(unique))
+        missing = [key for pair, key in unique.items() if pair not in answers]
+        if missing:
+            fetched = self._inner.fetch(missing)
+            self._store(fetched)
+            answers.update((key.normalized, answer) for key, answer in fetched.items())
+        return {key: answers[key.normalized] for key in keys}
+
+    def _fresh(self, pairs: list[_Pair]) -> dict[_Pair, Fetched]:
+        now = self._clock()
+        answers: dict[_Pair, Fetched] = {}
+        for pair, entry in self._cache.get(self.base_url, pairs).items():
+            # NOTE: abs(): an answer stamped in the future (clock skew between machines
+            # sharing a cache) is trusted no longer than one stamped in the past.
+            answer = entry.answer() if abs(now - entry.fetched_at) < self._max_age else None
+            if answer is not None:
+                answers[pair] = answer
+        return answers
+
+    def _store(self, fetched: Mapping[NodeKey, Fetched]) -> None:
+        now = self._clock()
+        entries = (CacheEntry.of(key, answer, now) for key, answer in fetched.items())
+        self._cache.put(self.base_url, (entry for entry in entries if entry is not None))
+
+
+class OfflineRegistry:
+    """An implementation of `Registry` that answers only from the cache, at any age.
+
+    A pair the cache does not hold is `NotFound` ("not in the cache (offline)"); nothing is
+    ever sent over the network.
+
+    :raises InputError: when the cache holds nothing from ``base_url`` or cannot be read.
+    """
+
+    def __init__(self, cache: RegistryCache, base_url: str) -> None:
+        try:
+            held = cache.count(base_url)
+        except CacheError as error:
+            raise InputError(f"offline: {error}") from error
+        if held == 0:
+            raise InputError(
+                f"offline: the cache at {cache.folder} is empty; "
+                "run once online or use --registry FILE (a mirror)"
+            )
+        self._cache = cache
+        self._base = base_url
+        self._oldest: datetime | None = None
+
+    @property
+    def base_url(self) -> str:
+        return self._base
+
+    @property
+    def oldest_fetched_at(self) -> datetime | None:
+        """When the stalest answer given so far was fetched; ``None`` before any was given.
+
+        NOTE: over the answers given, not the whole cache: entries of packs no longer
+        installed are never refreshed, and would make every offline run look stale.
+        """
+        return self._oldest
+
+    def lookup(self, keys: Sequence[NodeKey]) -> dict[NodeKey, LookupResult]:
+        """See `Registry.lookup`."""
+        return {key: fetched.result for key, fetched in self.fetch(keys).items()}
+
+    def fetch(self, keys: Sequence[NodeKey]) -> dict[NodeKey, Fetched]:
+        """See `RecordSource.fetch`."""
+        entries = self._cache.get(self._base, {key.normalized for key in keys})
+        missing = Fetched(NotFound("not in the cache (offline)"))
+        answers: dict[_Pair, Fetched] = {}
+        for pair, entry in entries.items():
+            answer = entry.answer()
+            if answer is not None:
+                answers[pair] = answer
+                self._note(entry.fetched_at)
+        return {key: answers.get(key.normalized, missing) for key in keys}
+
+    def _note(self, fetched_at: datetime) -> None:
+        if self._oldest is None or fetched_at < self._oldest:
+            self._oldest = fetched_at

@@ -1,0 +1,117 @@
+"""Writing mirror files: NodeVersion records as JSON lines, each with its ``fetched_at``.
+
+A mirror comes from two places: the answers of a lookup (`mirror_records`) or the registry's
+whole version listing (`list_all_versions`). Either way `write_mirror` writes it atomically,
+and `MirrorRegistry.from_file` reads it back.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from audit.errors import ReportError
+from audit.model import NodeKey, NodeVersion
+from audit.registry.http_registry import HttpRegistry
+from audit.registry.interface import Fetched
+
+__all__ = ["list_all_versions", "mirror_records", "node_version_json", "write_mirror"]
+
+MirrorItem = NodeVersion | Mapping[str, Any]
+#: NodeVersion fields under the names the API gives them, where those differ.
+_API_NAMES = {"created_at": "createdAt"}
+_NOT_API_FIELDS = frozenset({"invalid_fields", "fetched_at"})
+
+
+def write_mirror(records: Iterable[MirrorItem], path: str | Path) -> int:
+    """Write ``records`` to the mirror file ``path``, all or nothing; return how many.
+
+    Records are `NodeVersion` objects or raw NodeVersion JSON objects (as `mirror_records`
+    and `list_all_versions` give them). The file is written under a temporary name in the
+    same folder and renamed, so a reader never sees half a mirror, and an earlier mirror
+    stays whole if writing fails.
+
+    :raises ReportError: when the file cannot be written.
+    """
+    path = Path(path)
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    try:
+        count = _write_lines(temporary, records)
+        os.replace(temporary, path)
+    except OSError as error:
+        temporary.unlink(missing_ok=True)
+        raise ReportError(
+            f"{path}: cannot write the mirror file: {error.strerror or error}"
+        ) from error
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    return count
+
+
+def _write_lines(temporary: Path, records: Iterable[MirrorItem]) -> int:
+    count = 0
+    # NOTE: O_EXCL never follows or reuses a file someone placed there; 0o666 lets the
+    # umask decide, as for any file the user creates (a mirror is shared across machines).
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    with open(descriptor, "w", encoding="utf-8", newline="\n") as file:
+        for record in records:
+            file.write(_line(record))
+            count += 1
+        file.flush()
+        os.fsync(file.fileno())
+    return count
+
+
+def _line(record: MirrorItem) -> str:
+    obj = node_version_json(record) if isinstance(record, NodeVersion) else dict(record)
+    # NOTE: ensure_ascii keeps U+2028 and friends escaped, so no line reader splits a record.
+    return json.dumps(obj, ensure_ascii=True, separators=(",", ":")) + "\n"
+
+
+def node_version_json(node_version: NodeVersion) -> dict[str, Any]:
+    """A NodeVersion as the API spells it (plus ``fetched_at``), fields that are ``None`` left out.
+
+    Values of the wrong type were dropped when the record was parsed, so prefer the raw record
+    (`Fetched.record`) where there is one.
+
+    >>> node_version_json(NodeVersion("a", "1", deprecated=True, supported_os=("linux",)))
+    {'node_id': 'a', 'version': '1', 'deprecated': True, 'supported_os': ['linux']}
+    """
+    obj: dict[str, Any] = {}
+    for name, value in vars(node_version).items():
+        if value is None or name in _NOT_API_FIELDS:
+            continue
+        obj[_API_NAMES.get(name, name)] = list(value) if isinstance(value, tuple) else value
+    if node_version.fetched_at is not None:
+        obj["fetched_at"] = node_version.fetched_at.isoformat()
+    return obj
+
+
+def mirror_records(answers: Mapping[NodeKey, Fetched]) -> list[dict[str, Any]]:
+    """The mirror lines of a lookup's found answers (``RecordSource.fetch``), one per pair."""
+    lines: dict[tuple[str, str], dict[str, Any]] = {}
+    for key, fetched in answers.items():
+        line = fetched.mirror_record()
+        if line is not None:
+            lines.setdefault(key.normalized, line)
+    return list(lines.values())
+
+
+def list_all_versions(
+    base_url: str, *, page_size: int = 100, **http_options: Any
+) -> Iterator[dict[str, Any]]:
+    """Yield every NodeVersion record of the registry at ``base_url``, with ``fetched_at``.
+
+    Pages of ``GET /versions`` go through the same transport as lookups (retries, size cap,
+    User-Agent, token, CA bundle); see `HttpRegistry.list_versions`.
+
+    :param http_options: keyword arguments of `HttpRegistry` (concurrency bounds the pages
+        in flight).
+    :raises RegistryError: when a page cannot be fetched.
+    """
+    return HttpRegistry(base_url, **http_options).list_versions(page_size=page_size)
