@@ -46,6 +46,7 @@ from audit.manifest import (
 )
 from audit.model import Environment, Failed, Invalid, Manifest, Severity
 from audit.pipeline import AuditOptions, Auditor, Progress
+from audit.policy import UNSET, Unset, find_policy, load_policy, resolve_fail_on
 from audit.registry import (
     TOKEN_ENV,
     AnyRegistry,
@@ -447,9 +448,39 @@ _FAIL_ON = ["info", "warning", "error", "critical", "never"]
 @click.option(
     "--fail-on",
     type=click.Choice(_FAIL_ON),
-    default="error",
-    show_default=True,
-    help="Exit 1 when a finding is at or above this severity.",
+    help="Exit 1 when a finding is at or above this severity. "
+    "Default: the policy file's fail-on, else error.",
+)
+@click.option(
+    "--policy",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="Policy file: severity overrides, waivers, fail-on. Default: ./comfy-audit.toml if any.",
+)
+@click.option(
+    "--baseline",
+    type=click.Path(),
+    metavar="PATH",
+    help="A previous run folder (or its findings file): marks each finding new or known.",
+)
+@click.option("--fail-on-new", is_flag=True, help="Only new findings fail (needs --baseline).")
+@click.option(
+    "--prometheus",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="Also write a node_exporter textfile of the findings and the run.",
+)
+@click.option(
+    "--markdown",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="Also write a Markdown summary (for CI job pages).",
+)
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print the findings as JSON on stdout (the summary goes to stderr).",
 )
 @registry_options
 @click.option(
@@ -468,13 +499,21 @@ def run(
     env_profile: str | None,
     os_name: str | None,
     accelerators: tuple[str, ...],
-    fail_on: str,
+    fail_on: str | None,
+    policy: str | None,
+    baseline: str | None,
+    fail_on_new: bool,
+    prometheus: str | None,
+    markdown: str | None,
+    as_json: bool,
     quiet: bool,
     **options: Any,
 ) -> None:
     """Audit the packs listed in MANIFEST... (snapshots, node@version lists, CSV or JSON), or
     the install at --comfyui PATH when no manifest is given."""
-    from audit import report  # NOTE: imported here so that --help never loads pyarrow.
+    # NOTE: imported here so that --help and scan never load pandas or pyarrow.
+    from audit import report
+    from audit.baseline import load_baseline
 
     settings = RegistrySettings.pop(options)
     versions: dict[str, str | None] = options
@@ -491,7 +530,12 @@ def run(
         assert comfyui_path is not None
         read = [scan_install(comfyui_path, host=_host(host))]
     source = settings.open()
-    threshold = None if fail_on == "never" else Severity.parse(fail_on)
+    if fail_on_new and not baseline:
+        raise click.UsageError("--fail-on-new needs --baseline PATH")
+    policy_path = Path(policy) if policy else find_policy(Path())
+    rules = load_policy(policy_path) if policy_path else None
+    threshold = resolve_fail_on(_threshold(fail_on), rules)
+    known = load_baseline(baseline) if baseline else None
     # DESIGN.md "Installed packages": a profile or --python beats a snapshot's pips.
     explicit = bool(python) or (env_profile is not None and environment.installed is not None)
     recorded = {
@@ -504,18 +548,38 @@ def run(
         "offline": settings.offline,
         "max_age_seconds": settings.max_age.total_seconds(),
         "output": output,
-        "fail_on": fail_on,
+        "fail_on": threshold.label if threshold else "never",
+        "policy": str(policy_path) if policy_path else None,
+        "baseline": baseline,
+        "fail_on_new": fail_on_new,
     }
-    audit_options = AuditOptions(fail_on=threshold, installed_is_explicit=explicit)
+    audit_options = AuditOptions(
+        fail_on=threshold,
+        installed_is_explicit=explicit,
+        policy=rules,
+        baseline=known,
+        new_only=fail_on_new,
+    )
     profiles = {} if env_profile else _sibling_profiles(read, versions)
     progress: Progress = _no_progress if quiet else StderrProgress(sys.stderr)
     auditor = Auditor(source, audit_options, progress=progress)
     audit_run = auditor.run(read, environment, recorded, profiles)
     settings.warn_if_stale(source)
     run_dir = report.write_run(audit_run, output)
+    for path, render in ((prometheus, report.prometheus_text), (markdown, report.markdown_summary)):
+        if path:
+            _write_atomically(Path(path), render(audit_run))
+    if as_json:
+        click.echo(report.findings_json(audit_run), nl=False)
     if not quiet:
-        click.echo(report.render_summary(audit_run, run_dir))
+        click.echo(report.render_summary(audit_run, run_dir), err=as_json)
     ctx.exit(audit_run.exit_code)
+
+
+def _threshold(fail_on: str | None) -> Severity | Unset | None:
+    if fail_on is None:
+        return UNSET
+    return None if fail_on == "never" else Severity.parse(fail_on)
 
 
 @cli.command()

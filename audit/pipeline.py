@@ -7,6 +7,7 @@ import secrets
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from audit import checks
 from audit.dependencies import DependencyAudit, PackRequirements, audit_dependencies
@@ -22,8 +23,12 @@ from audit.model import (
     NodeKey,
     Severity,
 )
+from audit.policy import Policy
 from audit.registry import Registry
 from audit.versions import parse_local_version
+
+if TYPE_CHECKING:  # NOTE: a baseline reads Parquet; only runs with --baseline load pyarrow.
+    from audit.baseline import Baseline
 
 __all__ = [
     "INCOMPLETE_CHECKS",
@@ -49,6 +54,12 @@ class AuditOptions:
     installed_is_explicit: bool = False
     """The environment's installed packages came from a profile or ``--python``, so they beat a
     snapshot's ``pips`` (DESIGN.md "Installed packages")."""
+    policy: Policy | None = None
+    """Severity overrides and waivers; waived findings are reported but never counted."""
+    baseline: Baseline | None = None
+    """A previous run: each finding is marked ``new`` or ``known``."""
+    new_only: bool = False
+    """Only new findings fail the run (``--fail-on-new``; needs a baseline)."""
 
 
 def new_run_id(now: datetime) -> str:
@@ -56,18 +67,24 @@ def new_run_id(now: datetime) -> str:
     return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
 
 
-def exit_code(findings: Iterable[Finding], fail_on: Severity | None) -> int:
+def exit_code(
+    findings: Iterable[Finding], fail_on: Severity | None, *, new_only: bool = False
+) -> int:
     """Return the exit code DESIGN.md defines for ``findings``.
 
-    Lookup failures make a run incomplete (3) but never failing (1). Findings of disabled
-    packs are info and so never reach a threshold above info.
+    Lookup failures make a run incomplete (3) but never failing (1). Waived findings never
+    count. Findings of disabled packs are info and so never reach a threshold above info.
+    With ``new_only``, findings a baseline already had do not fail the run (but a lookup that
+    failed again still leaves it incomplete).
     """
     failing = incomplete = False
     for finding in findings:
+        if finding.waived:
+            continue
         if finding.check in INCOMPLETE_CHECKS:
             incomplete = incomplete or finding.severity > Severity.INFO
         elif fail_on is not None and finding.severity >= fail_on:
-            failing = True
+            failing = failing or not (new_only and finding.baseline == "known")
     return 1 if failing else 3 if incomplete else 0
 
 
@@ -140,8 +157,7 @@ class Auditor:
         by_host = self._dependency_audits(audited, environments)
         attached = _attach(audited, [f for d in by_host for f in d.findings if f.node_id])
         host_findings = tuple(f for d in by_host for f in d.findings if f.node_id is None)
-        findings = [*host_findings, *(f for a in attached for f in a.findings)]
-        return AuditRun(
+        run = AuditRun(
             run_id=new_run_id(started_at),
             started_at=started_at,
             finished_at=self._clock(),
@@ -150,9 +166,21 @@ class Auditor:
             entries=attached,
             host_findings=host_findings,
             options=run_options,
-            exit_code=exit_code(findings, self._options.fail_on),
+            exit_code=0,
             requirements=tuple(row for d in by_host for row in d.requirements),
         )
+        return self._judge(run)
+
+    def _judge(self, run: AuditRun) -> AuditRun:
+        """Apply the policy, then the baseline (so expiry warnings are marked too), then the
+        exit code, which depends on both."""
+        options = self._options
+        if options.policy is not None:
+            run = options.policy.apply_to_run(run, run.started_at.astimezone().date())
+        if options.baseline is not None:
+            run = options.baseline.mark_run(run)
+        code = exit_code(run.findings, options.fail_on, new_only=options.new_only)
+        return replace(run, exit_code=code)
 
     def _host_environments(
         self,

@@ -428,12 +428,15 @@ def _python(*code: str) -> str:
     return done.stdout
 
 
-def test_help_does_not_import_pandas_or_pyarrow() -> None:
+@pytest.mark.parametrize("command", [["--help"], ["scan", "{install}"]], ids=["help", "scan"])
+def test_help_and_scan_do_not_import_pandas_or_pyarrow(tmp_path: Path, command: list[str]) -> None:
+    (tmp_path / "custom_nodes").mkdir()
+    argv = [arg.format(install=tmp_path) for arg in command]
     out = _python(
         "import sys",
         "from audit.cli import cli",
         "try:",
-        "    cli.main(['--help'], prog_name='comfy-audit')",
+        f"    cli.main({argv!r}, prog_name='comfy-audit')",
         "except SystemExit:",
         "    pass",
         "print(sorted({'pandas', 'pyarrow'} & set(sys.modules)))",

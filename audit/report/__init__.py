@@ -1,5 +1,12 @@
-"""The report stage: the public Parquet/CSV tables, ``run.json`` and the terminal summary."""
+"""The report stage: the public Parquet/CSV tables, ``run.json``, the terminal summary, and the
+fleet roll-up of many runs (local folders or ``s3://`` object stores)."""
 
+from audit.report.fleet import DEFAULT_STALE_AFTER, Rollup, rollup
+from audit.report.fleet_output import render_rollup, rollup_document, write_rollup
+from audit.report.fleet_schema import ROLLUP_SCHEMA_VERSION, ROLLUP_SCHEMAS
+from audit.report.jsonout import findings_json, findings_records
+from audit.report.markdown import markdown_summary
+from audit.report.prometheus import prometheus_text
 from audit.report.schema import (
     FINDINGS_SCHEMA,
     NODES_SCHEMA,
@@ -8,21 +15,35 @@ from audit.report.schema import (
     SEVERITY_LABELS,
     SEVERITY_TYPE,
 )
+from audit.report.storage import is_uri
 from audit.report.summary import render_summary
 from audit.report.tables import findings_table, nodes_table, requirements_table
 from audit.report.write import run_document, write_run
 
 __all__ = [
+    "DEFAULT_STALE_AFTER",
     "FINDINGS_SCHEMA",
     "NODES_SCHEMA",
     "REQUIREMENTS_SCHEMA",
+    "ROLLUP_SCHEMAS",
+    "ROLLUP_SCHEMA_VERSION",
     "SCHEMA_VERSION",
     "SEVERITY_LABELS",
     "SEVERITY_TYPE",
+    "Rollup",
+    "findings_json",
+    "findings_records",
     "findings_table",
+    "is_uri",
+    "markdown_summary",
     "nodes_table",
+    "prometheus_text",
+    "render_rollup",
     "render_summary",
     "requirements_table",
+    "rollup",
+    "rollup_document",
     "run_document",
+    "write_rollup",
     "write_run",
 ]

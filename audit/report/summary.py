@@ -137,7 +137,7 @@ def _upgrade_line(run: AuditRun) -> str | None:
     return f"after upgrade: {_count(after, 'pack', 'packs')} incompatible (now: {now})"
 
 
-def render_summary(run: AuditRun, run_dir: Path | None) -> str:
+def render_summary(run: AuditRun, run_dir: Path | str | None) -> str:
     """Return the terminal summary of ``run``: plain text, one fact per line, no colours.
 
     Findings at warning and above are listed by host and pack, worst first; the last line names

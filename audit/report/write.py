@@ -3,19 +3,26 @@
 Every file goes into a hidden ``.<run_id>.partial-<random>`` folder beside the final one, which is
 renamed into place only once ``run.json`` (written last) is complete. A failed or interrupted write
 therefore never leaves a folder under the run's final name.
+
+``OUTPUT`` may also be an object-store URI (``s3://bucket/prefix``, see `audit.report.storage`).
+A store has no rename: the files are written in the same order, so ``run.json``, written last,
+marks a complete run; a failed write removes what it wrote.
 """
 
 from __future__ import annotations
 
 import csv
+import functools
+import io
 import json
 import os
 import secrets
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
+from typing import overload
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -25,6 +32,7 @@ from audit.environment import profile_to_dict
 from audit.errors import ReportError
 from audit.model import AuditRun
 from audit.report.schema import SCHEMA_VERSION
+from audit.report.storage import FileBuilder, is_uri, open_location, write_folder
 from audit.report.tables import (
     findings_table,
     iso_utc,
@@ -35,7 +43,7 @@ from audit.report.tables import (
     to_utc,
 )
 
-__all__ = ["csv_rows", "run_document", "write_run"]
+__all__ = ["csv_bytes", "csv_rows", "json_bytes", "parquet_bytes", "run_document", "write_run"]
 
 _TRANSLATED = (OSError, pa.ArrowException, TypeError, ValueError)
 _TABLES = (
@@ -101,9 +109,31 @@ def _write_csv(table: pa.Table, path: Path) -> None:
         csv.writer(stream, lineterminator="\r\n").writerows(csv_rows(table))
 
 
+def _json_text(document: dict[str, object]) -> str:
+    return json.dumps(document, sort_keys=True, indent=2, allow_nan=False) + "\n"
+
+
 def _write_json(document: dict[str, object], path: Path) -> None:
-    text = json.dumps(document, sort_keys=True, indent=2, allow_nan=False)
-    path.write_text(text + "\n", encoding="utf-8")
+    path.write_text(_json_text(document), encoding="utf-8")
+
+
+def csv_bytes(table: pa.Table) -> bytes:
+    """Return ``table`` as the UTF-8 CSV file a run folder holds (see `csv_rows`)."""
+    stream = io.StringIO(newline="")
+    csv.writer(stream, lineterminator="\r\n").writerows(csv_rows(table))
+    return stream.getvalue().encode("utf-8")
+
+
+def json_bytes(document: dict[str, object]) -> bytes:
+    """Return ``document`` as the UTF-8 JSON file a run folder holds (sorted keys, indented)."""
+    return _json_text(document).encode("utf-8")
+
+
+def parquet_bytes(table: pa.Table) -> bytes:
+    """Return ``table`` as the bytes of a Parquet file."""
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink)
+    return bytes(sink.getvalue().to_pybytes())
 
 
 def _reason(error: BaseException) -> str:
@@ -152,13 +182,40 @@ def _make_partial(output: Path, run_id: str) -> Path:
     return partial
 
 
-def write_run(run: AuditRun, output_dir: str | Path) -> Path:
+def _table_files(
+    stem: str, build: Callable[[AuditRun], pa.Table], run: AuditRun
+) -> list[FileBuilder]:
+    # NOTE: built lazily, so that write_folder names the file a failure belongs to.
+    table = functools.cache(functools.partial(build, run))
+    return [
+        (f"{stem}.parquet", lambda: parquet_bytes(table())),
+        (f"{stem}.csv", lambda: csv_bytes(table())),
+    ]
+
+
+def _run_files(run: AuditRun) -> list[FileBuilder]:
+    files = [file for stem, build in _TABLES for file in _table_files(stem, build, run)]
+    return [*files, ("run.json", lambda: json_bytes(run_document(run)))]
+
+
+@overload
+def write_run(run: AuditRun, output_dir: Path) -> Path: ...
+@overload
+def write_run(run: AuditRun, output_dir: str) -> Path | str: ...
+def write_run(run: AuditRun, output_dir: str | Path) -> Path | str:
     """Write the reports of ``run`` to ``output_dir/<run_id>/`` and return that folder.
+
+    A local folder is returned as a `Path`; an object-store URI (``s3://bucket/prefix``) as the
+    run folder's URI, a `str`.
 
     :raises ReportError: if the folder exists already, or anything cannot be written; nothing is
         then left behind but ``output_dir`` itself.
+    :raises InputError: if ``output_dir`` is a malformed URI, or the store cannot be opened.
     """
     _check_run_id(run.run_id)
+    if is_uri(output_dir):
+        location = open_location(output_dir)
+        return write_folder(location, run.run_id, _run_files(run), what="run folder").display
     output = Path(output_dir)
     final = output / run.run_id
     _refuse_existing(final)

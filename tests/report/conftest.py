@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import json
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from click.testing import CliRunner
 
+import audit.cli
+import audit.pipeline
 from audit.model import (
     AuditedEntry,
     AuditRun,
@@ -27,6 +32,9 @@ from audit.model import (
     Severity,
     When,
 )
+from audit.pipeline import Auditor
+from tests.registry_server import node_version_record
+from tests.s3_server import CLEARED, S3Server
 
 T0 = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
 LINUX_CUDA = Environment(
@@ -254,3 +262,107 @@ def read_frame(path: Path) -> pd.DataFrame:
 
 def parquet_rows(path: Path) -> list[dict[str, object]]:
     return list(pq.read_table(path).to_pylist())
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[S3Server]:
+    """One local S3-compatible server (moto) on 127.0.0.1 for the whole session."""
+    with S3Server.start() as server:
+        yield server
+
+
+@pytest.fixture
+def s3(moto_server: S3Server, monkeypatch: pytest.MonkeyPatch) -> S3Server:
+    """The local S3 server, emptied, with the AWS environment pointing at it and nowhere else."""
+    moto_server.reset()
+    for name in CLEARED:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in moto_server.environment().items():
+        monkeypatch.setenv(name, value)
+    return moto_server
+
+
+#: What a fleet's registry mirror knows: versions that are fine, banned, deprecated, broken
+#: by the 0.4.0 upgrade, wrong for Windows, too new for 0.3.x, or malformed.
+FLEET_RECORDS = [
+    node_version_record(
+        "comfyui-kjnodes",
+        version,
+        supported_os=["OS Independent"],
+        supported_accelerators=["GPU :: NVIDIA CUDA"],
+        supported_comfyui_version=">=0.3.0",
+    )
+    for version in ("1.0.0", "1.1.2")
+] + [
+    *(
+        node_version_record(
+            "comfyui-impact-pack", version, supported_comfyui_version=">=0.3.0,<0.4.0"
+        )
+        for version in ("8.7.0", "8.8.1")
+    ),
+    node_version_record("comfyui-mxtoolkit", "0.9.92", status="NodeVersionStatusBanned"),
+    node_version_record("comfyui-easy-use", "1.3.0", deprecated=True),
+    node_version_record("comfyui-linux-only", "1.0.0", supported_os=["POSIX :: Linux"]),
+    node_version_record("comfyui-new-only", "2.0.0", supported_comfyui_version=">=0.4.0"),
+    node_version_record("comfyui-broken", "1.0.0", supported_accelerators="cuda"),
+]
+LINUX = ("--os", "linux", "--accelerator", "cuda")
+TO_040 = ("--target-comfyui", "0.4.0")
+
+
+class FleetMaker:
+    """Makes runs with the real CLI (``comfy-audit run``) against a mirror file.
+
+    Each run starts at the time the test gives, and its id is that time plus ``-000000``
+    unless the test names one, so that the tables a roll-up makes can be written down exactly.
+    """
+
+    def __init__(self, root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.root = root
+        self.mirror = root / "mirror.jsonl"
+        self.mirror.write_text("".join(json.dumps(r) + "\n" for r in FLEET_RECORDS))
+        self._at = T0
+        self._run_id = ""
+        self._runs = 0
+        monkeypatch.setattr(audit.cli, "Auditor", self._auditor)
+        monkeypatch.setattr(audit.pipeline, "new_run_id", lambda now: self._run_id)
+
+    def _auditor(self, registry: Any, options: Any, *args: Any, **kwargs: Any) -> Auditor:
+        # NOTE: whatever clock the CLI passes, the run starts when the test says.
+        return Auditor(registry, options, clock=lambda: self._at)
+
+    def _snapshot(self, host: str, packs: Mapping[str, str]) -> Path:
+        folder = self.root / "manifests" / str(self._runs)
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{host}.json"
+        snapshot = {
+            "comfyui": "v0.3.40",
+            "cnr_custom_nodes": dict(packs),
+            "git_custom_nodes": {},
+            "file_custom_nodes": [{"filename": "websocket_image_save.py", "disabled": False}],
+            "pips": {"numpy==1.26.4": ""},
+        }
+        path.write_text(json.dumps(snapshot))
+        return path
+
+    def run(
+        self,
+        output: str | Path,
+        at: datetime,
+        hosts: Mapping[str, Mapping[str, str]],
+        *flags: str,
+        run_id: str | None = None,
+    ) -> str:
+        """Audit one snapshot per host (named by host) in one run; return the run id.
+
+        Each snapshot lists ``hosts[host]`` (node id → version) and one file node, which is
+        not a registry pack (an info finding).
+        """
+        self._runs += 1
+        self._at = at
+        self._run_id = run_id or f"{at:%Y%m%dT%H%M%SZ}-000000"
+        manifests = [str(self._snapshot(host, packs)) for host, packs in hosts.items()]
+        args = ["run", *manifests, "--registry", str(self.mirror), "-o", str(output), *flags]
+        result = CliRunner().invoke(audit.cli.cli, args, catch_exceptions=False)
+        assert result.exit_code in (0, 1, 3), result.output
+        return self._run_id

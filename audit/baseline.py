@@ -1,0 +1,171 @@
+"""The baseline: an earlier run's findings, against which each finding is marked new or known.
+
+A finding's identity (`identity`) is its host, node id (any case, as registry ids compare),
+version, check code, ``when``, ``expected`` and ``actual``. The message is left out, since its
+wording may change between releases of the tool; ``expected`` and ``actual`` are in, since they
+tell apart two findings of one check about one pack (``dependency.missing`` of ``numpy`` and of
+``torch``), and a changed fact (a new installed version, another ``tags_admin`` entry) is a new
+finding. An empty text and a null are the same, because CSV cannot tell them apart.
+
+A finding is *known* when the baseline holds one with the same identity, and, if the finding
+counts for the exit code (it is not waived), one that counted too, at the same or a worse
+severity. So a finding is *new* also when it newly counts: its waiver expired, its pack was
+enabled again (``info`` before), or a severity override made it worse. That is what
+``--fail-on-new`` must fail on.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from audit.errors import InputError
+from audit.model import AuditRun, Finding, Severity
+
+__all__ = ["IDENTITY_COLUMNS", "Baseline", "Identity", "identity", "load_baseline"]
+
+#: The findings-table columns that make up a finding's identity.
+IDENTITY_COLUMNS = ("host", "node_id", "version", "check", "when", "expected", "actual")
+
+#: The further columns a baseline reads: whether and how badly each finding counted.
+_STATE_COLUMNS = ("severity", "waived")
+_COLUMNS = (*IDENTITY_COLUMNS, *_STATE_COLUMNS)
+
+Identity = tuple[str | None, ...]
+"""A finding's identity: the values of ``IDENTITY_COLUMNS``, normalised."""
+
+NEW = "new"
+KNOWN = "known"
+
+
+def _identity(values: Sequence[object]) -> Identity:
+    host, node_id, *rest = (None if v is None or v == "" else str(v) for v in values)
+    return (host, None if node_id is None else node_id.lower(), *rest)
+
+
+def identity(finding: Finding) -> Identity:
+    """Return the identity by which a baseline knows ``finding``.
+
+    >>> from audit.model import FindingSource, Severity
+    >>> f = Finding("gpu-01", "ComfyUI-Foo", "1.0", "security.tag", Severity.WARNING,
+    ...             "any message", FindingSource.REGISTRY, actual="any-code-execute")
+    >>> identity(f)
+    ('gpu-01', 'comfyui-foo', '1.0', 'security.tag', 'now', None, 'any-code-execute')
+    """
+    f = finding
+    return _identity((f.host, f.node_id, f.version, f.check, f.when.value, f.expected, f.actual))
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """Represents the findings of an earlier run, by identity."""
+
+    path: str
+    seen: frozenset[Identity]
+    """Every identity in the baseline, waived or not."""
+    counted: Mapping[Identity, Severity]
+    """The worst severity at which each identity counted (was not waived) in the baseline."""
+
+    def is_known(self, finding: Finding) -> bool:
+        """Whether the baseline knows ``finding``, as the module docstring defines it."""
+        key = identity(finding)
+        if finding.waived:
+            return key in self.seen
+        worst = self.counted.get(key)
+        return worst is not None and finding.severity <= worst
+
+    def mark(self, findings: Iterable[Finding]) -> tuple[Finding, ...]:
+        """Return ``findings`` in order, each with ``baseline`` set to ``new`` or ``known``."""
+        return tuple(replace(f, baseline=KNOWN if self.is_known(f) else NEW) for f in findings)
+
+    def mark_run(self, run: AuditRun) -> AuditRun:
+        """Return ``run`` with every finding marked; ``exit_code`` is left as it was."""
+        entries = tuple(replace(a, findings=self.mark(a.findings)) for a in run.entries)
+        return replace(run, host_findings=self.mark(run.host_findings), entries=entries)
+
+
+def load_baseline(path: str | Path) -> Baseline:
+    """Read the findings of a run folder (its ``findings.parquet``), or of a findings file
+    (``.parquet`` or ``.csv`` as comfy-audit writes them).
+
+    :raises InputError: of one line naming ``path`` when it is missing, not a run folder or
+        findings file, unreadable, or lacks a column it needs.
+    """
+    name = str(path)
+    where = Path(path)
+    if where.is_dir():
+        where = where / "findings.parquet"
+        if not where.is_file():
+            raise InputError(f"{name}: not a run folder: it has no findings.parquet")
+    elif not where.exists():
+        raise InputError(f"{name}: no such file or folder")
+    suffix = where.suffix.lower()
+    if suffix == ".parquet":
+        rows = _parquet_rows(where, name)
+    elif suffix == ".csv":
+        rows = _csv_rows(where, name)
+    else:
+        raise InputError(f"{name}: not a baseline: give a run folder, or a .parquet or .csv file")
+    return _baseline(rows, name)
+
+
+def _baseline(rows: Iterable[Sequence[object]], name: str) -> Baseline:
+    seen: set[Identity] = set()
+    counted: dict[Identity, Severity] = {}
+    for row in rows:
+        key = _identity(row[: len(IDENTITY_COLUMNS)])
+        label, waived = row[len(IDENTITY_COLUMNS) :]
+        seen.add(key)
+        if waived in (True, "true"):
+            continue
+        try:
+            severity = Severity.parse(str(label))
+        except ValueError:
+            raise InputError(f"{name}: not a findings table: unknown severity {label!r}") from None
+        counted[key] = max(severity, counted.get(key, severity))
+    return Baseline(name, frozenset(seen), counted)
+
+
+def _reason(error: BaseException) -> str:
+    text = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+    return " ".join(text.split()) or type(error).__name__
+
+
+def _missing(columns: Iterable[str], name: str) -> None:
+    absent = [c for c in _COLUMNS if c not in columns]
+    if absent:
+        raise InputError(f"{name}: not a findings table: it has no column {absent[0]!r}")
+
+
+def _parquet_rows(path: Path, name: str) -> list[tuple[object, ...]]:
+    with _translating(name):
+        names = pq.read_schema(path).names
+    _missing(names, name)
+    with _translating(name):
+        table = pq.read_table(path, columns=list(_COLUMNS))
+        columns = [table.column(c).to_pylist() for c in _COLUMNS]
+    return list(zip(*columns, strict=True))
+
+
+def _csv_rows(path: Path, name: str) -> list[tuple[object, ...]]:
+    with _translating(name), path.open(encoding="utf-8-sig", newline="") as stream:
+        reader = csv.DictReader(stream)
+        _missing(reader.fieldnames or (), name)
+        return [tuple(row.get(c) for c in _COLUMNS) for row in reader]
+
+
+@contextmanager
+def _translating(name: str) -> Iterator[None]:
+    """Turn an OS, pyarrow or decoding error into a one-line InputError naming the baseline."""
+    try:
+        yield
+    except InputError:
+        raise
+    except (OSError, pa.ArrowException, UnicodeDecodeError, csv.Error, ValueError) as e:
+        raise InputError(f"{name}: cannot read the baseline: {_reason(e)}") from e

@@ -1,0 +1,101 @@
+"""The explicit Arrow schemas of the fleet roll-up tables (``OUTPUT/fleet/<rollup_id>/``)."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+from audit.report.schema import SEVERITY_TYPE, STRING_LIST, UTC_TIMESTAMP
+
+__all__ = [
+    "BLOCKERS_SCHEMA",
+    "COUNT_LIST",
+    "DRIFT_SCHEMA",
+    "HOSTS_SCHEMA",
+    "INCOMPLETE_SCHEMA",
+    "PACKS_SCHEMA",
+    "ROLLUP_SCHEMAS",
+    "ROLLUP_SCHEMA_VERSION",
+    "STALE_SCHEMA",
+]
+
+#: Version of the roll-up layout (tables, columns, ``rollup.json`` keys); bumped on any change.
+ROLLUP_SCHEMA_VERSION = "1"
+
+#: A list of counts; the item field is "element", as Parquet's compliant nested types store it.
+COUNT_LIST = pa.list_(pa.field("element", pa.int64()))
+
+_METADATA = {"comfy-audit.rollup_schema_version": ROLLUP_SCHEMA_VERSION}
+
+
+def _schema(*fields: tuple[str, pa.DataType, bool]) -> pa.Schema:
+    columns = [pa.field("rollup_id", pa.string(), nullable=False)]
+    columns += [pa.field(name, type_, nullable=nullable) for name, type_, nullable in fields]
+    return pa.schema(columns, metadata=_METADATA)
+
+
+HOSTS_SCHEMA = _schema(
+    ("host", pa.string(), False),
+    ("run_id", pa.string(), False),
+    ("started_at", UTC_TIMESTAMP, False),
+    ("info", pa.int64(), False),
+    ("warning", pa.int64(), False),
+    ("error", pa.int64(), False),
+    ("critical", pa.int64(), False),
+    ("waived", pa.int64(), False),
+    ("exit_code", pa.int32(), False),
+)
+"""One row per host and run used: findings by severity (waived ones counted apart only)."""
+
+PACKS_SCHEMA = _schema(
+    ("node_id", pa.string(), False),
+    ("version", pa.string(), True),
+    ("host_count", pa.int64(), False),
+    ("worst_severity", SEVERITY_TYPE, False),
+    ("checks", STRING_LIST, False),
+)
+"""One row per node@version with a finding at warning or above now (not waived)."""
+
+BLOCKERS_SCHEMA = _schema(
+    ("target_comfyui", pa.string(), True),
+    ("node_id", pa.string(), False),
+    ("version", pa.string(), True),
+    ("host_count", pa.int64(), False),
+    ("hosts", STRING_LIST, False),
+)
+"""One row per node@version that the planned upgrade to ``target_comfyui`` breaks."""
+
+DRIFT_SCHEMA = _schema(
+    ("node_id", pa.string(), False),
+    ("host_count", pa.int64(), False),
+    ("versions", STRING_LIST, False),
+    ("host_counts", COUNT_LIST, False),
+)
+"""One row per node installed at several versions; ``host_counts[i]`` hosts have
+``versions[i]``, most common first."""
+
+STALE_SCHEMA = _schema(
+    ("host", pa.string(), False),
+    ("run_id", pa.string(), True),
+    ("started_at", UTC_TIMESTAMP, True),
+    ("exit_code", pa.int32(), True),
+    ("reasons", STRING_LIST, False),
+)
+"""One row per host whose newest complete run (``run_id``, null if none) is not to be trusted:
+``reasons`` holds ``old``, ``lookups-failed`` and/or ``incomplete``."""
+
+INCOMPLETE_SCHEMA = _schema(
+    ("run_id", pa.string(), False),
+    ("started_at", UTC_TIMESTAMP, True),
+    ("hosts", STRING_LIST, True),
+)
+"""One row per run folder without ``run.json``; ``hosts`` is null when it names none."""
+
+#: Every roll-up table, by file stem, in the order they are written.
+ROLLUP_SCHEMAS = {
+    "hosts": HOSTS_SCHEMA,
+    "packs": PACKS_SCHEMA,
+    "blockers": BLOCKERS_SCHEMA,
+    "drift": DRIFT_SCHEMA,
+    "stale": STALE_SCHEMA,
+    "incomplete": INCOMPLETE_SCHEMA,
+}

@@ -1,0 +1,203 @@
+"""Find the run folders under an output location and read what their ``run.json`` says.
+
+Only ``run.json`` is read here, never a table: it names the run's hosts, its start time, its exit
+code and each host's upgrade target, which is all that choosing the runs of a roll-up needs.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import pyarrow as pa
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+
+from audit.errors import InputError
+from audit.report.storage import Location, translating
+
+__all__ = ["FLEET_FOLDER", "REPORT_FILES", "FoundRuns", "IncompleteRun", "RunInfo", "find_runs"]
+
+#: The folder under OUTPUT that holds roll-ups; it is never taken for a run.
+FLEET_FOLDER = "fleet"
+#: The files of a run folder besides ``run.json``; any one of them makes a folder a run.
+REPORT_FILES = frozenset(
+    f"{stem}.{ext}" for stem in ("nodes", "findings", "requirements") for ext in ("parquet", "csv")
+)
+_RUN_ID_TIME = re.compile(r"(\d{8}T\d{6}Z)")
+#: run.json files read at once; on an object store each is one request.
+_READERS = 16
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """Represents one complete run as its ``run.json`` describes it."""
+
+    run_id: str
+    folder: Location
+    started_at: datetime
+    exit_code: int
+    targets: Mapping[str, str | None]
+    """Each host of the run → the ComfyUI version its upgrade was checked against, if any."""
+    files: frozenset[str]
+    """Names of the files in the run folder."""
+
+    def table(self, stem: str) -> Location:
+        """The Parquet file ``stem`` of this run.
+
+        :raises InputError: if the run folder has no such file.
+        """
+        name = f"{stem}.parquet"
+        if name not in self.files:
+            raise InputError(f"{self.folder.join(name).display}: missing from a complete run")
+        return self.folder.join(name)
+
+
+@dataclass(frozen=True)
+class IncompleteRun:
+    """Represents a run folder without ``run.json``: an interrupted or unfinished write."""
+
+    run_id: str
+    started_at: datetime | None
+    """From the run id, which starts with the start time; ``None`` when it does not."""
+    hosts: tuple[str, ...] | None
+    """The hosts its ``nodes.parquet`` names, when that file is there and readable."""
+
+
+@dataclass(frozen=True)
+class FoundRuns:
+    """Represents every run folder under an output location."""
+
+    complete: tuple[RunInfo, ...]
+    incomplete: tuple[IncompleteRun, ...]
+
+
+def _folders(root: Location) -> dict[str, set[str]]:
+    """Return each child folder of ``root`` that may be a run → the names of its files."""
+    selector = pafs.FileSelector(root.path, recursive=True)
+    with translating(root.display, "cannot list the runs", InputError):
+        infos = root.filesystem.get_file_info(selector)
+    prefix = root.path.rstrip("/") + "/"
+    folders: dict[str, set[str]] = defaultdict(set)
+    for info in infos:
+        parts = info.path[len(prefix) :].split("/")
+        if len(parts) != 2 or parts[0] == FLEET_FOLDER or parts[0].startswith("."):
+            continue  # NOTE: ".<id>.partial-*" folders are local writes still in progress.
+        if info.type == pafs.FileType.File:
+            folders[parts[0]].add(parts[1])
+    return folders
+
+
+def _bad(where: str, key: str, kind: str) -> InputError:
+    return InputError(f"{where}: {key!r} is missing or not {kind}")
+
+
+def _string(document: Mapping[str, object], key: str, where: str) -> str:
+    value = document.get(key)
+    if not isinstance(value, str) or not value:
+        raise _bad(where, key, "a string")
+    return value
+
+
+def _integer(document: Mapping[str, object], key: str, where: str) -> int:
+    value = document.get(key)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise _bad(where, key, "an integer")
+    return value
+
+
+def _time(document: Mapping[str, object], key: str, where: str) -> datetime:
+    text = _string(document, key, where)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise _bad(where, key, "an ISO-8601 time") from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _targets(document: Mapping[str, object], where: str) -> dict[str, str | None]:
+    hosts = document.get("hosts")
+    if not isinstance(hosts, dict) or not hosts:
+        raise _bad(where, "hosts", "a non-empty object")
+    targets: dict[str, str | None] = {}
+    for host, profile in hosts.items():
+        target = profile.get("target_comfyui") if isinstance(profile, dict) else None
+        if not isinstance(profile, dict) or not isinstance(target, str | None):
+            raise InputError(f"{where}: host {host!r} has no valid environment profile")
+        targets[host] = target
+    return targets
+
+
+def _read_run(folder: Location, files: frozenset[str]) -> RunInfo:
+    where = folder.join("run.json").display
+    data = folder.join("run.json").read_bytes()
+    try:
+        document = json.loads(data)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise InputError(f"{where}: not JSON: {e}") from None
+    if not isinstance(document, dict):
+        raise InputError(f"{where}: not a JSON object")
+    return RunInfo(
+        run_id=_string(document, "run_id", where),
+        folder=folder,
+        started_at=_time(document, "started_at", where),
+        exit_code=_integer(document, "exit_code", where),
+        targets=_targets(document, where),
+        files=files,
+    )
+
+
+def _incomplete_hosts(folder: Location, files: set[str]) -> tuple[str, ...] | None:
+    if "nodes.parquet" not in files:
+        return None
+    path = folder.join("nodes.parquet")
+    try:
+        with path.filesystem.open_input_file(path.path) as stream:
+            hosts = pq.read_table(stream, columns=["host"]).column("host")
+    except (OSError, pa.ArrowException):
+        return None  # NOTE: an unfinished write may well have left a truncated file.
+    return tuple(sorted(set(hosts.to_pylist())))
+
+
+def _incomplete(folder: Location, files: set[str]) -> IncompleteRun:
+    run_id = folder.path.rsplit("/", 1)[-1]
+    match = _RUN_ID_TIME.match(run_id)
+    started = None
+    if match is not None:
+        started = datetime.strptime(match.group(1), "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    return IncompleteRun(run_id, started, _incomplete_hosts(folder, files))
+
+
+def _read_runs(folders: Iterable[tuple[Location, frozenset[str]]]) -> tuple[RunInfo, ...]:
+    # NOTE: on an object store each run.json is a request of its own; a few in flight at once
+    # turn 10,000 round trips into a few hundred.
+    with ThreadPoolExecutor(max_workers=_READERS) as pool:
+        return tuple(pool.map(lambda folder: _read_run(*folder), folders))
+
+
+def find_runs(root: Location) -> FoundRuns:
+    """Return every run under ``root``: complete ones (with ``run.json``) and incomplete ones.
+
+    ``root/fleet/`` and hidden folders are skipped; a folder with none of a run's files is not a
+    run. Runs are returned by folder name.
+
+    :raises InputError: if ``root`` does not exist or cannot be listed, or a ``run.json`` cannot
+        be read or is not a run document.
+    """
+    if not root.exists():
+        raise InputError(f"{root.display}: no such folder")
+    folders = _folders(root)
+    complete: list[tuple[Location, frozenset[str]]] = []
+    incomplete: list[IncompleteRun] = []
+    for name in sorted(folders):
+        files = folders[name]
+        if "run.json" in files:
+            complete.append((root.join(name), frozenset(files)))
+        elif files & REPORT_FILES:
+            incomplete.append(_incomplete(root.join(name), files))
+    return FoundRuns(_read_runs(complete), tuple(incomplete))
