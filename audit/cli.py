@@ -16,7 +16,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NoReturn, TextIO, TypeVar
 
@@ -441,8 +441,8 @@ _FAIL_ON = ["info", "warning", "error", "critical", "never"]
     "-o",
     default="outputs",
     show_default=True,
-    type=click.Path(file_okay=False),
-    help="Folder under which the run folder <run_id>/ is written.",
+    metavar="DIR|URI",
+    help="Folder (or s3://bucket/prefix) under which the run folder <run_id>/ is written.",
 )
 @environment_options
 @click.option(
@@ -677,6 +677,52 @@ def _mirror_all(settings: RegistrySettings, output: Path) -> int:
     except RegistryError as e:
         click.echo(f"comfy-audit: error: {e}", err=True)
         sys.exit(EXIT_INCOMPLETE)
+
+
+@cli.command()
+@click.argument("output_dir", metavar="OUTPUT_DIR")
+@click.option(
+    "--since",
+    type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]),
+    help="Use every complete run since this UTC date or time, not only each host's newest.",
+)
+@click.option(
+    "--target-comfyui",
+    metavar="V",
+    callback=_check_version,
+    help="The planned ComfyUI version: which packs block it, on how many hosts.",
+)
+@click.option(
+    "--stale-after",
+    type=click.FloatRange(min=0),
+    default=7.0,
+    show_default=True,
+    metavar="DAYS",
+    help="A host whose newest run is older than this is reported stale.",
+)
+@click.option("--quiet", "-q", is_flag=True, help="Write the roll-up; print nothing.")
+def fleet(
+    output_dir: str,
+    since: datetime | None,
+    target_comfyui: str | None,
+    stale_after: float,
+    quiet: bool,
+) -> None:
+    """Roll up the newest run of every host under OUTPUT_DIR (a folder or s3://bucket/prefix):
+    severity by host, affected packs, upgrade blockers, version drift and stale hosts; written
+    to OUTPUT_DIR/fleet/<rollup_id>/."""
+    from audit import report  # NOTE: pyarrow is loaded only by the commands that need it.
+
+    result = report.rollup(
+        output_dir,
+        since=since.replace(tzinfo=UTC) if since else None,
+        target_comfyui=target_comfyui,
+        stale_after=timedelta(days=stale_after),
+        now=datetime.now(UTC),
+    )
+    where = report.write_rollup(result, output_dir)
+    if not quiet:
+        click.echo(report.render_rollup(result, where))
 
 
 @cli.command()

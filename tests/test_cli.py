@@ -492,3 +492,24 @@ def test_progress_bar_on_a_terminal() -> None:
         "\rchecks       [###-] 6/8"
         "\rchecks       [####] 8/8\n"
     )
+
+
+def test_fleet_rolls_up_the_runs(tmp_path: Path, mirror: Path, write: Callable[..., Path]) -> None:
+    out = tmp_path / "out"
+    for host, packs in [
+        ("render-01", "comfyui-kjnodes@1.1.2\n"),
+        ("render-02", "comfyui-mxtoolkit@0.9.92\n"),
+    ]:
+        manifest = write(f"{host}.txt", packs)
+        invoke("run", manifest, "--registry", mirror, "-o", out, "-q", *MACHINE)
+    result = invoke("fleet", out, "--target-comfyui", "0.4.0")
+    assert result.exit_code == 0
+    assert result.stdout.startswith("fleet roll-up ")
+    (rollup,) = (out / "fleet").iterdir()
+    assert {p.name for p in rollup.iterdir()} >= {"rollup.json", "hosts.parquet", "drift.csv"}
+    hosts = pd.read_parquet(rollup / "hosts.parquet")
+    assert sorted(zip(hosts.host, hosts.critical, strict=True)) == [
+        ("render-01", 0),
+        ("render-02", 1),
+    ]
+    assert invoke("fleet", tmp_path / "nowhere").exit_code == 2

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -44,7 +45,8 @@ _EXIT_INCOMPLETE = 3
 _BLOCKING_CHECKS = ["comfyui.incompatible", "frontend.incompatible"]
 _WAIVED = pc.coalesce(pc.field("waived"), False)
 
-Row = dict[str, object]
+#: A row of a roll-up table, before it becomes Arrow (or as pyarrow gives it back).
+Row = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -144,7 +146,7 @@ def _table(schema: pa.Schema, rollup_id: str, rows: Sequence[Row]) -> pa.Table:
         if field.name == "rollup_id":
             columns.append(pa.array([rollup_id] * len(rows), field.type))
         elif field.type == SEVERITY_TYPE:
-            columns.append(severity_array([r[field.name] for r in rows]))  # type: ignore[misc]
+            columns.append(severity_array([r[field.name] for r in rows]))
         else:
             columns.append(pa.array([r[field.name] for r in rows], field.type))
     return pa.Table.from_arrays(columns, schema=schema)
@@ -191,7 +193,7 @@ def _pack_rows(findings: TableSource) -> list[Row]:
         ],
     )
     found = grouped.to_pylist()
-    found.sort(key=lambda r: (-r["rank"], -r["host_count"], r["node_id"], r["version"] or ""))
+    found.sort(key=lambda r: (-r["rank"], -r["host_count"], *_pack_order(r)))
     return [
         {
             "node_id": r["node_id"],
@@ -232,12 +234,17 @@ def _blocker_rows(findings: TableSource, nodes: TableSource) -> list[Row]:
     hosts: dict[tuple[str | None, str, str | None], set[str]] = defaultdict(set)
     for row in [*upgrade_findings.to_pylist(), *upgrade_nodes.to_pylist()]:
         hosts[row["target_comfyui"], row["node_id"], row["version"]].update(row["hosts"])
-    order = sorted(hosts, key=lambda k: (-len(hosts[k]), k[1], k[2] or "", k[0] or ""))
-    return [
-        {"target_comfyui": t, "node_id": n, "version": v, "host_count": len(hosts[t, n, v])}
-        | {"hosts": sorted(hosts[t, n, v])}
-        for t, n, v in order
-    ]
+    rows: list[Row] = []
+    for (target, node_id, version), on in hosts.items():
+        pack = {"target_comfyui": target, "node_id": node_id, "version": version}
+        rows.append({**pack, "host_count": len(on), "hosts": sorted(on)})
+    return sorted(
+        rows, key=lambda r: (-r["host_count"], *_pack_order(r), r["target_comfyui"] or "")
+    )
+
+
+def _pack_order(row: Row) -> tuple[str, str]:
+    return (row["node_id"], row["version"] or "")
 
 
 def _drift_rows(nodes: TableSource) -> list[Row]:

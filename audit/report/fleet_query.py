@@ -36,6 +36,9 @@ SEVERITY_RANK = pc.index_in(
 Aggregate = tuple[str, str, str]
 _JOIN_KEYS = ["run_id", "host"]
 _CARRIED = "target_comfyui"
+#: Files a scan reads at once: pyarrow's default on a local disk; on an object store, where each
+#: file costs round trips, more keep the network busy (memory: a few batches per file in flight).
+_FILES_IN_FLIGHT = {True: 4, False: 32}
 
 
 @dataclass(frozen=True)
@@ -52,11 +55,16 @@ class TableSource:
     schema: pa.Schema
     selection: pa.Table
 
+    @property
+    def local(self) -> bool:
+        return all(f.local for f in self.files)
+
     def dataset(self, files: Sequence[Location] | None = None) -> ds.Dataset:
-        chosen = self.files if files is None else files
-        filesystem = chosen[0].filesystem if chosen else pafs.LocalFileSystem()
+        """The Parquet files (all, or ``files``) as one dataset with the report's schema."""
+        files = self.files if files is None else files
+        filesystem = files[0].filesystem if files else pafs.LocalFileSystem()
         return ds.FileSystemDataset.from_paths(
-            [f.path for f in chosen],
+            [f.path for f in files],
             schema=self.schema,
             format=ds.ParquetFileFormat(),
             filesystem=filesystem,
@@ -71,9 +79,13 @@ def _plan(
     keys: Sequence[str],
     aggregates: Sequence[Aggregate],
 ) -> acero.Declaration:
-    scan = acero.Declaration(
-        "scan", acero.ScanNodeOptions(source.dataset(), columns=list(reads), filter=where)
+    scan_options = acero.ScanNodeOptions(
+        source.dataset(),
+        columns=list(reads),
+        filter=where,
+        fragment_readahead=_FILES_IN_FLIGHT[source.local],
     )
+    scan = acero.Declaration("scan", scan_options)
     kept = acero.Declaration("filter", acero.FilterNodeOptions(where), inputs=[scan])
     named = {**{k: pc.field(k) for k in _JOIN_KEYS}, **columns}
     project = acero.ProjectNodeOptions(list(named.values()), list(named))

@@ -473,3 +473,9 @@ def test_an_object_store_fleet(
         ("render-01",),
         ("render-02",),
     ]
+
+
+def test_a_missing_bucket_is_an_input_error_without_credentials(s3: S3Server) -> None:
+    with pytest.raises(InputError) as caught:
+        rollup("s3://no-such-bucket/audits", now=NOW)
+    assert str(caught.value) == "s3://no-such-bucket/audits: no such folder"
