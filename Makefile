@@ -27,5 +27,9 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/pytest -q
 
+# Performance claims: ratios against baselines measured in the same run (benchmarks/README.md).
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks.bench
+
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

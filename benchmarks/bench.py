@@ -1,0 +1,534 @@
+"""``make bench``: comfy-audit against honest baselines, one table, from one run.
+
+Every number comes from a real process: comfy-audit runs as its console script in a child
+process, against the loopback registry of `tests.registry_server` (run here, in a thread, with
+50 ms of latency on every answer), on data generated with a seeded random in the shape of real
+registry records (`benchmarks.shape`). Speed-ups are ratios within this one run, never absolute
+times compared with another machine's. Targets are reported, met or not; the exit code is
+non-zero only when the benchmark itself could not run.
+
+Usage: ``python -m benchmarks.bench [--json PATH]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import functools
+import json
+import os
+import platform
+import random
+import statistics
+import sys
+import tempfile
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from benchmarks import fixtures
+from benchmarks.measure import BenchmarkError, Measurement, measure, measure_median
+from benchmarks.shape import Shape, load_shape
+from tests.registry_server import BULK_PATH, LoggedRequest, RegistryServer
+
+SEED = 5
+LATENCY = 0.05
+REGISTRY_NODES = 2_500
+COLD_PACKS = 300
+MISSING_PACKS = 3
+"""Of the cold run's packs, how many no registry knows (real snapshots hold a few)."""
+FLEET_HOSTS = 500
+FLEET_PACKS = 80
+PIPS = 250
+HOST_DRIFT = 5
+"""Installed distributions at a version of their own on each host, besides its image's."""
+BASELINE_SAMPLE = 20
+REPEAT_COLD, REPEAT_WARM, REPEAT_FLEET, REPEAT_HELP = 3, 5, 3, 7
+TARGET_COMFYUI = "0.4.0"
+#: Machine images of the fleet: OS, accelerator, ComfyUI, frontend, installed torch build.
+IMAGES = {
+    "linux-cuda": ("linux", "cuda", "0.3.40", "1.20.5", "2.7.1+cu126"),
+    "linux-cuda-new": ("linux", "cuda", "0.3.44", "1.23.4", "2.7.1+cu128"),
+    "linux-rocm": ("linux", "rocm", "0.3.40", "1.20.5", "2.7.1+rocm6.3"),
+    "windows-cuda": ("windows", "cuda", "0.3.43", "1.21.7", "2.7.1+cu126"),
+}
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+COMFY_AUDIT = BIN / "comfy-audit"
+PYTHON = BIN / "python"
+NAIVE = ROOT / "benchmarks" / "naive.py"
+RESULTS = ROOT / "benchmarks" / "results.json"
+
+
+@dataclass(frozen=True)
+class Row:
+    """Represents one case of the table."""
+
+    case: str
+    seconds: float
+    baseline_seconds: float
+    requests: int
+    """Every HTTP request comfy-audit made (the most any of its runs made)."""
+    lookups: int
+    """Of those, NodeVersion lookups: bulk POSTs and per-version GETs."""
+    baseline_requests: int
+    peak_rss_mb: float
+    target: str
+    met: bool
+    baseline: str
+    """Exactly what the baseline is."""
+    notes: list[str] = field(default_factory=list)
+    times: list[float] = field(default_factory=list)
+    """comfy-audit's wall time in each run, in seconds."""
+
+    @property
+    def speedup(self) -> float:
+        """How many times faster comfy-audit is than the baseline (< 1: slower)."""
+        return self.baseline_seconds / self.seconds
+
+
+@dataclass
+class Bench:
+    """Represents the shared state of one benchmark run: data, folders, the registry."""
+
+    shape: Shape
+    registry: fixtures.Registry
+    server: RegistryServer
+    tmp: Path
+    rng: random.Random
+    naive: Measurement | None = None
+
+    def folder(self, name: str) -> Path:
+        path = self.tmp / name
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def requests_of(
+        self, run: Callable[[], Measurement]
+    ) -> tuple[Measurement, list[LoggedRequest]]:
+        """Run ``run`` with an empty request log; its measurement and the requests it made."""
+        self.server.clear_log()
+        measurement = run()
+        return measurement, self.server.requests
+
+    def repeat(self, argv: Callable[[int], Sequence[str | Path]], times: int) -> Runs:
+        """Run comfy-audit ``times`` times, ``argv(i)`` the i-th time (exit 1 is findings)."""
+        runs = Runs()
+        for index in range(times):
+            run, requests = self.requests_of(functools.partial(measure, argv(index), ok=(0, 1)))
+            runs.add(run, requests)
+        return runs
+
+
+@dataclass
+class Runs:
+    """Represents repeated runs of one case: the median time, the worst memory and requests."""
+
+    measurements: list[Measurement] = field(default_factory=list)
+    requests: int = 0
+    lookups: int = 0
+
+    def add(self, run: Measurement, requests: Sequence[LoggedRequest]) -> None:
+        self.measurements.append(run)
+        self.requests = max(self.requests, len(requests))
+        self.lookups = max(self.lookups, sum(map(is_lookup, requests)))
+
+    @property
+    def seconds(self) -> float:
+        return statistics.median(run.seconds for run in self.measurements)
+
+    @property
+    def peak_rss_mb(self) -> float:
+        return max(run.peak_rss_mb for run in self.measurements)
+
+    @property
+    def times(self) -> list[float]:
+        return [round(run.seconds, 3) for run in self.measurements]
+
+
+def is_lookup(request: LoggedRequest) -> bool:
+    """Whether ``request`` asks for NodeVersions: a bulk POST or a per-version GET."""
+    segments = request.segments
+    per_version = len(segments) == 4 and segments[0] == "nodes" and segments[2] == "versions"
+    return (request.method == "POST" and request.path == BULK_PATH) or (
+        request.method == "GET" and per_version
+    )
+
+
+def audit(*args: str | Path) -> list[str | Path]:
+    """The argv of ``comfy-audit run`` with ``args``."""
+    return [COMFY_AUDIT, "run", *args]
+
+
+def run_nodes(output: Path) -> list[dict[str, str]]:
+    """The rows of ``nodes.csv`` of the one run written under ``output``."""
+    (path,) = output.glob("*/nodes.csv")
+    with path.open(encoding="utf-8", newline="") as file:
+        return list(csv.DictReader(file))
+
+
+def write_json(path: Path, document: object) -> None:
+    path.write_text(json.dumps(document, indent=1, ensure_ascii=False), encoding="utf-8")
+
+
+# -- case 1 and 2: one host, 300 distinct packs, over the network -------------------------------
+
+
+def cold_manifest(bench: Bench) -> Path:
+    """A snapshot of ``COLD_PACKS`` distinct packs, a few unknown to the registry."""
+    packs = fixtures.pick_packs(bench.registry, bench.rng, COLD_PACKS - MISSING_PACKS)
+    packs |= fixtures.missing_packs(MISSING_PACKS)
+    pips = fixtures.image_pips(bench.shape, bench.rng, PIPS, "2.7.1+cu126")
+    path = bench.folder("single") / "render-01.json"
+    write_json(path, fixtures.snapshot(packs, pips, "v0.3.40"))
+    return path
+
+
+def single_host_argv(bench: Bench, manifest: Path, cache: Path, output: Path) -> list[str | Path]:
+    return audit(
+        manifest, "--registry", bench.server.url, "--cache-dir", cache, "--output", output,
+        "--os", "linux", "--accelerator", "cuda", "--frontend-version", "1.20.5",
+        "--target-comfyui", TARGET_COMFYUI,
+    )  # fmt: skip
+
+
+def case_cold(bench: Bench, manifest: Path) -> Row:
+    """300 distinct packs, empty cache, against the naive client."""
+    folder = bench.folder("single")
+    runs = bench.repeat(
+        lambda i: single_host_argv(bench, manifest, folder / f"cache-{i}", folder / f"cold-{i}"),
+        REPEAT_COLD,
+    )
+    naive, naive_requests = bench.requests_of(
+        lambda: measure([PYTHON, NAIVE, bench.server.url, manifest])
+    )
+    bench.naive = naive
+    return Row(
+        case=f"{COLD_PACKS} packs, {LATENCY * 1000:.0f} ms latency, cold cache",
+        seconds=runs.seconds,
+        baseline_seconds=naive.seconds,
+        requests=runs.requests,
+        lookups=runs.lookups,
+        baseline_requests=len(naive_requests),
+        peak_rss_mb=runs.peak_rss_mb,
+        target="≥ 15x faster, ≤ 4 lookup requests",
+        met=naive.seconds / runs.seconds >= 15 and runs.lookups <= 4,
+        baseline="benchmarks/naive.py: one sequential requests.get per pack (no session, no "
+        f"cache), JSON parsed, status tallied; one run. comfy-audit: median of {REPEAT_COLD} "
+        "runs, each with an empty cache",
+        notes=agreement(json.loads(naive.stdout), run_nodes(folder / "cold-0")),
+        times=runs.times,
+    )
+
+
+def agreement(naive: dict[str, int], nodes: list[dict[str, str]]) -> list[str]:
+    """A note when the naive client and comfy-audit saw different registry statuses."""
+    seen = Counter(row["status"] or "not found" for row in nodes if row["source"] == "registry")
+    if seen == Counter(naive):
+        return []
+    return [f"CHECK FAILED: naive client saw {naive}, comfy-audit {dict(seen)}"]
+
+
+def case_warm(bench: Bench, manifest: Path) -> Row:
+    """The same run again, the cache filled by the first cold run."""
+    folder = bench.folder("single")
+    runs = bench.repeat(
+        lambda i: single_host_argv(bench, manifest, folder / "cache-0", folder / f"warm-{i}"),
+        REPEAT_WARM,
+    )
+    assert bench.naive is not None
+    hits = Counter(
+        f"{'found' if row['status'] else 'not found'}, cache_hit={row['cache_hit']}"
+        for row in run_nodes(folder / "warm-0")
+    )
+    return Row(
+        case="same, warm cache",
+        seconds=runs.seconds,
+        baseline_seconds=bench.naive.seconds,
+        requests=runs.requests,
+        lookups=runs.lookups,
+        baseline_requests=COLD_PACKS,
+        peak_rss_mb=runs.peak_rss_mb,
+        target="0 HTTP requests, ≤ 1.5 s",
+        met=runs.requests == 0 and runs.seconds <= 1.5,
+        baseline="the naive client's run of case 1, again (it has no cache: a repeat costs the "
+        f"same {COLD_PACKS} GETs). comfy-audit: median of {REPEAT_WARM} runs on the cache the "
+        "first cold run filled",
+        notes=[f"nodes rows of a warm run: {dict(sorted(hits.items()))}"],
+        times=runs.times,
+    )
+
+
+# -- case 3: a fleet of 500 hosts from a mirror file ---------------------------------------------
+
+
+def write_fleet(bench: Bench) -> list[Path]:
+    """500 host snapshots of 80 packs, each beside its image's ``<host>.env.json``."""
+    folder = bench.folder("fleet/hosts")
+    profiles, images = {}, {}
+    for name, (os_name, accelerator, comfyui, frontend, torch) in IMAGES.items():
+        profile = bench.folder("fleet") / f"{name}.env.json"
+        flags = ["--os", os_name, "--accelerator", accelerator, "--comfyui-version", comfyui]
+        measure([COMFY_AUDIT, "env", *flags, "--frontend-version", frontend, "-o", profile])
+        profiles[name] = profile.read_text(encoding="utf-8")
+        images[name] = fixtures.image_pips(bench.shape, bench.rng, PIPS, torch)
+    for host, image in fixtures.fleet_hosts(FLEET_HOSTS, list(IMAGES)):
+        packs = fixtures.pick_packs(bench.registry, bench.rng, FLEET_PACKS)
+        pips = fixtures.host_pips(images[image], bench.rng, HOST_DRIFT)
+        write_json(folder / f"{host}.json", fixtures.snapshot(packs, pips, "v0.3.40"))
+        (folder / f"{host}.env.json").write_text(profiles[image], encoding="utf-8")
+    return sorted(folder.glob("*.json"))  # as a shell expands fleet/*.json
+
+
+def write_mirror(bench: Bench) -> tuple[Path, str]:
+    """The whole registry as a mirror file, by ``comfy-audit mirror --all``; and a note."""
+    mirror = bench.folder("fleet") / "mirror.jsonl"
+    argv: list[str | Path] = [COMFY_AUDIT, "mirror", "--all", "--output", mirror]
+    argv += ["--registry", bench.server.url, "--no-cache"]
+    run, requests = bench.requests_of(lambda: measure(argv))
+    lines = sum(1 for line in mirror.read_text(encoding="utf-8").splitlines() if line.strip())
+    note = (
+        f"fleet mirror written by `comfy-audit mirror --all`: {lines:,} records, "
+        f"{len(requests)} requests, {run.seconds:.2f} s at {LATENCY * 1000:.0f} ms latency"
+    )
+    return mirror, note
+
+
+def case_fleet(bench: Bench) -> Row:
+    """One central run over 500 snapshots, against per-host runs on a sample."""
+    files = write_fleet(bench)
+    mirror, mirror_note = write_mirror(bench)
+    flags = ("--registry", mirror, "--target-comfyui", TARGET_COMFYUI)
+    outputs = [bench.folder(f"fleet/out-{i}") for i in range(REPEAT_FLEET)]
+    runs = bench.repeat(lambda i: audit(*files, *flags, "--output", outputs[i]), REPEAT_FLEET)
+    hosts = [f for f in files if not f.name.endswith(".env.json")]
+    sample = hosts[:: len(hosts) // BASELINE_SAMPLE][:BASELINE_SAMPLE]
+    per_host = bench.folder("fleet/per-host")
+    singles = [
+        measure(audit(host, *flags, "--output", per_host / host.stem), ok=(0, 1)) for host in sample
+    ]
+    sampled = sum(single.seconds for single in singles)
+    notes = [mirror_note, *fan_out_agreement(run_nodes(outputs[0]), per_host, sample)]
+    notes.append(
+        f"per-host runs: {sampled:.1f} s for {len(sample)} hosts, peak RSS "
+        f"{max(s.peak_rss_mb for s in singles):.0f} MB; a naive client would need "
+        f"{FLEET_HOSTS * FLEET_PACKS:,} GETs (~{FLEET_HOSTS * FLEET_PACKS * LATENCY:,.0f} s "
+        f"of latency alone at {LATENCY * 1000:.0f} ms; arithmetic, not measured)"
+    )
+    return Row(
+        case=f"{FLEET_HOSTS} hosts x {FLEET_PACKS} packs, mirror file",
+        seconds=runs.seconds,
+        baseline_seconds=sampled * len(hosts) / len(sample),
+        requests=runs.requests,
+        lookups=runs.lookups,
+        baseline_requests=0,
+        peak_rss_mb=runs.peak_rss_mb,
+        target="≤ 15 s, peak RSS ≤ 1.5 GB",
+        met=runs.seconds <= 15 and runs.peak_rss_mb <= 1500,
+        baseline=f"one `comfy-audit run HOST.json --registry MIRROR` process per host, in turn, "
+        f"timed on {len(sample)} evenly spaced hosts and scaled to {len(hosts)}. comfy-audit: "
+        f"one process for all {len(hosts)} snapshots, median of {REPEAT_FLEET} runs",
+        notes=notes,
+        times=runs.times,
+    )
+
+
+_COMPARED = ("host", "node_id", "version", "status", "worst_severity", "finding_count")
+
+
+def rows_by_host(rows: Sequence[dict[str, str]]) -> dict[str, set[tuple[str, ...]]]:
+    """The `_COMPARED` columns of ``nodes`` rows, grouped by host."""
+    grouped: dict[str, set[tuple[str, ...]]] = {}
+    for row in rows:
+        grouped.setdefault(row["host"], set()).add(tuple(row[c] for c in _COMPARED))
+    return grouped
+
+
+def fan_out_agreement(
+    fleet: list[dict[str, str]], per_host: Path, sample: Sequence[Path]
+) -> list[str]:
+    """Whether the fleet run's rows for each sampled host equal that host's own run's."""
+    grouped = rows_by_host(fleet)
+    differ = [
+        host.stem
+        for host in sample
+        if grouped.get(host.stem) != rows_by_host(run_nodes(per_host / host.stem)).get(host.stem)
+    ]
+    if differ:
+        return [f"CHECK FAILED: fleet rows differ from per-host runs for {', '.join(differ)}"]
+    pairs = len({(row["node_id"].lower(), row["version"]) for row in fleet})
+    return [
+        f"fleet run: {len(grouped)} hosts, {len(fleet):,} nodes rows, {pairs:,} distinct "
+        f"node@version; the {len(sample)} sampled hosts' rows equal their own runs'"
+    ]
+
+
+# -- case 4: start-up --------------------------------------------------------------------------
+
+
+def case_help() -> Row:
+    """``comfy-audit --help`` against the bare interpreter starting and stopping."""
+    ours = measure_median([COMFY_AUDIT, "--help"], REPEAT_HELP)
+    floor = measure_median([PYTHON, "-c", "pass"], REPEAT_HELP)
+    return Row(
+        case="comfy-audit --help",
+        seconds=ours.seconds,
+        baseline_seconds=floor.seconds,
+        requests=0,
+        lookups=0,
+        baseline_requests=0,
+        peak_rss_mb=ours.peak_rss_mb,
+        target="≤ 0.4 s",
+        met=ours.seconds <= 0.4,
+        baseline=f"`python -c pass` (the interpreter's own start-up: the floor); medians of "
+        f"{REPEAT_HELP} runs each",
+        times=[round(run.seconds, 3) for run in ours.runs],
+    )
+
+
+# -- output ------------------------------------------------------------------------------------
+
+
+def machine() -> dict[str, str]:
+    """The machine the numbers were measured on."""
+    model = "unknown CPU"
+    with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+        for line in cpuinfo:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return {
+        "cpus": str(len(os.sched_getaffinity(0))),
+        "cpu_model": model,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "load_average_1min": f"{os.getloadavg()[0]:.2f}",
+    }
+
+
+def load_line(start: str, end: str, cpus: str) -> str:
+    """The machine's load around the run: other processes make every time here longer."""
+    line = f"load: 1-minute average {start} before, {end} after ({cpus} CPUs)"
+    if max(float(start), float(end)) > 0.5 * int(cpus):
+        line += "; other processes were running, so these times are pessimistic"
+    return line
+
+
+_HEADER = (
+    *("case", "comfy-audit", "baseline", "speed-up"),
+    *("HTTP (lookups)", "baseline HTTP", "peak RSS", "target", "met"),
+)
+
+
+def table(rows: Sequence[Row]) -> str:
+    """The rows as a fixed-width text table, the baselines spelled out under it."""
+    cells = [_HEADER] + [
+        (
+            row.case,
+            f"{row.seconds:.2f} s",
+            f"{row.baseline_seconds:.2f} s",
+            f"{row.speedup:.1f}x" if row.speedup >= 1 else f"{row.speedup:.2f}x",
+            f"{row.requests} ({row.lookups})",
+            f"{row.baseline_requests}",
+            f"{row.peak_rss_mb:.0f} MB",
+            row.target,
+            "MET" if row.met else "NOT MET",
+        )
+        for row in rows
+    ]
+    widths = [max(len(line[i]) for line in cells) for i in range(len(_HEADER))]
+    lines = [
+        "  ".join(
+            c.ljust(w) if i in (0, 7, 8) else c.rjust(w)
+            for i, (c, w) in enumerate(zip(line, widths, strict=True))
+        ).rstrip()
+        for line in cells
+    ]
+    lines.insert(1, "-" * len(lines[0]))
+    lines += ["", "baselines:"] + [f"  {n}. {row.baseline}" for n, row in enumerate(rows, 1)]
+    notes = [f"  {n}. {note}" for n, row in enumerate(rows, 1) for note in row.notes]
+    return "\n".join(lines + (["notes:", *notes] if notes else []))
+
+
+def report(rows: Sequence[Row], bench: Bench, before: dict[str, str]) -> str:
+    """The whole printed report: what was measured, where, on what data, and the table."""
+    host = machine()
+    data = (
+        f"data: {len(bench.registry.packs):,} generated nodes, {len(bench.registry.records):,} "
+        f"NodeVersion records, seed {SEED}, shaped by {bench.shape.source}"
+    )
+    return "\n".join(
+        [
+            f"comfy-audit benchmarks, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+            f"machine: {host['cpus']} CPUs ({host['cpu_model']}), Python {host['python']}, "
+            f"{host['platform']}",
+            load_line(before["load_average_1min"], host["load_average_1min"], host["cpus"]),
+            data,
+            f"registry: tests/registry_server.py on loopback, {LATENCY * 1000:.0f} ms per answer",
+            "",
+            table(rows),
+        ]
+    )
+
+
+def run_cases(bench: Bench) -> Iterator[Row]:
+    """Every case, in order (the warm case reuses the cold case's cache and naive run)."""
+    manifest = cold_manifest(bench)
+    progress("1/4: 300 packs, cold cache, and the naive client (about 20 s)")
+    yield case_cold(bench, manifest)
+    progress("2/4: warm cache")
+    yield case_warm(bench, manifest)
+    progress("3/4: 500 hosts from a mirror file, and per-host runs (about 60 s)")
+    yield case_fleet(bench)
+    progress("4/4: --help")
+    yield case_help()
+
+
+def progress(text: str) -> None:
+    print(f"bench: {text}", file=sys.stderr, flush=True)
+
+
+def warm_up() -> None:
+    """Load the programs and libraries into the page cache once, untimed."""
+    measure([COMFY_AUDIT, "--version"])
+    measure([PYTHON, "-c", "import pandas, pyarrow, requests"])
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--json", type=Path, default=RESULTS, help="where to write the results")
+    options = parser.parse_args(argv)
+    before = machine()
+    rng = random.Random(SEED)
+    shape = load_shape()
+    registry = fixtures.generate_registry(shape, rng, REGISTRY_NODES)
+    try:
+        warm_up()
+        with (
+            tempfile.TemporaryDirectory(prefix="comfy-audit-bench-") as tmp,
+            RegistryServer(registry.records, latency=LATENCY) as server,
+        ):
+            bench = Bench(shape, registry, server, Path(tmp), rng)
+            rows = list(run_cases(bench))
+            if server.errors:
+                raise BenchmarkError("the loopback registry failed:\n" + server.errors[0])
+    except BenchmarkError as error:
+        print(f"bench: the benchmark failed: {error}", file=sys.stderr)
+        return 1
+    print(report(rows, bench, before))
+    document = {
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine_before": before,
+        "machine_after": machine(),
+        "data": {"shape": bench.shape.source, "seed": SEED, "records": len(registry.records)},
+        "rows": [asdict(row) | {"speedup": row.speedup} for row in rows],
+    }
+    write_json(options.json, document)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

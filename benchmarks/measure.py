@@ -1,0 +1,107 @@
+"""Run a command as a child process and record its wall time and its own peak memory."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["BenchmarkError", "Measurement", "Summary", "measure", "measure_median"]
+
+
+class BenchmarkError(Exception):
+    """The benchmark itself failed (a command crashed, data disagree): no number is valid."""
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """Represents one finished child process."""
+
+    seconds: float
+    peak_rss_mb: float
+    """The child's own peak resident set size (``ru_maxrss`` of ``wait4``), in 10^6 bytes."""
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+def measure(
+    argv: Sequence[str | Path], *, cwd: Path | None = None, ok: Sequence[int] = (0,)
+) -> Measurement:
+    """Run ``argv`` to completion and measure it.
+
+    The command is started by `_TRAMPOLINE`, a small Python process, which times it and reads
+    its peak memory from ``wait4``: see there why not from this process.
+
+    :param ok: the exit codes that mean the command worked (comfy-audit exits 1 on findings).
+    :raises BenchmarkError: when it exits with another code.
+    """
+    with (
+        tempfile.TemporaryDirectory(prefix="measure-") as tmp,
+        tempfile.TemporaryFile() as out,
+        tempfile.TemporaryFile() as err,
+    ):
+        usage_file = Path(tmp) / "usage.json"
+        trampoline = [sys.executable, "-I", "-S", "-c", _TRAMPOLINE, usage_file]
+        subprocess.run([str(a) for a in (*trampoline, *argv)], cwd=cwd, stdout=out, stderr=err)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = (f.read().decode("utf-8", "replace") for f in (out, err))
+        try:
+            usage = json.loads(usage_file.read_text(encoding="utf-8"))
+        except OSError:
+            raise BenchmarkError(f"{argv[0]}: did not start\n{stderr[-2000:]}") from None
+    result = Measurement(
+        seconds=usage["seconds"],
+        peak_rss_mb=usage["maxrss_kib"] * 1024 / 1e6,
+        exit_code=usage["exit_code"],
+        stdout=stdout,
+        stderr=stderr,
+    )
+    if result.exit_code not in ok:
+        command = " ".join(str(a) for a in argv)
+        raise BenchmarkError(f"{command[:200]}: exit code {result.exit_code}\n{stderr[-2000:]}")
+    return result
+
+
+#: Runs ``argv[2:]`` and writes its wall time, exit code and peak RSS to the file ``argv[1]``.
+#: NOTE: a child's ``ru_maxrss`` counts the memory of the process it was forked from (Linux
+#: keeps the larger of the forking parent's high-water mark and its own across ``exec``): run
+#: from the benchmark, which holds the registry's data, every command would seem to need 150 MB.
+#: Spawned from this small interpreter instead, that floor is about 10 MB.
+_TRAMPOLINE = """
+import json, os, sys, time
+start = time.perf_counter()
+pid = os.posix_spawnp(sys.argv[2], sys.argv[2:], os.environ)
+_, status, usage = os.wait4(pid, 0)
+seconds = time.perf_counter() - start
+code = os.waitstatus_to_exitcode(status)
+with open(sys.argv[1], "w") as file:
+    json.dump({"seconds": seconds, "exit_code": code, "maxrss_kib": usage.ru_maxrss}, file)
+"""
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Represents repeated runs of one command: the median time, the largest peak memory."""
+
+    seconds: float
+    peak_rss_mb: float
+    runs: list[Measurement]
+
+
+def measure_median(
+    argv: Sequence[str | Path], repeat: int, *, cwd: Path | None = None, ok: Sequence[int] = (0,)
+) -> Summary:
+    """Run ``argv`` ``repeat`` times; the median wall time and the largest peak memory."""
+    runs = [measure(argv, cwd=cwd, ok=ok) for _ in range(repeat)]
+    return Summary(
+        seconds=statistics.median(run.seconds for run in runs),
+        peak_rss_mb=max(run.peak_rss_mb for run in runs),
+        runs=runs,
+    )
