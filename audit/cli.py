@@ -44,7 +44,7 @@ from audit.manifest import (
     scan_install,
     to_snapshot,
 )
-from audit.model import Environment, Failed, Invalid, Manifest, Severity
+from audit.model import AuditRun, Environment, Failed, Invalid, Manifest, Severity
 from audit.pipeline import AuditOptions, Auditor, Progress
 from audit.policy import UNSET, Unset, find_policy, load_policy, resolve_fail_on
 from audit.registry import (
@@ -373,6 +373,99 @@ def registry_options(command: F) -> F:
     return functools.reduce(lambda f, option: option(f), reversed(options), command)
 
 
+def advice_options(command: F) -> F:
+    """Options of the upgrade advisor, shared by ``run`` and ``advise``."""
+    options = [
+        click.option(
+            "--no-advice",
+            is_flag=True,
+            help="Do not look for a version to move to (one request per affected pack).",
+        ),
+        click.option(
+            "--allow-prerelease",
+            is_flag=True,
+            help="Let the advisor recommend pre-release versions.",
+        ),
+    ]
+    return functools.reduce(lambda f, option: option(f), reversed(options), command)
+
+
+def input_options(command: F) -> F:
+    """What to audit and on which machine, shared by ``run`` and ``advise``."""
+    options = [
+        click.argument("manifests", nargs=-1, metavar="[MANIFEST]..."),
+        click.option(
+            "--manifest-format",
+            type=click.Choice([f.value for f in ManifestFormat]),
+            default=ManifestFormat.AUTO.value,
+            show_default=True,
+            help="Format of the manifests; auto detects it from the content.",
+        ),
+        click.option(
+            "--host",
+            help="Host name for a single manifest or --comfyui. "
+            "Default: the manifest's file stem, or this machine's name.",
+        ),
+        environment_options,
+    ]
+    return functools.reduce(lambda f, option: option(f), reversed(options), command)
+
+
+_ENVIRONMENT_FLAGS = ("comfyui_path", "python", "env_profile", "os_name", "accelerators")
+_VERSION_FLAGS = ("comfyui_version", "frontend_version", "target_comfyui", "target_frontend")
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Represents what a command audits: the manifests (or the scanned install), the
+    environment, and each host's own profile."""
+
+    manifests: list[Manifest]
+    environment: Environment
+    profiles: dict[str, Environment]
+    installed_is_explicit: bool
+    """A profile or --python gave the installed packages: they beat a snapshot's pips."""
+    recorded: dict[str, object]
+
+    @classmethod
+    def pop(cls, options: dict[str, Any]) -> Inputs:
+        """Take the input options out of ``options`` and read what they name."""
+        paths: tuple[str, ...] = options.pop("manifests")
+        manifest_format, host = options.pop("manifest_format"), options.pop("host")
+        comfyui_path, python, env_profile, os_name, accelerators = (
+            options.pop(name) for name in _ENVIRONMENT_FLAGS
+        )
+        versions = {name: options.pop(name) for name in _VERSION_FLAGS}
+        if not paths and not comfyui_path:
+            raise click.UsageError("give one or more MANIFEST files, or --comfyui PATH")
+        environment = build_environment(
+            env_profile, comfyui_path, python, os_name, accelerators, **versions
+        )
+        # NOTE: `fleet/*.json` also matches the hosts' `<stem>.env.json` profiles: not manifests.
+        paths = tuple(m for m in paths if not m.endswith(".env.json")) or paths
+        if paths:
+            read = read_manifests(paths, host=host, format=ManifestFormat(manifest_format))
+        else:
+            read = [scan_install(comfyui_path, host=_host(host))]
+        return cls(
+            manifests=read,
+            environment=environment,
+            profiles={} if env_profile else _sibling_profiles(read, versions),
+            installed_is_explicit=bool(python)
+            or (env_profile is not None and environment.installed is not None),
+            recorded={
+                "manifests": list(paths),
+                "comfyui": comfyui_path,
+                "python": python,
+                "manifest_format": manifest_format,
+                "host": host,
+            },
+        )
+
+    def audit(self, auditor: Auditor, recorded: Mapping[str, object]) -> AuditRun:
+        return auditor.run(self.manifests, self.environment, recorded, self.profiles)
+
+
 @dataclass(frozen=True)
 class RegistrySettings:
     """Represents the registry options of a command."""
@@ -423,19 +516,7 @@ _FAIL_ON = ["info", "warning", "error", "critical", "never"]
 
 
 @cli.command()
-@click.argument("manifests", nargs=-1, metavar="[MANIFEST]...")
-@click.option(
-    "--manifest-format",
-    type=click.Choice([f.value for f in ManifestFormat]),
-    default=ManifestFormat.AUTO.value,
-    show_default=True,
-    help="Format of the manifests; auto detects it from the content.",
-)
-@click.option(
-    "--host",
-    help="Host name for a single manifest or --comfyui. "
-    "Default: the manifest's file stem, or this machine's name.",
-)
+@input_options
 @click.option(
     "--output",
     "-o",
@@ -444,7 +525,6 @@ _FAIL_ON = ["info", "warning", "error", "critical", "never"]
     metavar="DIR|URI",
     help="Folder (or s3://bucket/prefix) under which the run folder <run_id>/ is written.",
 )
-@environment_options
 @click.option(
     "--fail-on",
     type=click.Choice(_FAIL_ON),
@@ -482,6 +562,7 @@ _FAIL_ON = ["info", "warning", "error", "critical", "never"]
     is_flag=True,
     help="Print the findings as JSON on stdout (the summary goes to stderr).",
 )
+@advice_options
 @registry_options
 @click.option(
     "--quiet", "-q", is_flag=True, help="No summary and no progress; warnings and errors only."
@@ -490,15 +571,7 @@ _FAIL_ON = ["info", "warning", "error", "critical", "never"]
 def run(
     ctx: click.Context,
     /,
-    manifests: tuple[str, ...],
-    manifest_format: str,
-    host: str | None,
     output: str,
-    comfyui_path: str | None,
-    python: str | None,
-    env_profile: str | None,
-    os_name: str | None,
-    accelerators: tuple[str, ...],
     fail_on: str | None,
     policy: str | None,
     baseline: str | None,
@@ -506,6 +579,8 @@ def run(
     prometheus: str | None,
     markdown: str | None,
     as_json: bool,
+    no_advice: bool,
+    allow_prerelease: bool,
     quiet: bool,
     **options: Any,
 ) -> None:
@@ -516,19 +591,7 @@ def run(
     from audit.baseline import load_baseline
 
     settings = RegistrySettings.pop(options)
-    versions: dict[str, str | None] = options
-    if not manifests and not comfyui_path:
-        raise click.UsageError("give one or more MANIFEST files, or --comfyui PATH")
-    environment = build_environment(
-        env_profile, comfyui_path, python, os_name, accelerators, **versions
-    )
-    # NOTE: `fleet/*.json` also matches the hosts' `<stem>.env.json` profiles: not manifests.
-    manifests = tuple(m for m in manifests if not m.endswith(".env.json")) or manifests
-    if manifests:
-        read = read_manifests(manifests, host=host, format=ManifestFormat(manifest_format))
-    else:
-        assert comfyui_path is not None
-        read = [scan_install(comfyui_path, host=_host(host))]
+    inputs = Inputs.pop(options)
     source = settings.open()
     if fail_on_new and not baseline:
         raise click.UsageError("--fail-on-new needs --baseline PATH")
@@ -536,14 +599,8 @@ def run(
     rules = load_policy(policy_path) if policy_path else None
     threshold = resolve_fail_on(_threshold(fail_on), rules)
     known = load_baseline(baseline) if baseline else None
-    # DESIGN.md "Installed packages": a profile or --python beats a snapshot's pips.
-    explicit = bool(python) or (env_profile is not None and environment.installed is not None)
     recorded = {
-        "manifests": list(manifests),
-        "comfyui": comfyui_path,
-        "python": python,
-        "manifest_format": manifest_format,
-        "host": host,
+        **inputs.recorded,
         "registry": settings.registry,
         "offline": settings.offline,
         "max_age_seconds": settings.max_age.total_seconds(),
@@ -552,18 +609,21 @@ def run(
         "policy": str(policy_path) if policy_path else None,
         "baseline": baseline,
         "fail_on_new": fail_on_new,
+        "advice": not no_advice,
+        "allow_prerelease": allow_prerelease,
     }
     audit_options = AuditOptions(
         fail_on=threshold,
-        installed_is_explicit=explicit,
+        installed_is_explicit=inputs.installed_is_explicit,
         policy=rules,
         baseline=known,
         new_only=fail_on_new,
+        advice=not no_advice,
+        allow_prerelease=allow_prerelease,
     )
-    profiles = {} if env_profile else _sibling_profiles(read, versions)
     progress: Progress = _no_progress if quiet else StderrProgress(sys.stderr)
-    auditor = Auditor(source, audit_options, progress=progress)
-    audit_run = auditor.run(read, environment, recorded, profiles)
+    auditor = Auditor(source, audit_options, progress=progress, lister=source)
+    audit_run = inputs.audit(auditor, recorded)
     settings.warn_if_stale(source)
     run_dir = report.write_run(audit_run, output)
     for path, render in ((prometheus, report.prometheus_text), (markdown, report.markdown_summary)):
@@ -609,6 +669,56 @@ def env(
         click.echo(text, nl=False)
     else:
         _write_atomically(Path(output), text)
+
+
+@cli.command()
+@input_options
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False),
+    help="Also write the plan as a ComfyUI-Manager snapshot that restores the recommended "
+    "versions (needs one host: --host with several manifests).",
+)
+@click.option(
+    "--allow-prerelease", is_flag=True, help="Let the advisor recommend pre-release versions."
+)
+@registry_options
+def advise(output: str | None, allow_prerelease: bool, **options: Any) -> None:
+    """Print the upgrade plan alone: for each pack that blocks the (target) ComfyUI or is
+    unsafe, the version to move to, as commands to paste; with --target-comfyui, whether the
+    upgrade is safe, safe after those changes, or blocked. Exits like `run`."""
+    from audit.advisor import plan_commands, plan_snapshot, upgrade_verdict
+
+    settings = RegistrySettings.pop(options)
+    inputs = Inputs.pop(options)
+    policy_path = find_policy(Path())
+    rules = load_policy(policy_path) if policy_path else None
+    source = settings.open()
+    audit_options = AuditOptions(
+        fail_on=resolve_fail_on(UNSET, rules),
+        installed_is_explicit=inputs.installed_is_explicit,
+        policy=rules,
+        allow_prerelease=allow_prerelease,
+    )
+    audit_run = inputs.audit(Auditor(source, audit_options, lister=source), inputs.recorded)
+    settings.warn_if_stale(source)
+    recommendations = audit_run.recommendations
+    for line in plan_commands(recommendations) or ["# no pack needs a change"]:
+        click.echo(line)
+    for host, env in audit_run.host_environments.items():
+        if env.target_comfyui or env.target_frontend:
+            entries = [a for a in audit_run.entries if a.entry.host == host]
+            mine = [r for r in recommendations if r.host == host]
+            click.echo(f"# {host}: {upgrade_verdict(entries, mine, env)}")
+    if output:
+        hosts = {m.host for m in inputs.manifests}
+        if len(hosts) > 1:
+            raise click.UsageError("the plan snapshot is for one host: give one manifest")
+        listed = [e for m in inputs.manifests for e in m.entries]
+        plan = plan_snapshot(recommendations, listed)
+        _write_atomically(Path(output), json.dumps(plan, indent=4) + "\n")
+    sys.exit(audit_run.exit_code)
 
 
 @cli.command()

@@ -7,6 +7,10 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # NOTE: the advisor builds on this module; only the type is needed here.
+    from audit.advisor import Recommendation
 
 __all__ = [
     "ID_PATTERN",
@@ -325,6 +329,8 @@ class AuditRun:
     """The options of the run as JSON-ready values, for ``run.json``."""
     exit_code: int
     requirements: tuple[RequirementRow, ...] = ()
+    recommendations: tuple[Recommendation, ...] = ()
+    """The upgrade advisor's answers, one per entry that needed advice (empty when it was off)."""
 
     @property
     def findings(self) -> tuple[Finding, ...]:

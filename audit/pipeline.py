@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from audit import checks
+from audit.advisor import Recommendation, recommend
 from audit.dependencies import DependencyAudit, PackRequirements, audit_dependencies
 from audit.environment import override
 from audit.model import (
@@ -24,7 +25,7 @@ from audit.model import (
     Severity,
 )
 from audit.policy import Policy
-from audit.registry import Registry
+from audit.registry import Registry, VersionLister
 from audit.versions import parse_local_version
 
 if TYPE_CHECKING:  # NOTE: a baseline reads Parquet; only runs with --baseline load pyarrow.
@@ -60,6 +61,10 @@ class AuditOptions:
     """A previous run: each finding is marked ``new`` or ``known``."""
     new_only: bool = False
     """Only new findings fail the run (``--fail-on-new``; needs a baseline)."""
+    advice: bool = True
+    """Recommend a version to move to for each pack that blocks or is unsafe (needs a lister)."""
+    allow_prerelease: bool = False
+    """Let the advisor recommend pre-release versions."""
 
 
 def new_run_id(now: datetime) -> str:
@@ -127,11 +132,14 @@ class Auditor:
         options: AuditOptions,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         progress: Progress = _no_progress,
+        lister: VersionLister | None = None,
     ) -> None:
+        """:param lister: lists a node's versions for the advisor; without one, no advice."""
         self._registry = registry
         self._options = options
         self._clock = clock
         self._progress = progress
+        self._lister = lister
 
     def run(
         self,
@@ -180,7 +188,19 @@ class Auditor:
         if options.baseline is not None:
             run = options.baseline.mark_run(run)
         code = exit_code(run.findings, options.fail_on, new_only=options.new_only)
-        return replace(run, exit_code=code)
+        return replace(run, exit_code=code, recommendations=self._advise(run))
+
+    def _advise(self, run: AuditRun) -> tuple[Recommendation, ...]:
+        if self._lister is None or not self._options.advice:
+            return ()
+        policy, today = self._options.policy, run.started_at.astimezone().date()
+        return recommend(
+            self._lister,
+            run.entries,
+            run.host_environments,
+            allow_prerelease=self._options.allow_prerelease,
+            adjust=(lambda findings: policy.apply(findings, today)) if policy else None,
+        )
 
     def _host_environments(
         self,

@@ -18,7 +18,12 @@ import pytest
 from click.testing import CliRunner, Result
 
 from audit.cli import StderrProgress, cli
-from audit.report import FINDINGS_SCHEMA, NODES_SCHEMA
+from audit.report import (
+    FINDINGS_SCHEMA,
+    NODES_SCHEMA,
+    RECOMMENDATIONS_SCHEMA,
+    REQUIREMENTS_SCHEMA,
+)
 from tests.registry_server import BULK_PATH, RegistryServer, node_version_record
 
 RECORDS = [
@@ -127,6 +132,13 @@ def test_snapshot_upgrade_run(tmp_path: Path, mirror: Path, write: Callable[...,
         "  warning   status.deprecated  version 1.3.0 is deprecated by its publisher\n"
         "comfyui-unknown@0.1.0\n"
         "  warning   registry.not-found  not in the mirror file mirror.jsonl\n"
+        "\n"
+        "advice: 0 pack changes, 3 packs with no fitting version\n"
+        "  comfyui-impact-pack@8.8.1  no fitting version: every Active version requires ComfyUI"
+        " >=0.3.0,<0.4.0\n"
+        "  comfyui-mxtoolkit@0.9.92  no fitting version: no Active version\n"
+        "  comfyui-easy-use@1.3.0  no fitting version: every Active version is deprecated\n"
+        "upgrade verdict: blocked by these packs: comfyui-impact-pack@8.8.1\n"
         "\n"
         "after upgrade: 1 pack incompatible (now: 0)\n"
         "reports: OUT/RUN\n"
@@ -280,8 +292,9 @@ def test_http_run_matches_the_mirror_run_in_one_request(
     manifest = write("render-01.json", json.dumps(SNAPSHOT))
     server = make_registry_server(RECORDS)
     over_http = invoke(
-        "run", manifest, "--registry", server.url, "-o", tmp_path / "a", "-q", *MACHINE
-    )
+        "run", manifest, "--registry", server.url, "-o", tmp_path / "a", "-q", "--no-advice",
+        *MACHINE,
+    )  # fmt: skip
     offline = invoke("run", manifest, "--registry", mirror, "-o", tmp_path / "b", "-q", *MACHINE)
     assert over_http.exit_code == offline.exit_code == 1
     assert server.paths() == [BULK_PATH]
@@ -337,11 +350,19 @@ def test_reports_agree_and_keep_their_schema(
         "findings.parquet",
         "nodes.csv",
         "nodes.parquet",
+        "recommendations.csv",
+        "recommendations.parquet",
         "requirements.csv",
         "requirements.parquet",
         "run.json",
     ]
-    for name, schema in [("nodes", NODES_SCHEMA), ("findings", FINDINGS_SCHEMA)]:
+    tables = [
+        ("nodes", NODES_SCHEMA),
+        ("findings", FINDINGS_SCHEMA),
+        ("requirements", REQUIREMENTS_SCHEMA),
+        ("recommendations", RECOMMENDATIONS_SCHEMA),
+    ]
+    for name, schema in tables:
         table = pq.read_table(run_dir / f"{name}.parquet")
         assert table.schema.equals(schema)
         from_csv = pd.read_csv(run_dir / f"{name}.csv", dtype=str, keep_default_na=False)

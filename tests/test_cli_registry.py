@@ -52,7 +52,8 @@ def test_a_warm_cache_makes_no_request(
 ) -> None:
     args = ["run", manifest, "--registry", server.url, "--cache-dir", cache_dir, "-q"]
     assert invoke(*args, "-o", tmp_path / "cold").exit_code == 1
-    assert server.paths() == [BULK_PATH]
+    # The banned pack is advised: its version list is fetched (and cached) too.
+    assert server.paths() == [BULK_PATH, "/nodes/comfyui-mxtoolkit/versions"]
     server.clear_log()
     assert invoke(*args, "-o", tmp_path / "warm").exit_code == 1
     assert server.paths() == []
@@ -84,6 +85,7 @@ def test_cache_flags(
     requests: int,
 ) -> None:
     args = ["run", manifest, "--registry", server.url, "--cache-dir", cache_dir, "-q"]
+    args.append("--no-advice")
     invoke(*args, "-o", tmp_path / "a")
     server.clear_log()
     invoke(*args, "-o", tmp_path / "b", *flags)
@@ -175,7 +177,7 @@ def test_the_token_reaches_the_registry_but_never_the_reports(
     monkeypatch.setenv("COMFY_AUDIT_TOKEN", "s3cret-token")
     out = tmp_path / "out"
     invoke("run", manifest, "--registry", server.url, "--no-cache", "-q", "-o", out)
-    assert [r.headers.get("Authorization") for r in server.requests] == ["Bearer s3cret-token"]
+    assert [r.headers.get("Authorization") for r in server.requests] == ["Bearer s3cret-token"] * 2
     (run_dir,) = out.iterdir()
     for path in run_dir.iterdir():
         assert "s3cret" not in path.read_bytes().decode("utf-8", "replace")

@@ -5,6 +5,8 @@
   the rest; `OfflineRegistry` answers from the cache alone;
 - `MirrorRegistry` answers offline from a mirror file of NodeVersion records, which
   `write_mirror` writes (from `mirror_records` or `list_all_versions`);
+- every one of them also lists all versions of a node (`VersionLister.list_versions_of`,
+  for the upgrade advisor);
 - `open_registry` picks one from the registry options;
 - `load_token` finds the optional registry token;
 - `parse_node_version` is the tolerant reader they all share.
@@ -20,7 +22,16 @@ from audit.registry.caching import CachingRegistry, OfflineRegistry
 from audit.registry.credentials import TOKEN_ENV, load_token
 from audit.registry.factory import AnyRegistry, open_registry, stale_data_warning
 from audit.registry.http_registry import HttpRegistry
-from audit.registry.interface import Fetched, RecordSource, Registry, RegistryError
+from audit.registry.interface import (
+    Fetched,
+    FetchedVersions,
+    RecordSource,
+    Registry,
+    RegistryError,
+    VersionLister,
+    VersionListing,
+    VersionRecordSource,
+)
 from audit.registry.mirror import MirrorRegistry
 from audit.registry.mirror_writer import (
     list_all_versions,
@@ -38,6 +49,7 @@ __all__ = [
     "CacheError",
     "CachingRegistry",
     "Fetched",
+    "FetchedVersions",
     "HttpRegistry",
     "MirrorRegistry",
     "OfflineRegistry",
@@ -46,6 +58,9 @@ __all__ = [
     "RegistryCache",
     "RegistryError",
     "RequestStats",
+    "VersionLister",
+    "VersionListing",
+    "VersionRecordSource",
     "default_cache_dir",
     "list_all_versions",
     "load_token",

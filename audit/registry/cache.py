@@ -1,7 +1,8 @@
 """An on-disk cache of registry answers: one SQLite file that every run on a machine shares.
 
 Only answers that are facts about the registry are kept: a NodeVersion record (`Found`) and
-`NotFound`. Failures and invalid answers are asked again next time. The file is in WAL mode
+`NotFound`, and a node's whole version list (for the upgrade advisor; ``[]`` when the registry
+knows no such node). Failures and invalid answers are asked again next time. The file is in WAL mode
 with a busy timeout, and every write is one short transaction, so concurrent runs sharing a
 cache wait for each other instead of corrupting it.
 
@@ -24,7 +25,8 @@ from urllib.parse import urlsplit
 
 from audit.errors import AuditError
 from audit.model import ID_PATTERN, VERSION_PATTERN, Found, Invalid, NodeKey, NotFound
-from audit.registry.interface import Fetched
+from audit.registry.interface import Fetched, FetchedVersions
+from audit.registry.node_versions import parse_version_list
 from audit.registry.parse import parse_node_version
 
 __all__ = [
@@ -32,6 +34,7 @@ __all__ = [
     "DEFAULT_MAX_AGE",
     "CacheEntry",
     "CacheError",
+    "ListEntry",
     "RegistryCache",
     "cache_key",
     "default_cache_dir",
@@ -60,6 +63,24 @@ SET fetched_at = excluded.fetched_at, record = excluded.record
 _SELECT = (
     "SELECT fetched_at, record FROM answers WHERE registry = ? AND node_id = ? AND version = ?"
 )
+# NOTE: a table of its own, created on first use whatever the format version, so that a cache
+# file stays readable by comfy-audit versions that predate it (they ignore the table).
+_LISTS = "version_lists"
+_LISTS_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS {_LISTS} (
+    registry   TEXT NOT NULL,  -- cache_key() of the registry's base URL
+    node_id    TEXT NOT NULL,  -- lower-cased
+    fetched_at TEXT NOT NULL,  -- ISO 8601 in UTC
+    records    TEXT NOT NULL,  -- JSON array of the NodeVersion objects as the registry sent them
+    PRIMARY KEY (registry, node_id)
+) WITHOUT ROWID
+"""
+_UPSERT_LIST = f"""
+INSERT INTO {_LISTS} (registry, node_id, fetched_at, records) VALUES (?, ?, ?, ?)
+ON CONFLICT (registry, node_id) DO UPDATE
+SET fetched_at = excluded.fetched_at, records = excluded.records
+"""
+_SELECT_LIST = f"SELECT fetched_at, records FROM {_LISTS} WHERE registry = ? AND node_id = ?"
 
 _log = logging.getLogger(__name__)
 
@@ -128,6 +149,29 @@ class CacheEntry:
         return None
 
 
+@dataclass(frozen=True)
+class ListEntry:
+    """Represents one stored version list of one registry."""
+
+    node_id: str
+    """Lower-cased."""
+    fetched_at: datetime
+    """When the registry sent the list (aware, UTC)."""
+    records: tuple[Mapping[str, Any], ...]
+    """The NodeVersion objects as the registry sent them; empty when it knew no such node."""
+
+    def answer(self) -> FetchedVersions:
+        """The list as `VersionRecordSource.fetch_versions_of` gives it."""
+        return parse_version_list(self.node_id, list(self.records), self.fetched_at)
+
+    @classmethod
+    def of(cls, node_id: str, fetched: FetchedVersions, now: datetime) -> ListEntry | None:
+        """The entry to store for a list, or ``None`` for a failed one (it is asked again)."""
+        if not isinstance(fetched.result, tuple):
+            return None
+        return cls(node_id.lower(), fetched.fetched_at or now, fetched.records)
+
+
 class RegistryCache:
     """Represents the cache file in ``folder`` (created on first use).
 
@@ -174,6 +218,31 @@ class RegistryCache:
         except _FAULTS as error:
             self._give_up(error)
 
+    def get_lists(self, registry: str, node_ids: Iterable[str]) -> dict[str, ListEntry]:
+        """The stored version lists of ``registry`` for ``node_ids`` (lower-cased ids)."""
+        wanted = [node_id for node_id in node_ids if ID_PATTERN.fullmatch(node_id) is not None]
+        if self._problem is not None or not wanted:
+            return {}
+        try:
+            return self._read_lists(cache_key(registry), wanted)
+        except _FAULTS as error:
+            self._give_up(error)
+            return {}
+
+    def put_lists(self, registry: str, entries: Iterable[ListEntry]) -> None:
+        """Store version lists for ``registry``, replacing what it held for the same nodes."""
+        key = cache_key(registry)
+        rows = [row for entry in entries if (row := _list_row(key, entry)) is not None]
+        if self._problem is not None or not rows:
+            return
+        try:
+            with self._connection() as db:
+                db.execute("BEGIN IMMEDIATE")
+                db.executemany(_UPSERT_LIST, rows)
+                db.execute("COMMIT")
+        except _FAULTS as error:
+            self._give_up(error)
+
     def count(self, registry: str) -> int:
         """How many answers of ``registry`` the cache holds; 0 when there is no cache file.
 
@@ -200,6 +269,18 @@ class RegistryCache:
                 entry = None if row is None else _entry(pair, *row)
                 if entry is not None:
                     found[pair] = entry
+            db.execute("COMMIT")
+        return found
+
+    def _read_lists(self, registry: str, node_ids: list[str]) -> dict[str, ListEntry]:
+        found: dict[str, ListEntry] = {}
+        with self._connection() as db:
+            db.execute("BEGIN")
+            for node_id in node_ids:
+                row = db.execute(_SELECT_LIST, (registry, node_id)).fetchone()
+                entry = None if row is None else _list_entry(node_id, *row)
+                if entry is not None:
+                    found[node_id] = entry
             db.execute("COMMIT")
         return found
 
@@ -230,14 +311,19 @@ class RegistryCache:
 
 def _ensure_schema(db: sqlite3.Connection) -> None:
     version = db.execute("PRAGMA user_version").fetchone()[0]
-    if version == _SCHEMA_VERSION:
-        return
-    if version != 0:
+    if version not in (0, _SCHEMA_VERSION):
         raise CacheError(f"cache format {version} is not format {_SCHEMA_VERSION}")
-    db.execute("BEGIN IMMEDIATE")
-    db.execute(_SCHEMA)
-    db.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
-    db.execute("COMMIT")
+    if version == 0:
+        db.execute("BEGIN IMMEDIATE")
+        db.execute(_SCHEMA)
+        db.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
+        db.execute("COMMIT")
+    listed = db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (_LISTS,))
+    if listed.fetchone() is None:
+        # NOTE: checked first, so that an ordinary run never takes the write lock for this.
+        db.execute("BEGIN IMMEDIATE")
+        db.execute(_LISTS_SCHEMA)
+        db.execute("COMMIT")
 
 
 def _storable(pair: _Pair) -> bool:
@@ -257,6 +343,31 @@ def _row(registry: str, entry: CacheEntry) -> tuple[str, str, str, str, str | No
         return None  # NOTE: a record json could read but cannot write is not worth keeping
     fetched_at = entry.fetched_at.astimezone(UTC).isoformat(timespec="microseconds")
     return (registry, entry.node_id, entry.version, fetched_at, record)
+
+
+def _list_row(registry: str, entry: ListEntry) -> tuple[str, str, str, str] | None:
+    if ID_PATTERN.fullmatch(entry.node_id) is None:
+        return None
+    try:
+        records = json.dumps([dict(r) for r in entry.records], ensure_ascii=False)
+    except (ValueError, TypeError, RecursionError):
+        return None
+    fetched_at = entry.fetched_at.astimezone(UTC).isoformat(timespec="microseconds")
+    return (registry, entry.node_id, fetched_at, records)
+
+
+def _list_entry(node_id: str, fetched_at: object, records: object) -> ListEntry | None:
+    """The list a row holds, or ``None`` when the row is damaged (then it is a miss)."""
+    try:
+        moment = datetime.fromisoformat(str(fetched_at))
+        decoded = json.loads(str(records))
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(decoded, list) or not all(isinstance(r, dict) for r in decoded):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return ListEntry(node_id, moment.astimezone(UTC), tuple(decoded))
 
 
 def _entry(pair: _Pair, fetched_at: object, record: object) -> CacheEntry | None:

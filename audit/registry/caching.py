@@ -6,9 +6,15 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
 from audit.errors import InputError
-from audit.model import LookupResult, NodeKey, NotFound
-from audit.registry.cache import DEFAULT_MAX_AGE, CacheEntry, CacheError, RegistryCache
-from audit.registry.interface import Fetched, RecordSource
+from audit.model import Failed, LookupResult, NodeKey, NotFound
+from audit.registry.cache import DEFAULT_MAX_AGE, CacheEntry, CacheError, ListEntry, RegistryCache
+from audit.registry.interface import (
+    Fetched,
+    FetchedVersions,
+    RecordSource,
+    VersionListing,
+    VersionRecordSource,
+)
 
 __all__ = ["CachingRegistry", "OfflineRegistry"]
 
@@ -27,6 +33,8 @@ class CachingRegistry:
     and the ``fetched_at`` of the original answer. Every other pair goes to ``inner`` in a
     single lookup, and its `Found` and `NotFound` answers are stored. With ``refresh`` the
     cache is only written, never read.
+
+    Version lists (`list_versions_of`) follow the same rules, by registry and node id.
     """
 
     def __init__(
@@ -76,6 +84,41 @@ class CachingRegistry:
             answers.update((key.normalized, answer) for key, answer in fetched.items())
         return {key: answers[key.normalized] for key in keys}
 
+    def list_versions_of(self, node_ids: Sequence[str]) -> dict[str, VersionListing]:
+        """See `VersionLister.list_versions_of`."""
+        return {node_id: f.result for node_id, f in self.fetch_versions_of(node_ids).items()}
+
+    def fetch_versions_of(self, node_ids: Sequence[str]) -> dict[str, FetchedVersions]:
+        """See `VersionRecordSource.fetch_versions_of`."""
+        unique: dict[str, str] = {}
+        for node_id in node_ids:
+            unique.setdefault(node_id.lower(), node_id)
+        answers = {} if self._refresh else self._fresh_lists(list(unique))
+        missing = [node_id for low, node_id in unique.items() if low not in answers]
+        if missing:
+            fetched = self._fetch_lists(missing)
+            now = self._clock()
+            entries = (ListEntry.of(node_id, f, now) for node_id, f in fetched.items())
+            self._cache.put_lists(self.base_url, (e for e in entries if e is not None))
+            answers.update((node_id.lower(), f) for node_id, f in fetched.items())
+        return {node_id: answers[node_id.lower()] for node_id in node_ids}
+
+    def _fetch_lists(self, node_ids: list[str]) -> Mapping[str, FetchedVersions]:
+        if not isinstance(self._inner, VersionRecordSource):
+            unable = FetchedVersions(Failed("this registry cannot list versions"))
+            return dict.fromkeys(node_ids, unable)
+        return self._inner.fetch_versions_of(node_ids)
+
+    def _fresh_lists(self, node_ids: list[str]) -> dict[str, FetchedVersions]:
+        now = self._clock()
+        stored = self._cache.get_lists(self.base_url, node_ids)
+        # NOTE: abs(), as for answers: a list stamped in the future is trusted no longer.
+        return {
+            node_id: entry.answer()
+            for node_id, entry in stored.items()
+            if abs(now - entry.fetched_at) < self._max_age
+        }
+
     def _fresh(self, pairs: list[_Pair]) -> dict[_Pair, Fetched]:
         now = self._clock()
         answers: dict[_Pair, Fetched] = {}
@@ -96,8 +139,9 @@ class CachingRegistry:
 class OfflineRegistry:
     """An implementation of `Registry` that answers only from the cache, at any age.
 
-    A pair the cache does not hold is `NotFound` ("not in the cache (offline)"); nothing is
-    ever sent over the network.
+    A pair the cache does not hold is `NotFound` ("not in the cache (offline)"), and a node
+    whose version list it does not hold has a `Failed` list; nothing is ever sent over the
+    network.
 
     :raises InputError: when the cache holds nothing from ``base_url`` or cannot be read.
     """
@@ -148,3 +192,16 @@ class OfflineRegistry:
     def _note(self, fetched_at: datetime) -> None:
         if self._oldest is None or fetched_at < self._oldest:
             self._oldest = fetched_at
+
+    def list_versions_of(self, node_ids: Sequence[str]) -> dict[str, VersionListing]:
+        """See `VersionLister.list_versions_of`."""
+        return {node_id: f.result for node_id, f in self.fetch_versions_of(node_ids).items()}
+
+    def fetch_versions_of(self, node_ids: Sequence[str]) -> dict[str, FetchedVersions]:
+        """See `VersionRecordSource.fetch_versions_of`."""
+        stored = self._cache.get_lists(self._base, {node_id.lower() for node_id in node_ids})
+        missing = FetchedVersions(Failed("no version list in the cache (offline)"))
+        for entry in stored.values():
+            self._note(entry.fetched_at)
+        answers = {node_id: entry.answer() for node_id, entry in stored.items()}
+        return {node_id: answers.get(node_id.lower(), missing) for node_id in node_ids}

@@ -1,4 +1,5 @@
-"""The Comfy Registry over HTTP: bulk POSTs, per-version GETs as fallback, the paged listing."""
+"""The Comfy Registry over HTTP: bulk POSTs, per-version GETs as fallback, a node's version list,
+the paged listing."""
 
 from __future__ import annotations
 
@@ -23,8 +24,9 @@ from audit.model import (
     NotFound,
 )
 from audit.registry.credentials import Token
-from audit.registry.interface import Fetched
+from audit.registry.interface import Fetched, FetchedVersions, VersionListing
 from audit.registry.listing import LISTING_QUERY, list_pages
+from audit.registry.node_versions import parse_version_list
 from audit.registry.parse import parse_node_version
 from audit.registry.transport import (
     Failure,
@@ -49,7 +51,7 @@ _Answers = dict[_Pair, Fetched]
 
 
 class HttpRegistry:
-    """An implementation of `Registry` that asks the Comfy Registry API.
+    """An implementation of `Registry` (and `VersionLister`) that asks the Comfy Registry API.
 
     Pairs go out in bulk requests of ``chunk_size``, at most ``concurrency`` at a time; a pair
     the bulk answer leaves open (an ``error`` item, a missing item, a failed or absent bulk
@@ -133,6 +135,35 @@ class HttpRegistry:
             )
         return {key: answers[key.normalized] for key in keys}
 
+    def list_versions_of(self, node_ids: Sequence[str]) -> dict[str, VersionListing]:
+        """See `VersionLister.list_versions_of`."""
+        return {
+            node_id: fetched.result for node_id, fetched in self.fetch_versions_of(node_ids).items()
+        }
+
+    def fetch_versions_of(self, node_ids: Sequence[str]) -> dict[str, FetchedVersions]:
+        """See `VersionRecordSource.fetch_versions_of`.
+
+        One ``GET /nodes/{id}/versions`` per distinct id (ids compare case-insensitively), at
+        most ``concurrency`` at a time, with the retries and limits of every request. A 404 is
+        an empty list: the registry knows no such node.
+        """
+        unique: dict[str, str] = {}
+        for node_id in node_ids:
+            unique.setdefault(node_id.lower(), node_id)
+        answers = {
+            low: FetchedVersions(_UNSAFE_NODE)
+            for low, node_id in unique.items()
+            if ID_PATTERN.fullmatch(node_id) is None
+        }
+        wanted = [node_id for low, node_id in unique.items() if low not in answers]
+        with (
+            self._transport() as transport,
+            ThreadPoolExecutor(self._concurrency, thread_name_prefix="registry") as pool,
+        ):
+            answers.update(pool.map(lambda n: (n.lower(), self._versions_of(transport, n)), wanted))
+        return {node_id: answers[node_id.lower()] for node_id in node_ids}
+
     def list_versions(
         self, *, page_size: int = 100, max_pages: int = 10_000
     ) -> Iterator[dict[str, Any]]:
@@ -171,7 +202,7 @@ class HttpRegistry:
         )
 
     def _allowed(self, url: str) -> bool:
-        """Whether ``url`` is one of the two routes this client may ever request."""
+        """Whether ``url`` is one of the three routes this client may ever request."""
         prefix = self._base + "/"
         if not url.startswith(prefix):
             return False
@@ -179,7 +210,8 @@ class HttpRegistry:
         if parts == ["bulk", "nodes", "versions"]:
             return True
         odd = any(p in ("", ".", "..") or "?" in p or "#" in p for p in parts)
-        return len(parts) == 4 and parts[0] == "nodes" and parts[2] == "versions" and not odd
+        # NOTE: /nodes/{id}/versions/{version} (one version) and /nodes/{id}/versions (all).
+        return len(parts) in (3, 4) and parts[0] == "nodes" and parts[2] == "versions" and not odd
 
     def _bulk(
         self, transport: Transport, chunk: Sequence[NodeKey]
@@ -202,8 +234,21 @@ class HttpRegistry:
         outcome = transport.send("GET", f"{self._base}/nodes/{node}/versions/{version}")
         return _get_result(outcome, key)
 
+    def _versions_of(self, transport: Transport, node_id: str) -> FetchedVersions:
+        outcome = transport.send("GET", f"{self._base}/nodes/{quote(node_id, safe='')}/versions")
+        if isinstance(outcome, Failure):
+            return FetchedVersions(Failed(outcome.reason))
+        if isinstance(outcome, NotJson):
+            return FetchedVersions(Failed(f"not JSON: {outcome.detail}"))
+        if outcome.status == 200:
+            return parse_version_list(node_id, outcome.payload, datetime.now(UTC))
+        if outcome.status == 404:
+            return FetchedVersions((), (), datetime.now(UTC))
+        return FetchedVersions(Failed(_http_reason(outcome)))
+
 
 _UNSAFE = Failed("not looked up: the id or version is not safe to put in a URL")
+_UNSAFE_NODE = Failed("not listed: the id is not safe to put in a URL")
 
 
 def is_loopback_host(host: str) -> bool:

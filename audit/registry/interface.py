@@ -1,15 +1,31 @@
-"""The Registry stage: one bulk verb that answers many node@version pairs at once."""
+"""The Registry stage: one bulk verb that answers many node@version pairs at once, and one that
+lists every version of a node (for the upgrade advisor)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from datetime import datetime
+from typing import Any, Protocol, runtime_checkable
 
 from audit.errors import AuditError
-from audit.model import Found, LookupResult, NodeKey
+from audit.model import Failed, Found, LookupResult, NodeKey, NodeVersion
 
-__all__ = ["Fetched", "RecordSource", "Registry", "RegistryError"]
+__all__ = [
+    "Fetched",
+    "FetchedVersions",
+    "RecordSource",
+    "Registry",
+    "RegistryError",
+    "VersionLister",
+    "VersionListing",
+    "VersionRecordSource",
+]
+
+VersionListing = tuple[NodeVersion, ...] | Failed
+"""Every version the registry holds of one node, in the registry's order (which means nothing:
+it sorts versions as text), or why the list could not be had. A node the registry does not know
+has an empty list."""
 
 
 class RegistryError(AuditError):
@@ -54,4 +70,38 @@ class RecordSource(Registry, Protocol):
 
     def fetch(self, keys: Sequence[NodeKey]) -> Mapping[NodeKey, Fetched]:
         """Like `Registry.lookup`, with the record behind every `Found` answer."""
+        ...
+
+
+class VersionLister(Protocol):
+    """Anything that can list every version of a node (``GET /nodes/{id}/versions``)."""
+
+    def list_versions_of(self, node_ids: Sequence[str]) -> Mapping[str, VersionListing]:
+        """Answer every id as given; ids that differ only in case are listed once.
+
+        A failure is a `Failed` value for that id, never an exception.
+        """
+        ...
+
+
+@dataclass(frozen=True)
+class FetchedVersions:
+    """Represents one node's version list together with the JSON records it was parsed from."""
+
+    result: VersionListing
+    records: tuple[Mapping[str, Any], ...] = ()
+    """The NodeVersion objects exactly as the registry sent them; empty for a `Failed` list."""
+    fetched_at: datetime | None = None
+    """When the registry sent the list; ``None`` for a `Failed` list."""
+
+
+@runtime_checkable
+class VersionRecordSource(VersionLister, Protocol):
+    """A version lister that also hands back the raw records (to cache them)."""
+
+    @property
+    def base_url(self) -> str: ...
+
+    def fetch_versions_of(self, node_ids: Sequence[str]) -> Mapping[str, FetchedVersions]:
+        """Like `VersionLister.list_versions_of`, with the records behind every list."""
         ...

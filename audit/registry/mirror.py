@@ -9,6 +9,7 @@ from pathlib import Path
 
 from audit.errors import MirrorError
 from audit.model import Found, Invalid, LookupResult, NodeKey, NodeVersion, NotFound
+from audit.registry.interface import VersionListing
 from audit.registry.parse import parse_node_version
 
 __all__ = ["MirrorRegistry"]
@@ -20,6 +21,10 @@ class MirrorRegistry:
     A mirror line is a NodeVersion object as the API sends it, optionally with one extra key,
     ``fetched_at`` (an ISO timestamp). When a pair appears twice, the later line wins: mirrors
     grow by appending newer fetches.
+
+    A node's version list is every record of that node in the file: a mirror written from a
+    lookup holds only the versions that were installed, so write it from the full listing
+    for the advisor to see the others.
     """
 
     def __init__(self, records: Iterable[NodeVersion], *, name: str = "mirror") -> None:
@@ -58,6 +63,13 @@ class MirrorRegistry:
         """See `Registry.lookup`."""
         missing = NotFound(f"not in the mirror file {self._name}")
         return {key: self._answer(key, missing) for key in keys}
+
+    def list_versions_of(self, node_ids: Sequence[str]) -> dict[str, VersionListing]:
+        """See `VersionLister.list_versions_of`; a node the file does not hold has none."""
+        by_node: dict[str, list[NodeVersion]] = {}
+        for (node_id, _), record in self._records.items():
+            by_node.setdefault(node_id, []).append(record)
+        return {node_id: tuple(by_node.get(node_id.lower(), ())) for node_id in node_ids}
 
     def _answer(self, key: NodeKey, missing: NotFound) -> LookupResult:
         record = self._records.get(key.normalized)

@@ -1,4 +1,5 @@
-"""HTTP transport of the registry client: sessions, bounded retries, size cap, guarded redirects.
+"""HTTP transport of the registry client: sessions, bounded retries, size cap, guarded redirects,
+and a circuit breaker that gives up on a registry that is down.
 
 This is the only module that uses requests. Every requests exception is turned into an
 `Outcome` value here, so none can escape `HttpRegistry.lookup`.
@@ -13,7 +14,6 @@ import random
 import re
 import socket
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,6 +30,7 @@ from audit.registry.credentials import Token
 
 __all__ = [
     "MAX_REDIRECTS",
+    "CircuitBreaker",
     "Failure",
     "NotJson",
     "Outcome",
@@ -38,6 +39,7 @@ __all__ = [
     "RequestStats",
     "Transport",
     "TransportOptions",
+    "breaker_threshold",
     "redirect_refusal",
     "retry_after_seconds",
     "retry_delay",
@@ -46,6 +48,8 @@ __all__ = [
 
 #: pip-audit's reasoning holds here too: an API should never redirect more than once or twice.
 MAX_REDIRECTS = 5
+#: Failed attempts in a row after which the registry counts as down, whatever the retries.
+MIN_BREAKER_THRESHOLD = 10
 _CHUNK_BYTES = 64 * 1024
 _KEEP_BODY_ON_REDIRECT = frozenset({307, 308})
 
@@ -141,10 +145,102 @@ class RequestCounter:
             return self._stats
 
 
+def breaker_threshold(retries: int) -> int:
+    """Failed attempts in a row that open the `CircuitBreaker` of a transport with ``retries``.
+
+    Two whole retry budgets, and never fewer than `MIN_BREAKER_THRESHOLD`.
+
+    >>> breaker_threshold(4), breaker_threshold(9)
+    (10, 20)
+    """
+    return max(MIN_BREAKER_THRESHOLD, 2 * (retries + 1))
+
+
+class CircuitBreaker:
+    """Decides that a registry is down, so that a run against it ends after a bounded effort.
+
+    Every attempt of every request of one `Transport` (all its worker threads) reports here.
+    After ``threshold`` failed attempts in a row (no HTTP answer: a 5xx or 429, a timeout, a
+    refused or reset connection, a body cut short or not JSON, a TLS error…) on at least two
+    different request paths, with no answer in between, the breaker opens: every request that
+    has not finished fails at once, without another attempt, with the one-line reason
+    ``registry unavailable: <last failure> (N failures in a row; giving up)``. Any HTTP answer
+    (a 200, a 404…) closes it again.
+
+    Two paths, because one path alone proves little: a single pair the server chokes on must
+    not fail the others, and neither must a bulk route that fails while the per-version GETs
+    (where its pairs fall back to) still answer.
+
+    The bound, for a lookup of P pairs against a registry that is down (or from its last
+    answer on), with T = `breaker_threshold` (10 with the default 4 retries), C = ceil(P /
+    chunk size) bulk requests and B = C * (retries + 1), the attempts they can spend:
+
+    - attempts: at most ``max(T, B + 1) + concurrency - 1``: the bulk requests use their
+      budgets, the first failed per-version GET (or the T-th failure) opens the breaker, and
+      only attempts already in flight in the other workers still end. 300 pairs with the
+      defaults (chunks of 100, 8 workers): 15 + 1 + 7 = 23 attempts, not 303 * 5;
+    - time: an attempt lasts at most ``timeout`` (per connection and per read) and a worker
+      waits at most ``backoff_base * 2**(retries - 1)`` (4 s by default), or a ``Retry-After``
+      of at most ``retry_after_cap`` (60 s), before its next one, so the lookup ends within
+      ``(ceil(C / concurrency) * (retries + 1) + T) * (timeout + longest wait)``. With the
+      defaults and up to 800 pairs: 15 * (10 s + 4 s) = 210 s when every attempt times out,
+      60 s of back-off when every answer is an immediate 503. Waiting workers wake as soon as
+      the breaker opens.
+    """
+
+    def __init__(self, threshold: int) -> None:
+        if threshold < 2:
+            raise ValueError("the breaker threshold must be at least 2")
+        self.threshold = threshold
+        self._lock = threading.Lock()
+        self._opened = threading.Event()
+        self._failures = 0
+        self._first_path: str | None = None
+        self._several_paths = False
+        self._reason: str | None = None
+
+    @property
+    def reason(self) -> str | None:
+        """Why every request now fails at once, or ``None`` while the breaker is closed."""
+        with self._lock:
+            return self._reason
+
+    def failed(self, path: str, reason: str) -> None:
+        """Note an attempt at ``path`` that got no HTTP answer, for ``reason``."""
+        with self._lock:
+            self._failures += 1
+            if self._first_path is None:
+                self._first_path = path
+            elif path != self._first_path:
+                self._several_paths = True
+            if self._reason is None and self._failures >= self.threshold and self._several_paths:
+                self._reason = (
+                    f"registry unavailable: {reason} "
+                    f"({self._failures} failures in a row; giving up)"
+                )
+                self._opened.set()
+
+    def succeeded(self) -> None:
+        """Note an attempt that got an HTTP answer: the registry is up; close the breaker."""
+        with self._lock:
+            self._failures = 0
+            self._first_path = None
+            self._several_paths = False
+            self._reason = None
+            self._opened.clear()
+
+    def wait(self, seconds: float) -> None:
+        """Sleep ``seconds`` before a retry, or less if the breaker opens meanwhile."""
+        if seconds > 0:
+            self._opened.wait(seconds)
+
+
 class Transport:
     """Sends requests with one `requests.Session` per thread, for the span of one lookup.
 
-    Use it as a context manager: leaving it closes every session it opened.
+    Use it as a context manager: leaving it closes every session it opened. Its
+    `CircuitBreaker`, shared by all the threads that use it, bounds the attempts and the time a
+    lookup spends on a registry that is down (see there for the bound).
 
     :param allow: whether a URL may be requested; redirects to anything else are refused.
     :param trust_env: whether proxies and netrc from the environment apply.
@@ -169,6 +265,7 @@ class Transport:
         self._sessions: list[requests.Session] = []
         self._lock = threading.Lock()
         self._down: str | None = None
+        self._breaker = CircuitBreaker(breaker_threshold(options.retries))
 
     def __enter__(self) -> Transport:
         return self
@@ -184,22 +281,33 @@ class Transport:
                 session.close()
             self._sessions.clear()
 
+    @property
+    def breaker(self) -> CircuitBreaker:
+        return self._breaker
+
     def send(self, method: str, url: str, body: object = None) -> Outcome:
         """Send one request, retrying transient faults; never raises for network trouble."""
         attempts = self._options.retries + 1
+        path = urlsplit(url).path
         fault = _Transient("no attempt")
         for attempt in range(attempts):
             if self._down is not None:
                 # NOTE: the host refused or could not be resolved through a whole retry
                 # budget already; trying every key again would only multiply the wait.
                 return Failure(self._down)
+            if (down := self._breaker.reason) is not None:
+                return Failure(down)
             self._counter.add(method, retry=attempt > 0)
             result = self._attempt(method, url, body)
+            if isinstance(result, Reply):
+                self._breaker.succeeded()
+            else:
+                self._breaker.failed(path, _what_failed(result))
             if not isinstance(result, _Transient):
                 return result
             fault = result
             if attempt + 1 < attempts:
-                time.sleep(self._delay(attempt, fault.retry_after))
+                self._breaker.wait(self._delay(attempt, fault.retry_after))
         return self._give_up(fault, attempts)
 
     def _delay(self, attempt: int, retry_after: float | None) -> float:
@@ -467,6 +575,10 @@ def _causes(error: BaseException) -> list[BaseException]:
         linked += list(current.args)
         pending += [item for item in linked if isinstance(item, BaseException)]
     return seen
+
+
+def _what_failed(result: Failure | NotJson | _Transient) -> str:
+    return result.detail if isinstance(result, NotJson) else result.reason
 
 
 def _json_or_none(body: bytes) -> object:

@@ -10,6 +10,7 @@ from audit.report.prometheus import prometheus_text
 from audit.report.schema import (
     FINDINGS_SCHEMA,
     NODES_SCHEMA,
+    RECOMMENDATIONS_SCHEMA,
     REQUIREMENTS_SCHEMA,
     SCHEMA_VERSION,
     SEVERITY_LABELS,
@@ -17,13 +18,19 @@ from audit.report.schema import (
 )
 from audit.report.storage import is_uri
 from audit.report.summary import render_summary
-from audit.report.tables import findings_table, nodes_table, requirements_table
+from audit.report.tables import (
+    findings_table,
+    nodes_table,
+    recommendations_table,
+    requirements_table,
+)
 from audit.report.write import run_document, write_run
 
 __all__ = [
     "DEFAULT_STALE_AFTER",
     "FINDINGS_SCHEMA",
     "NODES_SCHEMA",
+    "RECOMMENDATIONS_SCHEMA",
     "REQUIREMENTS_SCHEMA",
     "ROLLUP_SCHEMAS",
     "ROLLUP_SCHEMA_VERSION",
@@ -38,6 +45,7 @@ __all__ = [
     "markdown_summary",
     "nodes_table",
     "prometheus_text",
+    "recommendations_table",
     "render_rollup",
     "render_summary",
     "requirements_table",

@@ -7,6 +7,7 @@ import pyarrow as pa
 __all__ = [
     "FINDINGS_SCHEMA",
     "NODES_SCHEMA",
+    "RECOMMENDATIONS_SCHEMA",
     "REQUIREMENTS_SCHEMA",
     "SCHEMA_VERSION",
     "SEVERITY_LABELS",
@@ -108,3 +109,18 @@ REQUIREMENTS_SCHEMA = pa.schema(
 )
 """One row per requirement line of a pack on a host; ``distribution`` is null for a line that is
 not a PEP 508 requirement, ``satisfied`` when it cannot be decided."""
+
+RECOMMENDATIONS_SCHEMA = pa.schema(
+    [
+        _required("run_id", pa.string()),
+        _required("host", pa.string()),
+        _required("node_id", pa.string()),
+        _optional("version", pa.string()),
+        _optional("recommended_version", pa.string()),
+        _required("clears", STRING_LIST),
+        _required("blocked_by", STRING_LIST),
+    ],
+    metadata=_METADATA,
+)
+"""One row per entry the upgrade advisor looked at: the version to move to (null when none fits),
+the check codes the move clears, and, when none fits, the constraints no version meets."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import unicodedata
 from pathlib import Path
 
+from audit.advisor import Recommendation, upgrade_verdict
 from audit.model import (
     AuditRun,
     Environment,
@@ -137,15 +138,56 @@ def _upgrade_line(run: AuditRun) -> str | None:
     return f"after upgrade: {_count(after, 'pack', 'packs')} incompatible (now: {now})"
 
 
+def _recommendation_line(r: Recommendation, show_host: bool) -> str:
+    where = f"{one_line(r.host)}  " if show_host else ""
+    label = _label(r.node_id, r.version)
+    if r.recommended_version is not None:
+        clears = f"  clears {one_line(', '.join(r.clears))}" if r.clears else ""
+        return f"  {where}{label} -> {one_line(r.recommended_version)}{clears}"
+    return f"  {where}{label}  no fitting version: {one_line('; '.join(r.blocked_by))}"
+
+
+def _advice_lines(run: AuditRun) -> list[str]:
+    """The advisor's section: one line per recommendation, then the upgrade verdict.
+
+    The verdict needs a ``--target-*`` version, and is shown when the advisor ran: there are
+    recommendations, or the run's options say ``advice`` was on.
+    """
+    recommendations = run.recommendations
+    lines = []
+    if recommendations:
+        moves = sum(r.recommended_version is not None for r in recommendations)
+        stuck = len(recommendations) - moves
+        lines.append(
+            f"advice: {_count(moves, 'pack change', 'pack changes')}, "
+            f"{_count(stuck, 'pack', 'packs')} with no fitting version"
+        )
+        show_host = len(run_hosts(run)) > 1
+        lines.extend(_recommendation_line(r, show_host) for r in recommendations)
+    env = run.environment
+    advised = bool(recommendations) or run.options.get("advice") is True
+    if advised and (env.target_comfyui or env.target_frontend):
+        verdict = upgrade_verdict(run.entries, recommendations, env)
+        lines.append(f"upgrade verdict: {one_line(verdict, limit=None)}")
+    return lines
+
+
 def render_summary(run: AuditRun, run_dir: Path | str | None) -> str:
     """Return the terminal summary of ``run``: plain text, one fact per line, no colours.
 
-    Findings at warning and above are listed by host and pack, worst first; the last line names
-    the run folder (``run_dir``), or says the reports were not written when it is ``None``.
+    Findings at warning and above are listed by host and pack, worst first; then the upgrade
+    advisor's recommendations and verdict, when there are any; the last line names the run
+    folder (``run_dir``), or says the reports were not written when it is ``None``.
     """
     findings = _finding_lines(run) or ["no findings at warning or above"]
     upgrade = _upgrade_line(run)
     where = one_line(str(run_dir), limit=None) if run_dir is not None else "not written"
     closing = [*([upgrade] if upgrade else []), f"reports: {where}"]
-    sections = [[_header(run), _environment_line(run), _severity_line(run)], findings, closing]
+    advice = _advice_lines(run)
+    sections = [
+        [_header(run), _environment_line(run), _severity_line(run)],
+        findings,
+        *([advice] if advice else []),
+        closing,
+    ]
     return "\n\n".join("\n".join(section) for section in sections)

@@ -1,11 +1,12 @@
-"""Build the Arrow tables (``nodes``, ``findings``, ``requirements``) and counts of an AuditRun."""
+"""Build the Arrow tables (``nodes``, ``findings``, ``requirements``, ``recommendations``) and
+counts of an AuditRun."""
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import pyarrow as pa
 
@@ -22,15 +23,20 @@ from audit.model import (
 from audit.report.schema import (
     FINDINGS_SCHEMA,
     NODES_SCHEMA,
+    RECOMMENDATIONS_SCHEMA,
     REQUIREMENTS_SCHEMA,
     SEVERITY_LABELS,
     SEVERITY_TYPE,
 )
 
+if TYPE_CHECKING:
+    from audit.advisor import Recommendation
+
 __all__ = [
     "findings_table",
     "iso_utc",
     "nodes_table",
+    "recommendations_table",
     "requirements_table",
     "run_hosts",
     "severity_array",
@@ -187,6 +193,24 @@ def requirements_table(run: AuditRun) -> pa.Table:
     """Return one row per requirement line, in run order, with ``REQUIREMENTS_SCHEMA``."""
     rows = [_requirement_row(run.run_id, r) for r in run.requirements]
     return _table(rows, REQUIREMENTS_SCHEMA)
+
+
+def _recommendation_row(run_id: str, r: Recommendation) -> Row:
+    return {
+        "run_id": run_id,
+        "host": r.host,
+        "node_id": r.node_id,
+        "version": r.version,
+        "recommended_version": r.recommended_version,
+        "clears": list(r.clears),
+        "blocked_by": list(r.blocked_by),
+    }
+
+
+def recommendations_table(run: AuditRun) -> pa.Table:
+    """Return one row per recommendation, in run order, with ``RECOMMENDATIONS_SCHEMA``."""
+    rows = [_recommendation_row(run.run_id, r) for r in run.recommendations]
+    return _table(rows, RECOMMENDATIONS_SCHEMA)
 
 
 def run_hosts(run: AuditRun) -> list[str]:

@@ -37,6 +37,7 @@ from audit.report.tables import (
     findings_table,
     iso_utc,
     nodes_table,
+    recommendations_table,
     requirements_table,
     run_hosts,
     severity_counts,
@@ -50,6 +51,7 @@ _TABLES = (
     ("nodes", nodes_table),
     ("findings", findings_table),
     ("requirements", requirements_table),
+    ("recommendations", recommendations_table),
 )
 
 
@@ -73,6 +75,7 @@ def run_document(run: AuditRun) -> dict[str, object]:
             "hosts": len(run_hosts(run)),
             "findings": severity_counts(run),
             "requirements": len(run.requirements),
+            "recommendations": len(run.recommendations),
         },
         "exit_code": run.exit_code,
     }

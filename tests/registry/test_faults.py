@@ -429,7 +429,7 @@ def test_with_the_registry_refusing_connections_every_pair_fails_after_few_attem
     assert registry.stats.requests <= 3 * 3
 
 
-def test_with_the_registry_answering_503_every_pair_fails_within_its_budget(
+def test_with_the_registry_answering_503_every_pair_fails_after_few_attempts(
     make_registry_server: MakeServer,
 ) -> None:
     records = [node_version_record(f"pack-{i:03}", "1.0.0") for i in range(300)]
@@ -443,14 +443,12 @@ def test_with_the_registry_answering_503_every_pair_fails_within_its_budget(
 
     results = registry.lookup(keys)
 
-    assert set(results.values()) == {Failed("HTTP 503 after 3 attempts")}
+    assert all(isinstance(result, Failed) for result in results.values())
     assert len(results) == 300
-    assert registry.stats == RequestStats(
-        requests=3 * attempts + 300 * attempts,
-        bulk_requests=3 * attempts,
-        get_requests=300 * attempts,
-        retries=(3 + 300) * (attempts - 1),
-    )
+    # The circuit breaker (tests/registry/test_breaker.py): 3 * 3 bulk attempts, then GETs
+    # until 10 in a row have failed, plus those in flight in the other 7 workers.
+    assert registry.stats.bulk_requests == 3 * attempts
+    assert 10 <= registry.stats.requests <= 10 + 7
 
 
 @pytest.mark.parametrize("mode", list(BadBulk))

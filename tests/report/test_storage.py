@@ -13,17 +13,8 @@ from audit.model import AuditRun
 from audit.report import storage, write_run
 from audit.report.storage import is_uri, open_location, redact
 from tests.report.conftest import sample_run
+from tests.report.test_write import FILES
 from tests.s3_server import ACCESS_KEY, SECRET_KEY, S3Server
-
-FILES = [
-    "findings.csv",
-    "findings.parquet",
-    "nodes.csv",
-    "nodes.parquet",
-    "requirements.csv",
-    "requirements.parquet",
-    "run.json",
-]
 
 
 @pytest.mark.parametrize(

@@ -32,6 +32,8 @@ FILES = [
     "findings.parquet",
     "nodes.csv",
     "nodes.parquet",
+    "recommendations.csv",
+    "recommendations.parquet",
     "requirements.csv",
     "requirements.parquet",
     "run.json",
@@ -148,6 +150,7 @@ def test_run_json_is_the_exact_document(run: AuditRun, tmp_path: Path) -> None:
             "hosts": 1,
             "findings": {"info": 1, "warning": 1, "error": 2, "critical": 0},
             "requirements": 4,
+            "recommendations": 0,
         },
         "exit_code": 3,
     }
@@ -170,6 +173,7 @@ def test_run_json_counts_every_host_the_run_knows() -> None:
         "hosts": 4,
         "findings": {"info": 0, "warning": 1, "error": 0, "critical": 0},
         "requirements": 0,
+        "recommendations": 0,
     }
     assert list(document["hosts"]) == ["gpu-00", "gpu-01"]  # type: ignore[call-overload]
 

@@ -1,0 +1,158 @@
+"""Choose, for each installed pack that needs it, the newest version that passes every check.
+
+The candidates are the node's versions that are Active, not deprecated and, unless asked for,
+not pre-releases; the newest that the checks find nothing against (at warning or above) in the
+host's environment, with the upgrade targets when given, is the recommendation, even when it is
+older than the installed one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from audit.advisor.explain import Shortlist, explain
+from audit.advisor.interface import FindingAdjuster, Recommendation, counts, is_trigger
+from audit.advisor.judge import CandidateJudge, clean
+from audit.advisor.ordering import order_versions, same_version, version_order
+from audit.checks.status import status_name
+from audit.model import VERSION_PATTERN, AuditedEntry, Environment, Failed, NodeVersion
+from audit.registry.interface import VersionLister, VersionListing
+
+__all__ = ["advice_targets", "advise", "needs_advice", "recommend"]
+
+_NOT_LISTED = Failed("the node's versions were not listed")
+
+
+def needs_advice(audited: AuditedEntry, env: Environment | None = None) -> bool:
+    """Whether ``audited`` calls for another version.
+
+    It does when it is an enabled registry (or local) pack with a version, and it has a finding
+    at warning or above, not waived, from the status, security, OS, accelerator, ComfyUI or
+    frontend checks, or a dependency conflict. Registry answers and ``*.spec-invalid`` do not
+    count (DESIGN.md "Advisor").
+
+    :param env: the host's environment; with an upgrade target in it, ComfyUI and frontend
+        findings count only about the target, since that is the environment being planned.
+    """
+    entry = audited.entry
+    if entry.disabled or entry.problem is not None or entry.key is None:
+        return False
+    return any(is_trigger(f.check) and counts(f, env) for f in audited.findings)
+
+
+def advice_targets(
+    audited: Sequence[AuditedEntry], environments: Mapping[str, Environment]
+) -> list[str]:
+    """The node ids whose versions `advise` needs: those of entries that need advice, once each
+    (ids compare case-insensitively; the first spelling is kept), in run order."""
+    ids: dict[str, str] = {}
+    for a in audited:
+        if needs_advice(a, environments[a.entry.host]):
+            ids.setdefault(a.entry.node_id.lower(), a.entry.node_id)
+    return list(ids.values())
+
+
+def advise(
+    audited: Sequence[AuditedEntry],
+    versions: Mapping[str, VersionListing],
+    environments: Mapping[str, Environment],
+    *,
+    allow_prerelease: bool = False,
+    adjust: FindingAdjuster | None = None,
+) -> tuple[Recommendation, ...]:
+    """Return one recommendation per entry that `needs_advice`, in run order.
+
+    An entry whose best version is the one installed (the registry's record changed since the
+    lookup, say) gets none: there is nothing to change.
+
+    :param audited: every entry of the run, not only those to advise: a candidate must not
+        conflict with the pip requirements of the other packs on its host.
+    :param versions: node id (any case) → its version list, as `VersionLister` gives it; a
+        node left out counts as a list that failed.
+    :param environments: host → the environment its entries were checked against.
+    :param allow_prerelease: whether pre-releases (``1.0.0-beta.9``) may be recommended.
+    :param adjust: the run's policy, applied to the findings about each candidate, so that a
+        candidate is judged as the installed version was.
+    :raises KeyError: for an entry whose host is not in ``environments``.
+    """
+    lists = {node_id.lower(): listing for node_id, listing in versions.items()}
+    judge = CandidateJudge(audited, adjust)
+    recommendations = []
+    for a in audited:
+        env = environments[a.entry.host]
+        if not needs_advice(a, env):
+            continue
+        listing = lists.get(a.entry.node_id.lower(), _NOT_LISTED)
+        recommendation = _advise_one(a, listing, env, judge, allow_prerelease)
+        if recommendation is not None:
+            recommendations.append(recommendation)
+    return tuple(recommendations)
+
+
+def recommend(
+    lister: VersionLister,
+    audited: Sequence[AuditedEntry],
+    environments: Mapping[str, Environment],
+    *,
+    allow_prerelease: bool = False,
+    adjust: FindingAdjuster | None = None,
+) -> tuple[Recommendation, ...]:
+    """List the versions of the nodes that need advice (only those, each once), then `advise`."""
+    node_ids = advice_targets(audited, environments)
+    versions = lister.list_versions_of(node_ids) if node_ids else {}
+    return advise(audited, versions, environments, allow_prerelease=allow_prerelease, adjust=adjust)
+
+
+def _advise_one(
+    audited: AuditedEntry,
+    listing: VersionListing,
+    env: Environment,
+    judge: CandidateJudge,
+    allow_prerelease: bool,
+) -> Recommendation | None:
+    entry = audited.entry
+    triggers = sorted({f.check for f in audited.findings if is_trigger(f.check) and counts(f, env)})
+
+    def recommendation(version: str | None, blocked_by: tuple[str, ...]) -> Recommendation:
+        clears = tuple(triggers) if version is not None else ()
+        return Recommendation(entry.host, entry.node_id, entry.version, version, clears, blocked_by)
+
+    if isinstance(listing, Failed):
+        reason = clean(listing.reason, limit=200)
+        return recommendation(None, (f"versions list unavailable: {reason}",))
+    shortlist = _shortlist(listing, allow_prerelease)
+    judged = []
+    for candidate in shortlist.candidates:
+        phrases = judge.blockers(
+            audited, candidate, env, must_clear_conflict="dependency.conflict" in triggers
+        )
+        if not phrases:
+            if entry.version is not None and same_version(candidate.version, entry.version):
+                return None
+            return recommendation(candidate.version, ())
+        judged.append(phrases)
+    return recommendation(None, explain(shortlist, judged))
+
+
+def _shortlist(listing: Sequence[NodeVersion], allow_prerelease: bool) -> Shortlist:
+    """The versions worth judging, newest first, and what was passed over on the way."""
+    active = [nv for nv in order_versions(listing) if _is_active(nv)]
+    current = [nv for nv in active if not nv.deprecated]
+    usable = [nv for nv in current if _is_usable(nv.version)]
+    stable = [nv for nv in usable if allow_prerelease or version_order(nv.version).final]
+    return Shortlist(
+        listed=len(listing),
+        active=len(active),
+        deprecated=len(current) < len(active),
+        prerelease=len(stable) < len(usable),
+        candidates=tuple(stable),
+    )
+
+
+def _is_active(node_version: NodeVersion) -> bool:
+    return node_version.status is not None and status_name(node_version.status) == "active"
+
+
+def _is_usable(version: str) -> bool:
+    # NOTE: a version that is no version (`nightly`) or unsafe in a command is never offered.
+    return version_order(version).parsed and VERSION_PATTERN.fullmatch(version) is not None

@@ -1,0 +1,152 @@
+"""Judge one candidate version of an installed pack with the audit's own checks.
+
+A candidate is the installed entry with another version: `audit.checks.evaluate` runs on it in
+the host's environment, and when the registry lists its pip dependencies, the dependency audit
+runs on the host with the candidate in the installed version's place, for conflicts between
+packs. What counts against it is said in short phrases, which become ``blocked_by``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
+
+from audit import checks
+from audit.advisor.interface import FindingAdjuster, counts
+from audit.dependencies import PackRequirements, audit_dependencies
+from audit.model import AuditedEntry, Environment, Finding, Found, ManifestEntry, NodeVersion
+
+__all__ = ["CandidateJudge", "clean"]
+
+#: Longest piece of registry text quoted in a phrase.
+_MAX_QUOTE = 80
+_CONFLICT = "dependency.conflict"
+#: What each finding says about a candidate; ``{expected}``/``{actual}`` are the finding's.
+_PHRASES = {
+    "security.tag": "carries tags_admin {actual}",
+    "os.unsupported": "requires OS {expected}",
+    "accelerator.unsupported": "requires accelerator {expected}",
+    "comfyui.incompatible": "requires ComfyUI {expected}",
+    "frontend.incompatible": "requires frontend {expected}",
+    "os.spec-invalid": "declares only unknown OS words ({expected})",
+    "accelerator.spec-invalid": "declares only unknown accelerator words ({expected})",
+    "comfyui.spec-invalid": "declares a ComfyUI range that cannot be parsed ({expected})",
+    "frontend.spec-invalid": "declares a frontend range that cannot be parsed ({expected})",
+    "registry.invalid-response": "has a malformed registry record",
+}
+_UNPROVEN = "lists no dependencies, so the dependency conflict cannot be shown to clear"
+
+_EvaluationKey = tuple[ManifestEntry, NodeVersion, tuple[object, ...]]
+
+
+def clean(text: str | None, limit: int = _MAX_QUOTE) -> str:
+    """Return registry text on one line, without control characters, cut to ``limit``.
+
+    >>> clean(">=0.3\\nrm -rf ~")
+    '>=0.3 rm -rf ~'
+    """
+    spaced = "".join(c if c.isprintable() else " " for c in text or "")
+    flat = " ".join(spaced.split())
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+
+
+class CandidateJudge:
+    """Judges candidate versions for the entries of one run, evaluating the checks once per
+    distinct pack, version and environment (a fleet costs versions, not hosts).
+
+    :param audited: every entry of the run, for the dependency audit of each host.
+    :param adjust: the run's policy, applied to the findings about a candidate.
+    """
+
+    def __init__(
+        self, audited: Sequence[AuditedEntry], adjust: FindingAdjuster | None = None
+    ) -> None:
+        self._hosts: dict[str, list[AuditedEntry]] = {}
+        for a in audited:
+            self._hosts.setdefault(a.entry.host, []).append(a)
+        self._adjust = adjust
+        self._evaluated: dict[_EvaluationKey, tuple[Finding, ...]] = {}
+
+    def blockers(
+        self,
+        installed: AuditedEntry,
+        candidate: NodeVersion,
+        env: Environment,
+        *,
+        must_clear_conflict: bool = False,
+    ) -> tuple[str, ...]:
+        """Say why ``candidate`` may not replace ``installed`` in ``env``; empty when it may.
+
+        :param must_clear_conflict: whether ``installed`` is part of a dependency conflict,
+            which the candidate must then be shown to be free of.
+        """
+        entry = _candidate_entry(installed.entry, candidate)
+        findings = list(self._evaluate(entry, candidate, env))
+        phrases = [_phrase(f) for f in self._counted(findings, env)]
+        if candidate.dependencies:
+            conflicts = self._conflicts(installed, entry, candidate, env)
+            phrases += (_phrase(f) for f in self._counted(conflicts, env))
+        elif must_clear_conflict:
+            phrases.append(_UNPROVEN)
+        return tuple(dict.fromkeys(phrases))
+
+    def _counted(self, findings: Sequence[Finding], env: Environment) -> Iterator[Finding]:
+        adjusted = self._adjust(findings) if self._adjust is not None else findings
+        # NOTE: policy.* findings are about the policy file (an expired waiver), not the version.
+        return (f for f in adjusted if counts(f, env) and not f.check.startswith("policy."))
+
+    def _evaluate(
+        self, entry: ManifestEntry, candidate: NodeVersion, env: Environment
+    ) -> Iterable[Finding]:
+        key = (replace(entry, host="", manifest="", line=None), candidate, _checked_facts(env))
+        findings = self._evaluated.get(key)
+        if findings is None:
+            findings = self._evaluated[key] = checks.evaluate(entry, Found(candidate), env).findings
+        return (replace(f, host=entry.host) for f in findings)
+
+    def _conflicts(
+        self,
+        installed: AuditedEntry,
+        entry: ManifestEntry,
+        candidate: NodeVersion,
+        env: Environment,
+    ) -> list[Finding]:
+        """The conflicts the candidate would have among the host's other packs, as installed."""
+        packs = [
+            PackRequirements(entry, candidate.dependencies)
+            if a is installed
+            else PackRequirements(a.entry, a.node_version.dependencies if a.node_version else None)
+            for a in self._hosts.get(entry.host, [installed])
+        ]
+        findings = audit_dependencies(entry.host, packs, env).findings
+        return [
+            f
+            for f in findings
+            if f.check == _CONFLICT and f.node_id == entry.node_id and f.version == entry.version
+        ]
+
+
+def _candidate_entry(entry: ManifestEntry, candidate: NodeVersion) -> ManifestEntry:
+    # NOTE: what the pack's files declare belongs to the installed version, not the candidate.
+    return replace(entry, version=candidate.version, declared=None, requirements=None, problem=None)
+
+
+def _checked_facts(env: Environment) -> tuple[object, ...]:
+    return (
+        env.os,
+        env.accelerators,
+        env.comfyui_version,
+        env.frontend_version,
+        env.target_comfyui,
+        env.target_frontend,
+    )
+
+
+def _phrase(finding: Finding) -> str:
+    if finding.check == _CONFLICT:
+        distribution = finding.message.split(":", 1)[0]
+        return f"conflicts with other packs over {clean(distribution)}"
+    template = _PHRASES.get(finding.check)
+    if template is None:
+        return f"has {finding.check}"
+    return template.format(expected=clean(finding.expected), actual=clean(finding.actual))

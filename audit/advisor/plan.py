@@ -1,0 +1,165 @@
+"""Turn recommendations into something to act on: the upgrade verdict, commands, a snapshot."""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+
+from audit.advisor.choose import needs_advice
+from audit.advisor.interface import Recommendation, counts, is_trigger
+from audit.advisor.judge import clean
+from audit.manifest.render import to_snapshot
+from audit.model import AuditedEntry, Environment, Manifest, ManifestEntry, When
+
+__all__ = ["plan_commands", "plan_snapshot", "upgrade_verdict"]
+
+#: Packs named in a verdict at most; the rest are counted.
+MAX_NAMED = 10
+#: The manifest path a plan snapshot names (it is written wherever the user asks).
+PLAN = "plan"
+
+
+def upgrade_verdict(
+    audited: Sequence[AuditedEntry],
+    recommendations: Sequence[Recommendation],
+    env: Environment,
+) -> str:
+    """Answer the upgrade question of a run whose ``env`` has a ``--target-*`` version.
+
+    ``upgrade is safe`` when no pack needs a change for the target; ``safe after N pack
+    changes: …`` when each that does has a version to move to; ``blocked by these packs: …``
+    when some has none (or was not advised on). Packs that need advice for other reasons (a
+    flagged version that works after the upgrade too) do not change the answer.
+
+    Without a target, the now-state: ``no pack needs a change``, or the changes advised and
+    the packs with no fitting version. Packs are named once, however many hosts have them.
+    """
+    if not (env.target_comfyui or env.target_frontend):
+        return _now_state(recommendations)
+    advice = {(r.host, r.node_id, r.version): r for r in recommendations}
+    blocked: list[str] = []
+    changes: list[str] = []
+    for a in audited:
+        if not (needs_advice(a, env) and _upgrade_affects(a, env)):
+            continue
+        found = advice.get((a.entry.host, a.entry.node_id, a.entry.version))
+        if found is None or found.recommended_version is None:
+            blocked.append(_pack(a.entry.node_id, a.entry.version))
+        else:
+            changes.append(_change(found))
+    if blocked:
+        return f"blocked by these packs: {_listing(blocked)}"
+    if changes:
+        return f"safe after {_changes(changes)}: {_listing(changes)}"
+    return "upgrade is safe"
+
+
+def plan_commands(recommendations: Sequence[Recommendation]) -> list[str]:
+    """Return the plan as shell lines a user can paste: ``comfy node install <id>@<version>``.
+
+    A pack with no fitting version gets a comment saying why, and how to disable it. With
+    several hosts, each host's lines follow a ``# host <name>`` comment. Every id and version
+    is shell-quoted, and registry text in comments is kept to one line.
+    """
+    hosts = list(dict.fromkeys(r.host for r in recommendations))
+    lines: list[str] = []
+    for host in hosts:
+        if len(hosts) > 1:
+            lines.append(f"# host {clean(host, limit=200)}")
+        mine = (r for r in recommendations if r.host == host)
+        lines.extend(_command(r) for r in _unique(mine))
+    return lines
+
+
+def plan_snapshot(
+    recommendations: Sequence[Recommendation],
+    manifest_entries: Sequence[ManifestEntry],
+    *,
+    host: str | None = None,
+) -> dict[str, object]:
+    """Return a ComfyUI-Manager snapshot of one host's packs with the recommended versions.
+
+    Every pack of ``manifest_entries`` is in it, as `audit.manifest.to_snapshot` writes it; a
+    pack with a recommendation is at the recommended version, under ``cnr_custom_nodes``, which
+    ComfyUI-Manager restores. Packs with no fitting version stay as they are. ``comfyui`` and
+    ``pips`` are null, so that a restore changes neither ComfyUI nor pip packages. The
+    manifest reader reads it back to the same ids and versions.
+
+    :param host: whose packs; may be left out when the entries are all of one host.
+    :raises ValueError: when the entries are of several hosts and ``host`` is not given.
+    """
+    hosts = sorted({e.host for e in manifest_entries})
+    if host is None:
+        if len(hosts) > 1:
+            raise ValueError(f"the entries are of {len(hosts)} hosts; name the host to plan for")
+        host = hosts[0] if hosts else ""
+    moves = {
+        (r.node_id, r.version): r.recommended_version
+        for r in recommendations
+        if r.host == host and r.recommended_version is not None
+    }
+    planned = tuple(
+        _moved(e, moves.get((e.node_id, e.version))) for e in manifest_entries if e.host == host
+    )
+    return to_snapshot(Manifest(PLAN, host, "snapshot", planned))
+
+
+def _moved(entry: ManifestEntry, version: str | None) -> ManifestEntry:
+    return entry if version is None else replace(entry, version=version)
+
+
+def _upgrade_affects(audited: AuditedEntry, env: Environment) -> bool:
+    """Whether the upgrade is what makes ``audited`` need advice."""
+    return any(
+        f.when is When.AFTER_UPGRADE and is_trigger(f.check) and counts(f, env)
+        for f in audited.findings
+    )
+
+
+def _now_state(recommendations: Sequence[Recommendation]) -> str:
+    changes = [_change(r) for r in recommendations if r.recommended_version is not None]
+    stuck = [_pack(r.node_id, r.version) for r in recommendations if r.recommended_version is None]
+    parts = []
+    if changes:
+        parts.append(f"{_changes(changes)} advised: {_listing(changes)}")
+    if stuck:
+        parts.append(f"no fitting version for: {_listing(stuck)}")
+    return "; ".join(parts) or "no pack needs a change"
+
+
+def _pack(node_id: str, version: str | None) -> str:
+    return clean(node_id if version is None else f"{node_id}@{version}", limit=200)
+
+
+def _change(r: Recommendation) -> str:
+    return f"{_pack(r.node_id, r.version)} -> {clean(r.recommended_version, limit=200)}"
+
+
+def _changes(changes: Sequence[str]) -> str:
+    count = len(dict.fromkeys(changes))
+    return f"{count} pack change{'' if count == 1 else 's'}"
+
+
+def _listing(items: Iterable[str]) -> str:
+    unique = list(dict.fromkeys(items))
+    shown = ", ".join(unique[:MAX_NAMED])
+    more = len(unique) - MAX_NAMED
+    return f"{shown} and {more} more" if more > 0 else shown
+
+
+def _unique(recommendations: Iterable[Recommendation]) -> list[Recommendation]:
+    seen: dict[tuple[str, str | None], Recommendation] = {}
+    for r in recommendations:
+        seen.setdefault((r.node_id.lower(), r.recommended_version), r)
+    return list(seen.values())
+
+
+def _command(r: Recommendation) -> str:
+    if r.recommended_version is not None:
+        return f"comfy node install {shlex.quote(f'{r.node_id}@{r.recommended_version}')}"
+    why = clean("; ".join(r.blocked_by), limit=300)
+    return (
+        f"# {_pack(r.node_id, r.version)}: no fitting version ({why}); "
+        f"to disable it: comfy node disable {shlex.quote(r.node_id)}"
+    )
