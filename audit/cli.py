@@ -821,18 +821,20 @@ def fleet(
     """Roll up the newest run of every host under OUTPUT_DIR (a folder or s3://bucket/prefix):
     severity by host, affected packs, upgrade blockers, version drift and stale hosts; written
     to OUTPUT_DIR/fleet/<rollup_id>/."""
-    from audit import report  # NOTE: pyarrow is loaded only by the commands that need it.
+    # NOTE: pyarrow's dataset engine is loaded only by the command that needs it.
+    from audit.report.fleet import rollup
+    from audit.report.fleet_output import render_rollup, write_rollup
 
-    result = report.rollup(
+    result = rollup(
         output_dir,
         since=since.replace(tzinfo=UTC) if since else None,
         target_comfyui=target_comfyui,
         stale_after=timedelta(days=stale_after),
         now=datetime.now(UTC),
     )
-    where = report.write_rollup(result, output_dir)
+    where = write_rollup(result, output_dir)
     if not quiet:
-        click.echo(report.render_rollup(result, where))
+        click.echo(render_rollup(result, where))
 
 
 @cli.command()

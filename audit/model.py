@@ -208,6 +208,10 @@ class NotFound:
     """The registry has no such node or version."""
 
     reason: str = "no such node or version in the registry"
+    # NOTE: when and whence the answer came do not make it another answer.
+    fetched_at: datetime | None = field(default=None, compare=False)
+    """When the registry said so; ``None`` when no registry was asked (a mirror file)."""
+    cache_hit: bool = field(default=False, compare=False)
 
 
 @dataclass(frozen=True)

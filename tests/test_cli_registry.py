@@ -59,16 +59,13 @@ def test_a_warm_cache_makes_no_request(
     assert server.paths() == []
     assert findings(tmp_path / "cold") == findings(tmp_path / "warm")
     warm = nodes(tmp_path / "warm").set_index("node_id")
+    # The registry's "no such version" is cached and dated like any answer.
     assert warm.cache_hit.to_dict() == {
         "comfyui-kjnodes": True,
         "comfyui-mxtoolkit": True,
-        "comfyui-gone": False,
+        "comfyui-gone": True,
     }
-    assert warm.fetched_at.notna().to_dict() == {
-        "comfyui-kjnodes": True,
-        "comfyui-mxtoolkit": True,
-        "comfyui-gone": False,
-    }
+    assert warm.fetched_at.notna().all()
 
 
 @pytest.mark.parametrize(

@@ -132,7 +132,7 @@ class CacheEntry:
     def answer(self) -> Fetched | None:
         """The answer as a lookup gives it (``cache_hit``), or ``None`` if the record is bad."""
         if self.record is None:
-            return Fetched(NotFound())
+            return Fetched(NotFound(fetched_at=self.fetched_at, cache_hit=True))
         parsed = parse_node_version(self.record, fetched_at=self.fetched_at)
         if isinstance(parsed, Invalid) or parsed.key.normalized != self.pair:
             return None
@@ -297,7 +297,10 @@ class RegistryCache:
         """A connection to the cache file, its folder and table created when missing."""
         self._folder.mkdir(parents=True, exist_ok=True)
         with closing(sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT, isolation_level=None)) as db:
-            db.execute("PRAGMA journal_mode = WAL")
+            # NOTE: WAL is a property of the file, set once; switching it takes an exclusive lock
+            # that fails at once (no busy wait) while another process writes.
+            if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                db.execute("PRAGMA journal_mode = WAL")
             db.execute("PRAGMA synchronous = NORMAL")  # NOTE: safe in WAL; a cache needs no more
             _ensure_schema(db)
             yield db

@@ -311,7 +311,7 @@ def _item_result(item: dict[str, object], key: NodeKey, fetched_at: datetime) ->
     """The answer a bulk item gives, or ``None`` when the per-version GET must decide."""
     status = item.get("status")
     if status == "not_found":
-        return Fetched(NotFound())
+        return Fetched(NotFound(fetched_at=fetched_at))
     if status == "success" and item.get("node_version") is not None:
         return _record_result(item["node_version"], key, fetched_at)
     return None
@@ -325,7 +325,7 @@ def _get_result(outcome: Outcome, key: NodeKey) -> Fetched:
     if outcome.status == 200:
         return _record_result(outcome.payload, key, datetime.now(UTC))
     if outcome.status == 404:
-        return Fetched(NotFound())
+        return Fetched(NotFound(fetched_at=datetime.now(UTC)))
     return Fetched(Failed(_http_reason(outcome)))
 
 

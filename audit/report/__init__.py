@@ -1,9 +1,8 @@
 """The report stage: the public Parquet/CSV tables, ``run.json``, the terminal summary, and the
-fleet roll-up of many runs (local folders or ``s3://`` object stores)."""
+fleet roll-up of many runs (local folders or ``s3://`` object stores), which lives in
+`audit.report.fleet` and is imported only by the commands that roll up: it loads pyarrow's
+dataset engine."""
 
-from audit.report.fleet import DEFAULT_STALE_AFTER, Rollup, rollup
-from audit.report.fleet_output import render_rollup, rollup_document, write_rollup
-from audit.report.fleet_schema import ROLLUP_SCHEMA_VERSION, ROLLUP_SCHEMAS
 from audit.report.jsonout import findings_json, findings_records
 from audit.report.markdown import markdown_summary
 from audit.report.prometheus import prometheus_text
@@ -27,17 +26,13 @@ from audit.report.tables import (
 from audit.report.write import run_document, write_run
 
 __all__ = [
-    "DEFAULT_STALE_AFTER",
     "FINDINGS_SCHEMA",
     "NODES_SCHEMA",
     "RECOMMENDATIONS_SCHEMA",
     "REQUIREMENTS_SCHEMA",
-    "ROLLUP_SCHEMAS",
-    "ROLLUP_SCHEMA_VERSION",
     "SCHEMA_VERSION",
     "SEVERITY_LABELS",
     "SEVERITY_TYPE",
-    "Rollup",
     "findings_json",
     "findings_records",
     "findings_table",
@@ -46,12 +41,8 @@ __all__ = [
     "nodes_table",
     "prometheus_text",
     "recommendations_table",
-    "render_rollup",
     "render_summary",
     "requirements_table",
-    "rollup",
-    "rollup_document",
     "run_document",
-    "write_rollup",
     "write_run",
 ]

@@ -23,6 +23,9 @@ __all__ = ["one_line", "render_summary"]
 
 #: Longest message shown; the reports always hold the whole text.
 MAX_TEXT = 300
+#: Lines of findings listed (whole packs, worst first) before the rest is only counted: a
+#: fleet run can hold 100,000 findings, which belong in findings.csv, not in a terminal.
+MAX_FINDING_LINES = 400
 # NOTE: messages quote registry data; control, format (bidi), private-use or unassigned characters
 # and line separators could break the layout or reach the terminal as escapes.
 _UNPRINTABLE = frozenset({"Cc", "Cf", "Cn", "Co", "Cs", "Zl", "Zp"})
@@ -120,7 +123,14 @@ def _finding_line(f: Finding) -> str:
 def _finding_lines(run: AuditRun) -> list[str]:
     show_host = len(run_hosts(run)) > 1
     lines: list[str] = []
-    for (host, node_id, version), findings in sorted(_groups(run).items(), key=_group_order):
+    groups = sorted(_groups(run).items(), key=_group_order)
+    for shown, ((host, node_id, version), findings) in enumerate(groups):
+        if len(lines) >= MAX_FINDING_LINES:
+            left = sum(len(f) for _, f in groups[shown:])
+            lines.append(
+                f"... and {left} more in {len(groups) - shown} more packs: see findings.csv"
+            )
+            break
         label = _label(node_id, version)
         lines.append(f"{one_line(host)}  {label}" if show_host else label)
         lines.extend(_finding_line(f) for f in sorted(findings, key=_finding_order))

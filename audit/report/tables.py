@@ -17,6 +17,7 @@ from audit.model import (
     Found,
     LookupResult,
     NodeVersion,
+    NotFound,
     RequirementRow,
     Severity,
 )
@@ -118,10 +119,17 @@ def _registry_fields(nv: NodeVersion | None) -> Row:
 
 
 def _cache_hit(result: LookupResult | None) -> bool | None:
-    # NOTE: only a Found answer records where it came from; other answers were not cache hits.
+    # NOTE: failed and invalid lookups are never cached, so they are never cache hits.
     if result is None:
         return None
-    return isinstance(result, Found) and result.cache_hit
+    return isinstance(result, Found | NotFound) and result.cache_hit
+
+
+def _not_found_at(result: LookupResult | None) -> dict[str, object]:
+    """A registry's "no such version" is an answer too: when it was given."""
+    if isinstance(result, NotFound) and result.fetched_at is not None:
+        return {"fetched_at": to_utc(result.fetched_at)}
+    return {}
 
 
 def _node_row(run_id: str, audited: AuditedEntry) -> Row:
@@ -133,6 +141,7 @@ def _node_row(run_id: str, audited: AuditedEntry) -> Row:
         "version": entry.version,
         "source": entry.source.value,
         **_registry_fields(audited.node_version),
+        **_not_found_at(audited.result),
         "cache_hit": _cache_hit(audited.result),
         "disabled": entry.disabled,
         "url": entry.url,

@@ -143,3 +143,21 @@ def test_every_line_is_one_line_and_free_of_escapes() -> None:
 )
 def test_one_line(text: str, limit: int | None, expected: str) -> None:
     assert one_line(text, limit) == expected
+
+
+def test_a_long_listing_is_cut_at_whole_packs(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("audit.report.summary.MAX_FINDING_LINES", 10)
+    two = [("os.unsupported", Severity.ERROR), ("status.pending", Severity.WARNING)]
+    run = make_run(
+        [
+            audited(
+                entry(f"p{i:02d}", "1"),
+                None,
+                [finding(c, s, node_id=f"p{i:02d}", version="1") for c, s in two],
+            )
+            for i in range(30)
+        ]
+    )
+    listed = render_summary(run, None).split("\n\n")[1].splitlines()
+    assert len(listed) == 13  # four packs of three lines (10 reached), then the count
+    assert listed[-1] == "... and 52 more in 26 more packs: see findings.csv"
