@@ -139,6 +139,15 @@ class _WarningsToStderr(logging.Handler):
         click.echo(f"comfy-audit: {level}: {_printable(record.getMessage())}", err=True)
 
 
+def option_group(*options: Callable[[Any], Any]) -> Callable[[F], F]:
+    """Return one decorator that applies ``options`` in order (the first shows first in --help)."""
+
+    def apply(command: F) -> F:
+        return functools.reduce(lambda f, option: option(f), reversed(options), command)
+
+    return apply
+
+
 def _check_version(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     if value is not None and parse_local_version(value) is None:
         raise click.BadParameter(f"{value!r} is not a version (expected e.g. 0.3.40)")
@@ -165,56 +174,54 @@ def _version_flag(name: str, help: str) -> Callable[[F], F]:
     return click.option(name, metavar="V", callback=_check_version, help=help)
 
 
-def environment_options(command: F) -> F:
-    """Options that describe the machine, shared by ``run`` and ``env``."""
-    options = [
-        click.option(
-            "--comfyui",
-            "comfyui_path",
-            type=click.Path(file_okay=False),
-            metavar="PATH",
-            help="A ComfyUI install: its versions, interpreter and torch build describe the host.",
-        ),
-        click.option(
-            "--python",
-            type=click.Path(),
-            metavar="PATH",
-            help="The install's Python (or its venv): its installed packages are read in a "
-            "subprocess. Default: the venv in or beside --comfyui, or python_embeded.",
-        ),
-        click.option(
-            "--env-profile",
-            type=click.Path(dir_okay=False),
-            help="Profile (the JSON `comfy-audit env` prints) used instead of detection.",
-        ),
-        click.option(
-            "--os",
-            "os_name",
-            metavar="NAME",
-            callback=_check_os,
-            help=f"Operating system: {', '.join(OPERATING_SYSTEMS)}. Default: detected.",
-        ),
-        click.option(
-            "--accelerator",
-            "accelerators",
-            multiple=True,
-            metavar="NAME",
-            callback=_check_accelerators,
-            help=f"Accelerator of the host, repeatable: {', '.join(ACCELERATORS)} "
-            "(also xpu, npu, mps). cpu is always included. Default: detected.",
-        ),
-        _version_flag("--comfyui-version", "Installed ComfyUI version."),
-        _version_flag("--frontend-version", "Installed ComfyUI frontend version."),
-        _version_flag(
-            "--target-comfyui",
-            "Planned ComfyUI version: version checks also run against it (after-upgrade).",
-        ),
-        _version_flag(
-            "--target-frontend",
-            "Planned frontend version: version checks also run against it (after-upgrade).",
-        ),
-    ]
-    return functools.reduce(lambda f, option: option(f), reversed(options), command)
+#: Options that describe the machine, shared by ``run`` and ``env``.
+environment_options = option_group(
+    click.option(
+        "--comfyui",
+        "comfyui_path",
+        type=click.Path(file_okay=False),
+        metavar="PATH",
+        help="A ComfyUI install: its versions, interpreter and torch build describe the host.",
+    ),
+    click.option(
+        "--python",
+        type=click.Path(),
+        metavar="PATH",
+        help="The install's Python (or its venv): its installed packages are read in a "
+        "subprocess. Default: the venv in or beside --comfyui, or python_embeded.",
+    ),
+    click.option(
+        "--env-profile",
+        type=click.Path(dir_okay=False),
+        help="Profile (the JSON `comfy-audit env` prints) used instead of detection.",
+    ),
+    click.option(
+        "--os",
+        "os_name",
+        metavar="NAME",
+        callback=_check_os,
+        help=f"Operating system: {', '.join(OPERATING_SYSTEMS)}. Default: detected.",
+    ),
+    click.option(
+        "--accelerator",
+        "accelerators",
+        multiple=True,
+        metavar="NAME",
+        callback=_check_accelerators,
+        help=f"Accelerator of the host, repeatable: {', '.join(ACCELERATORS)} "
+        "(also xpu, npu, mps). cpu is always included. Default: detected.",
+    ),
+    _version_flag("--comfyui-version", "Installed ComfyUI version."),
+    _version_flag("--frontend-version", "Installed ComfyUI frontend version."),
+    _version_flag(
+        "--target-comfyui",
+        "Planned ComfyUI version: version checks also run against it (after-upgrade).",
+    ),
+    _version_flag(
+        "--target-frontend",
+        "Planned frontend version: version checks also run against it (after-upgrade).",
+    ),
+)
 
 
 def build_environment(
@@ -300,115 +307,109 @@ def _check_duration(ctx: click.Context, param: click.Parameter, value: str) -> t
     return timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2)])
 
 
-def registry_options(command: F) -> F:
-    """Options that say where registry answers come from, shared by ``run`` and ``mirror``."""
-    options = [
-        click.option(
-            "--registry",
-            default=DEFAULT_REGISTRY,
-            show_default=True,
-            metavar="URL|FILE",
-            help="Registry API base URL, or a mirror file (JSON lines) for a fully offline run.",
-        ),
-        click.option(
-            "--cache-dir",
-            type=click.Path(file_okay=False),
-            metavar="PATH",
-            help="Folder of the registry answer cache. Default: the user cache folder.",
-        ),
-        click.option("--no-cache", is_flag=True, help="Neither read nor write the cache."),
-        click.option(
-            "--max-age",
-            default="1h",
-            show_default=True,
-            metavar="DURATION",
-            callback=_check_duration,
-            help="Cached answers older than this are fetched again (90s, 30m, 1h, 2d); a "
-            "mirror or offline data older than this is warned about.",
-        ),
-        click.option("--refresh", is_flag=True, help="Fetch every answer again; write the cache."),
-        click.option(
-            "--offline",
-            is_flag=True,
-            help="Use only the cache (any age), no network; say how old the data is.",
-        ),
-        click.option(
-            "--timeout", default=10.0, show_default=True, help="Seconds before a request fails."
-        ),
-        click.option(
-            "--retries", default=4, show_default=True, help="Retries of a failed registry request."
-        ),
-        click.option(
-            "--concurrency",
-            default=8,
-            show_default=True,
-            type=click.IntRange(1, 64),
-            help="Registry requests in flight at once.",
-        ),
-        click.option(
-            "--chunk-size",
-            default=100,
-            show_default=True,
-            type=click.IntRange(1, 1000),
-            help="node@version pairs per bulk request.",
-        ),
-        click.option(
-            "--ca-bundle",
-            type=click.Path(dir_okay=False),
-            metavar="FILE",
-            help="CA bundle to verify a private registry's TLS certificate (never turned off).",
-        ),
-        click.option(
-            "--token-file",
-            type=click.Path(dir_okay=False),
-            metavar="FILE",
-            help=f"File holding a registry token (else ${TOKEN_ENV}); sent to that host only.",
-        ),
-        click.option(
-            "--allow-insecure-http",
-            is_flag=True,
-            help="Allow a plain http:// registry that is not on loopback.",
-        ),
-    ]
-    return functools.reduce(lambda f, option: option(f), reversed(options), command)
+#: Options that say where registry answers come from, shared by ``run`` and ``mirror``.
+registry_options = option_group(
+    click.option(
+        "--registry",
+        default=DEFAULT_REGISTRY,
+        show_default=True,
+        metavar="URL|FILE",
+        help="Registry API base URL, or a mirror file (JSON lines) for a fully offline run.",
+    ),
+    click.option(
+        "--cache-dir",
+        type=click.Path(file_okay=False),
+        metavar="PATH",
+        help="Folder of the registry answer cache. Default: the user cache folder.",
+    ),
+    click.option("--no-cache", is_flag=True, help="Neither read nor write the cache."),
+    click.option(
+        "--max-age",
+        default="1h",
+        show_default=True,
+        metavar="DURATION",
+        callback=_check_duration,
+        help="Cached answers older than this are fetched again (90s, 30m, 1h, 2d); a "
+        "mirror or offline data older than this is warned about.",
+    ),
+    click.option("--refresh", is_flag=True, help="Fetch every answer again; write the cache."),
+    click.option(
+        "--offline",
+        is_flag=True,
+        help="Use only the cache (any age), no network; say how old the data is.",
+    ),
+    click.option(
+        "--timeout", default=10.0, show_default=True, help="Seconds before a request fails."
+    ),
+    click.option(
+        "--retries", default=4, show_default=True, help="Retries of a failed registry request."
+    ),
+    click.option(
+        "--concurrency",
+        default=8,
+        show_default=True,
+        type=click.IntRange(1, 64),
+        help="Registry requests in flight at once.",
+    ),
+    click.option(
+        "--chunk-size",
+        default=100,
+        show_default=True,
+        type=click.IntRange(1, 1000),
+        help="node@version pairs per bulk request.",
+    ),
+    click.option(
+        "--ca-bundle",
+        type=click.Path(dir_okay=False),
+        metavar="FILE",
+        help="CA bundle to verify a private registry's TLS certificate (never turned off).",
+    ),
+    click.option(
+        "--token-file",
+        type=click.Path(dir_okay=False),
+        metavar="FILE",
+        help=f"File holding a registry token (else ${TOKEN_ENV}); sent to that host only.",
+    ),
+    click.option(
+        "--allow-insecure-http",
+        is_flag=True,
+        help="Allow a plain http:// registry that is not on loopback.",
+    ),
+)
 
 
-def advice_options(command: F) -> F:
-    """Options of the upgrade advisor, shared by ``run`` and ``advise``."""
-    options = [
-        click.option(
-            "--no-advice",
-            is_flag=True,
-            help="Do not look for a version to move to (one request per affected pack).",
-        ),
-        click.option(
-            "--allow-prerelease",
-            is_flag=True,
-            help="Let the advisor recommend pre-release versions.",
-        ),
-    ]
-    return functools.reduce(lambda f, option: option(f), reversed(options), command)
+#: Options of the upgrade advisor, shared by ``run`` and ``advise``.
+advice_options = option_group(
+    click.option(
+        "--no-advice",
+        is_flag=True,
+        help="Do not look for a version to move to (one request per affected pack).",
+    ),
+    click.option(
+        "--allow-prerelease",
+        is_flag=True,
+        help="Let the advisor recommend pre-release versions.",
+    ),
+)
 
 
-def input_options(command: F) -> F:
-    """What to audit and on which machine, shared by ``run`` and ``advise``."""
-    options = [
-        click.argument("manifests", nargs=-1, metavar="[MANIFEST]..."),
-        click.option(
-            "--manifest-format",
-            type=click.Choice([f.value for f in ManifestFormat]),
-            default=ManifestFormat.AUTO.value,
-            show_default=True,
-            help="Format of the manifests; auto detects it from the content.",
-        ),
-        click.option(
-            "--host",
-            help="Host name for a single manifest or --comfyui. "
-            "Default: the manifest's file stem, or this machine's name.",
-        ),
-        environment_options,
-    ]
-    return functools.reduce(lambda f, option: option(f), reversed(options), command)
+#: What to audit and on which machine, shared by ``run`` and ``advise``.
+input_options = option_group(
+    click.argument("manifests", nargs=-1, metavar="[MANIFEST]..."),
+    click.option(
+        "--manifest-format",
+        type=click.Choice([f.value for f in ManifestFormat]),
+        default=ManifestFormat.AUTO.value,
+        show_default=True,
+        help="Format of the manifests; auto detects it from the content.",
+    ),
+    click.option(
+        "--host",
+        help="Host name for a single manifest or --comfyui. "
+        "Default: the manifest's file stem, or this machine's name.",
+    ),
+    environment_options,
+)
 
 
 _ENVIRONMENT_FLAGS = ("comfyui_path", "python", "env_profile", "os_name", "accelerators")

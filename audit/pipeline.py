@@ -269,7 +269,7 @@ class _Evaluator:
 
     def __call__(self, entry: ManifestEntry, env: Environment) -> AuditedEntry:
         result = self._results[entry.key] if entry.key is not None else None
-        key = (replace(entry, host="", manifest="", line=None), result, _checked_facts(env))
+        key = checks.evaluation_key(entry, result, env)
         evaluation = self._seen.get(key)
         if evaluation is None:
             evaluation = self._seen[key] = checks.evaluate(entry, result, env)
@@ -281,15 +281,3 @@ class _Evaluator:
             evaluation.compatible_now,
             evaluation.compatible_after_upgrade,
         )
-
-
-def _checked_facts(env: Environment) -> tuple[object, ...]:
-    """The facts of an environment that the checks read (not its sources or installed set)."""
-    return (
-        env.os,
-        env.accelerators,
-        env.comfyui_version,
-        env.frontend_version,
-        env.target_comfyui,
-        env.target_frontend,
-    )

@@ -36,8 +36,6 @@ _PHRASES = {
 }
 _UNPROVEN = "lists no dependencies, so the dependency conflict cannot be shown to clear"
 
-_EvaluationKey = tuple[ManifestEntry, NodeVersion, tuple[object, ...]]
-
 
 def clean(text: str | None, limit: int = _MAX_QUOTE) -> str:
     """Return registry text on one line, without control characters, cut to ``limit``.
@@ -65,7 +63,7 @@ class CandidateJudge:
         for a in audited:
             self._hosts.setdefault(a.entry.host, []).append(a)
         self._adjust = adjust
-        self._evaluated: dict[_EvaluationKey, tuple[Finding, ...]] = {}
+        self._evaluated: dict[tuple[object, ...], tuple[Finding, ...]] = {}
 
     def blockers(
         self,
@@ -98,7 +96,7 @@ class CandidateJudge:
     def _evaluate(
         self, entry: ManifestEntry, candidate: NodeVersion, env: Environment
     ) -> Iterable[Finding]:
-        key = (replace(entry, host="", manifest="", line=None), candidate, _checked_facts(env))
+        key = checks.evaluation_key(entry, Found(candidate), env)
         findings = self._evaluated.get(key)
         if findings is None:
             findings = self._evaluated[key] = checks.evaluate(entry, Found(candidate), env).findings
@@ -129,17 +127,6 @@ class CandidateJudge:
 def _candidate_entry(entry: ManifestEntry, candidate: NodeVersion) -> ManifestEntry:
     # NOTE: what the pack's files declare belongs to the installed version, not the candidate.
     return replace(entry, version=candidate.version, declared=None, requirements=None, problem=None)
-
-
-def _checked_facts(env: Environment) -> tuple[object, ...]:
-    return (
-        env.os,
-        env.accelerators,
-        env.comfyui_version,
-        env.frontend_version,
-        env.target_comfyui,
-        env.target_frontend,
-    )
 
 
 def _phrase(finding: Finding) -> str:

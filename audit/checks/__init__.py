@@ -27,7 +27,7 @@ from audit.model import (
     When,
 )
 
-__all__ = ["CHECKS", "Evaluation", "evaluate"]
+__all__ = ["CHECKS", "Evaluation", "evaluate", "evaluation_key"]
 
 _CHECKS: tuple[Check, ...] = (
     status.check_status,
@@ -69,6 +69,25 @@ def evaluate(entry: ManifestEntry, result: LookupResult | None, env: Environment
         quiet = tuple(replace(f, severity=Severity.INFO) for f in evaluation.findings)
         return replace(evaluation, findings=quiet)
     return evaluation
+
+
+def evaluation_key(
+    entry: ManifestEntry, result: LookupResult | None, env: Environment
+) -> tuple[object, ...]:
+    """What `evaluate` depends on: equal keys give equal findings but for their host.
+
+    Callers that evaluate a fleet use it to evaluate each distinct pack once. The entry's host
+    and position only name the findings, and the checks read no installed packages or sources.
+    """
+    facts = (
+        env.os,
+        env.accelerators,
+        env.comfyui_version,
+        env.frontend_version,
+        env.target_comfyui,
+        env.target_frontend,
+    )
+    return (replace(entry, host="", manifest="", line=None), result, facts)
 
 
 def _evaluate(entry: ManifestEntry, result: LookupResult | None, env: Environment) -> Evaluation:

@@ -11,15 +11,16 @@ from audit.registry.cache import DEFAULT_MAX_AGE, CacheEntry, CacheError, ListEn
 from audit.registry.interface import (
     Fetched,
     FetchedVersions,
+    Pair,
     RecordSource,
     VersionListing,
     VersionRecordSource,
+    distinct,
 )
 
 __all__ = ["CachingRegistry", "OfflineRegistry"]
 
 Clock = Callable[[], datetime]
-_Pair = tuple[str, str]
 
 
 def _utc_now() -> datetime:
@@ -73,9 +74,7 @@ class CachingRegistry:
 
     def fetch(self, keys: Sequence[NodeKey]) -> dict[NodeKey, Fetched]:
         """See `RecordSource.fetch`."""
-        unique: dict[_Pair, NodeKey] = {}
-        for key in keys:
-            unique.setdefault(key.normalized, key)
+        unique = distinct(keys)
         answers = {} if self._refresh else self._fresh(list(unique))
         missing = [key for pair, key in unique.items() if pair not in answers]
         if missing:
@@ -119,9 +118,9 @@ class CachingRegistry:
             if abs(now - entry.fetched_at) < self._max_age
         }
 
-    def _fresh(self, pairs: list[_Pair]) -> dict[_Pair, Fetched]:
+    def _fresh(self, pairs: list[Pair]) -> dict[Pair, Fetched]:
         now = self._clock()
-        answers: dict[_Pair, Fetched] = {}
+        answers: dict[Pair, Fetched] = {}
         for pair, entry in self._cache.get(self.base_url, pairs).items():
             # NOTE: abs(): an answer stamped in the future (clock skew between machines
             # sharing a cache) is trusted no longer than one stamped in the past.
@@ -181,7 +180,7 @@ class OfflineRegistry:
         """See `RecordSource.fetch`."""
         entries = self._cache.get(self._base, {key.normalized for key in keys})
         missing = Fetched(NotFound("not in the cache (offline)"))
-        answers: dict[_Pair, Fetched] = {}
+        answers: dict[Pair, Fetched] = {}
         for pair, entry in entries.items():
             answer = entry.answer()
             if answer is not None:

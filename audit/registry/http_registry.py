@@ -24,7 +24,7 @@ from audit.model import (
     NotFound,
 )
 from audit.registry.credentials import Token
-from audit.registry.interface import Fetched, FetchedVersions, VersionListing
+from audit.registry.interface import Fetched, FetchedVersions, Pair, VersionListing, distinct
 from audit.registry.listing import LISTING_QUERY, list_pages
 from audit.registry.node_versions import parse_version_list
 from audit.registry.parse import parse_node_version
@@ -46,8 +46,7 @@ BULK_PATH = "/bulk/nodes/versions"
 #: Statuses by which a server says it has no bulk route at all (rather than no such pairs).
 _NO_BULK_ROUTE = frozenset({404, 405, 501})
 
-_Pair = tuple[str, str]
-_Answers = dict[_Pair, Fetched]
+_Answers = dict[Pair, Fetched]
 
 
 class HttpRegistry:
@@ -116,9 +115,7 @@ class HttpRegistry:
 
     def fetch(self, keys: Sequence[NodeKey]) -> dict[NodeKey, Fetched]:
         """See `RecordSource.fetch`."""
-        unique: dict[_Pair, NodeKey] = {}
-        for key in keys:
-            unique.setdefault(key.normalized, key)
+        unique = distinct(keys)
         answers: _Answers = {p: Fetched(_UNSAFE) for p, k in unique.items() if not _is_safe(k)}
         wanted = [k for k in unique.values() if _is_safe(k)]
         chunks = [wanted[i : i + self._chunk_size] for i in range(0, len(wanted), self._chunk_size)]
@@ -283,7 +280,7 @@ def _match(chunk: Sequence[NodeKey], items: list[object], fetched_at: datetime) 
     """Pair bulk items with the keys asked; the first item for a pair decides it."""
     asked = {key.normalized: key for key in chunk}
     answers: _Answers = {}
-    decided: set[_Pair] = set()
+    decided: set[Pair] = set()
     for item in items:
         if not isinstance(item, dict):
             continue
@@ -297,7 +294,7 @@ def _match(chunk: Sequence[NodeKey], items: list[object], fetched_at: datetime) 
     return answers
 
 
-def _item_pair(item: dict[str, object]) -> _Pair | None:
+def _item_pair(item: dict[str, object]) -> Pair | None:
     identifier = item.get("identifier")
     if not isinstance(identifier, dict):
         return None

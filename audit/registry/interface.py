@@ -3,7 +3,7 @@ lists every version of a node (for the upgrade advisor)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
@@ -14,12 +14,14 @@ from audit.model import Failed, Found, LookupResult, NodeKey, NodeVersion
 __all__ = [
     "Fetched",
     "FetchedVersions",
+    "Pair",
     "RecordSource",
     "Registry",
     "RegistryError",
     "VersionLister",
     "VersionListing",
     "VersionRecordSource",
+    "distinct",
 ]
 
 VersionListing = tuple[NodeVersion, ...] | Failed
@@ -105,3 +107,16 @@ class VersionRecordSource(VersionLister, Protocol):
     def fetch_versions_of(self, node_ids: Sequence[str]) -> Mapping[str, FetchedVersions]:
         """Like `VersionLister.list_versions_of`, with the records behind every list."""
         ...
+
+
+Pair = tuple[str, str]
+"""A node@version as the registry compares it: (lower-cased id, version)."""
+
+
+def distinct(keys: Iterable[NodeKey]) -> dict[Pair, NodeKey]:
+    """The keys that are distinct to the registry (ids compare case-insensitively), each first
+    spelling kept, so that one pair is asked once however many hosts list it."""
+    unique: dict[Pair, NodeKey] = {}
+    for key in keys:
+        unique.setdefault(key.normalized, key)
+    return unique
