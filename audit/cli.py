@@ -57,9 +57,11 @@ from audit.registry import (
     default_cache_dir,
     list_all_versions,
     load_token,
+    merge_records,
     mirror_records,
     open_registry,
     stale_data_warning,
+    version_list_records,
     write_mirror,
 )
 from audit.versions import parse_local_version
@@ -733,6 +735,12 @@ def advise(output: str | None, allow_prerelease: bool, **options: Any) -> None:
 )
 @click.option("--all", "everything", is_flag=True, help="Mirror the whole registry instead.")
 @click.option(
+    "--versions",
+    "with_versions",
+    is_flag=True,
+    help="Also every version of each listed pack (one request a pack), for offline advice.",
+)
+@click.option(
     "--manifest-format",
     type=click.Choice([f.value for f in ManifestFormat]),
     default=ManifestFormat.AUTO.value,
@@ -743,6 +751,7 @@ def mirror(
     manifests: tuple[str, ...],
     output: str,
     everything: bool,
+    with_versions: bool,
     manifest_format: str,
     **options: Any,
 ) -> None:
@@ -761,11 +770,16 @@ def mirror(
     if not isinstance(source, CachingRegistry | OfflineRegistry | HttpRegistry):
         raise click.UsageError("mirror needs a registry URL, not a mirror file")
     answers = source.fetch(keys)
-    count = write_mirror(mirror_records(answers), output)
+    node_ids = list(dict.fromkeys(key.node_id for key in keys))
+    lists = source.fetch_versions_of(node_ids) if with_versions else {}
+    records = merge_records(version_list_records(lists), mirror_records(answers))
+    count = write_mirror(records, output)
+    found = sum(a.mirror_record() is not None for a in answers.values())
     failed = sum(isinstance(a.result, Failed | Invalid) for a in answers.values())
     click.echo(
-        f"wrote {count} of {len(keys)} node versions to {output}"
-        + (f"; {failed} lookups failed" if failed else ""),
+        f"wrote {count} records to {output} ({found} of {len(keys)} node versions found"
+        + (f", every version of {len(lists)} packs" if with_versions else "")
+        + (f"; {failed} lookups failed)" if failed else ")"),
         err=True,
     )
     if failed:

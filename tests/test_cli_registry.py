@@ -119,7 +119,10 @@ def test_mirror_then_offline_run_gives_the_online_findings(
 ) -> None:
     mirror = tmp_path / "mirror.jsonl"
     made = invoke("mirror", manifest, "-o", mirror, "--registry", server.url, "--no-cache")
-    assert (made.exit_code, made.stderr) == (0, f"wrote 2 of 3 node versions to {mirror}\n")
+    assert (made.exit_code, made.stderr) == (
+        0,
+        f"wrote 2 records to {mirror} (2 of 3 node versions found)\n",
+    )
     lines = [json.loads(line) for line in mirror.read_text().splitlines()]
     assert sorted(r["node_id"] for r in lines) == ["comfyui-kjnodes", "comfyui-mxtoolkit"]
     assert all("fetched_at" in r for r in lines)
@@ -178,3 +181,17 @@ def test_the_token_reaches_the_registry_but_never_the_reports(
     (run_dir,) = out.iterdir()
     for path in run_dir.iterdir():
         assert "s3cret" not in path.read_bytes().decode("utf-8", "replace")
+
+
+def test_a_mirror_with_versions_lets_an_offline_run_advise(
+    tmp_path: Path, manifest: Path, make_registry_server: Callable[..., RegistryServer]
+) -> None:
+    fixed = node_version_record("comfyui-mxtoolkit", "0.9.95")
+    server = make_registry_server([*RECORDS, fixed])
+    mirror = tmp_path / "mirror.jsonl"
+    made = invoke("mirror", manifest, "--versions", "-o", mirror, "--registry", server.url)
+    assert made.stderr == (
+        f"wrote 3 records to {mirror} (2 of 3 node versions found, every version of 3 packs)\n"
+    )
+    advice = invoke("advise", manifest, "--registry", mirror)
+    assert advice.stdout.splitlines()[0] == "comfy node install comfyui-mxtoolkit@0.9.95"

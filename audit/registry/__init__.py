@@ -35,8 +35,10 @@ from audit.registry.interface import (
 from audit.registry.mirror import MirrorRegistry
 from audit.registry.mirror_writer import (
     list_all_versions,
+    merge_records,
     mirror_records,
     node_version_json,
+    version_list_records,
     write_mirror,
 )
 from audit.registry.parse import parse_node_version
@@ -64,10 +66,12 @@ __all__ = [
     "default_cache_dir",
     "list_all_versions",
     "load_token",
+    "merge_records",
     "mirror_records",
     "node_version_json",
     "open_registry",
     "parse_node_version",
     "stale_data_warning",
+    "version_list_records",
     "write_mirror",
 ]

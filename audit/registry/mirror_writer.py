@@ -17,9 +17,16 @@ from typing import Any
 from audit.errors import ReportError
 from audit.model import NodeKey, NodeVersion
 from audit.registry.http_registry import HttpRegistry
-from audit.registry.interface import Fetched
+from audit.registry.interface import Fetched, FetchedVersions
 
-__all__ = ["list_all_versions", "mirror_records", "node_version_json", "write_mirror"]
+__all__ = [
+    "list_all_versions",
+    "merge_records",
+    "mirror_records",
+    "node_version_json",
+    "version_list_records",
+    "write_mirror",
+]
 
 MirrorItem = NodeVersion | Mapping[str, Any]
 #: NodeVersion fields under the names the API gives them, where those differ.
@@ -100,6 +107,28 @@ def mirror_records(answers: Mapping[NodeKey, Fetched]) -> list[dict[str, Any]]:
         if line is not None:
             lines.setdefault(key.normalized, line)
     return list(lines.values())
+
+
+def version_list_records(lists: Mapping[str, FetchedVersions]) -> list[dict[str, Any]]:
+    """The mirror lines of version lists (``fetch_versions_of``): every version of each node,
+    so that an offline run can also advise which version to move to."""
+    lines = []
+    for fetched in lists.values():
+        for record in fetched.records:
+            line = dict(record)
+            if fetched.fetched_at is not None:
+                line["fetched_at"] = fetched.fetched_at.isoformat()
+            lines.append(line)
+    return lines
+
+
+def merge_records(*groups: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """One line per node@version (ids compare case-insensitively), a later group's winning."""
+    merged: dict[tuple[str, str], Mapping[str, Any]] = {}
+    for group in groups:
+        for line in group:
+            merged[(str(line.get("node_id")).lower(), str(line.get("version")))] = line
+    return list(merged.values())
 
 
 def list_all_versions(
