@@ -46,7 +46,7 @@ from audit.manifest import (
 )
 from audit.model import AuditRun, Environment, Failed, Invalid, Manifest, Severity
 from audit.pipeline import AuditOptions, Auditor, Progress
-from audit.policy import UNSET, Unset, find_policy, load_policy, resolve_fail_on
+from audit.policy import UNSET, Policy, Unset, find_policy, load_policy, resolve_fail_on
 from audit.registry import (
     TOKEN_ENV,
     AnyRegistry,
@@ -598,8 +598,7 @@ def run(
     source = settings.open()
     if fail_on_new and not baseline:
         raise click.UsageError("--fail-on-new needs --baseline PATH")
-    policy_path = Path(policy) if policy else find_policy(Path())
-    rules = load_policy(policy_path) if policy_path else None
+    policy_path, rules = _policy(policy)
     threshold = resolve_fail_on(_threshold(fail_on), rules)
     known = load_baseline(baseline) if baseline else None
     recorded = {
@@ -637,6 +636,12 @@ def run(
     if not quiet:
         click.echo(report.render_summary(audit_run, run_dir), err=as_json)
     ctx.exit(audit_run.exit_code)
+
+
+def _policy(path: str | None) -> tuple[Path | None, Policy | None]:
+    """The policy file given, else ``./comfy-audit.toml`` when there is one, and its rules."""
+    found = Path(path) if path else find_policy(Path())
+    return found, load_policy(found) if found else None
 
 
 def _threshold(fail_on: str | None) -> Severity | Unset | None:
@@ -695,8 +700,7 @@ def advise(output: str | None, allow_prerelease: bool, **options: Any) -> None:
 
     settings = RegistrySettings.pop(options)
     inputs = Inputs.pop(options)
-    policy_path = find_policy(Path())
-    rules = load_policy(policy_path) if policy_path else None
+    _, rules = _policy(None)
     source = settings.open()
     audit_options = AuditOptions(
         fail_on=resolve_fail_on(UNSET, rules),
