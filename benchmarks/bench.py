@@ -22,13 +22,17 @@ import random
 import statistics
 import sys
 import tempfile
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from benchmarks import fixtures
+import pyarrow.parquet as pq
+
+from benchmarks import fixtures, fleet_runs
 from benchmarks.measure import BenchmarkError, Measurement, measure, measure_median
 from benchmarks.shape import Shape, load_shape
 from tests.registry_server import BULK_PATH, LoggedRequest, RegistryServer
@@ -45,7 +49,12 @@ PIPS = 250
 HOST_DRIFT = 5
 """Installed distributions at a version of their own on each host, besides its image's."""
 BASELINE_SAMPLE = 20
-REPEAT_COLD, REPEAT_WARM, REPEAT_FLEET, REPEAT_HELP = 3, 5, 3, 7
+REPEAT_COLD, REPEAT_WARM, REPEAT_FLEET, REPEAT_ROLLUP, REPEAT_HELP = 3, 5, 3, 3, 7
+ROLLUP_HOSTS, ROLLUP_RUNS_PER_HOST = 2_000, 5
+"""The roll-up case's history: daily single-host runs, 10,000 run folders."""
+FLEET_OUTPUT = "fleet/out-{}"
+"""Where the fleet case writes the reports of its i-th run; the roll-up case cuts its runs from
+the first."""
 TARGET_COMFYUI = "0.4.0"
 #: Machine images of the fleet: OS, accelerator, ComfyUI, frontend, installed torch build.
 IMAGES = {
@@ -60,6 +69,7 @@ BIN = Path(sys.executable).parent
 COMFY_AUDIT = BIN / "comfy-audit"
 PYTHON = BIN / "python"
 NAIVE = ROOT / "benchmarks" / "naive.py"
+NAIVE_FLEET = ROOT / "benchmarks" / "naive_fleet.py"
 RESULTS = ROOT / "benchmarks" / "results.json"
 
 
@@ -80,6 +90,8 @@ class Row:
     met: bool
     baseline: str
     """Exactly what the baseline is."""
+    baseline_peak_rss_mb: float | None = None
+    """The peak memory of the baseline's process (of its largest one, when it runs several)."""
     notes: list[str] = field(default_factory=list)
     times: list[float] = field(default_factory=list)
     """comfy-audit's wall time in each run, in seconds."""
@@ -158,9 +170,13 @@ def is_lookup(request: LoggedRequest) -> bool:
     )
 
 
-def audit(*args: str | Path) -> list[str | Path]:
-    """The argv of ``comfy-audit run`` with ``args``."""
-    return [COMFY_AUDIT, "run", *args]
+def audit(*args: str | Path, advice: bool = False) -> list[str | Path]:
+    """The argv of ``comfy-audit run`` with ``args``.
+
+    The baselines only look packs up and check them, so the cases compare like with like:
+    without the upgrade advisor, whose own cost the fleet case reports in a note.
+    """
+    return [COMFY_AUDIT, "run", *args, *(() if advice else ("--no-advice",))]
 
 
 def run_nodes(output: Path) -> list[dict[str, str]]:
@@ -219,6 +235,7 @@ def case_cold(bench: Bench, manifest: Path) -> Row:
         baseline="benchmarks/naive.py: one sequential requests.get per pack (no session, no "
         f"cache), JSON parsed, status tallied; one run. comfy-audit: median of {REPEAT_COLD} "
         "runs, each with an empty cache",
+        baseline_peak_rss_mb=naive.peak_rss_mb,
         notes=agreement(json.loads(naive.stdout), run_nodes(folder / "cold-0")),
         times=runs.times,
     )
@@ -257,6 +274,7 @@ def case_warm(bench: Bench, manifest: Path) -> Row:
         baseline="the naive client's run of case 1, again (it has no cache: a repeat costs the "
         f"same {COLD_PACKS} GETs). comfy-audit: median of {REPEAT_WARM} runs on the cache the "
         "first cold run filled",
+        baseline_peak_rss_mb=bench.naive.peak_rss_mb,
         notes=[f"nodes rows of a warm run: {dict(sorted(hits.items()))}"],
         times=runs.times,
     )
@@ -302,7 +320,7 @@ def case_fleet(bench: Bench) -> Row:
     files = write_fleet(bench)
     mirror, mirror_note = write_mirror(bench)
     flags = ("--registry", mirror, "--target-comfyui", TARGET_COMFYUI)
-    outputs = [bench.folder(f"fleet/out-{i}") for i in range(REPEAT_FLEET)]
+    outputs = [bench.folder(FLEET_OUTPUT.format(i)) for i in range(REPEAT_FLEET)]
     runs = bench.repeat(lambda i: audit(*files, *flags, "--output", outputs[i]), REPEAT_FLEET)
     hosts = [f for f in files if not f.name.endswith(".env.json")]
     sample = hosts[:: len(hosts) // BASELINE_SAMPLE][:BASELINE_SAMPLE]
@@ -311,7 +329,14 @@ def case_fleet(bench: Bench) -> Row:
         measure(audit(host, *flags, "--output", per_host / host.stem), ok=(0, 1)) for host in sample
     ]
     sampled = sum(single.seconds for single in singles)
+    advised = measure(
+        audit(*files, *flags, "--output", bench.folder("fleet/advised"), advice=True), ok=(0, 1)
+    )
     notes = [mirror_note, *fan_out_agreement(run_nodes(outputs[0]), per_host, sample)]
+    notes.append(
+        f"the same fleet run with the upgrade advisor on (the default): {advised.seconds:.1f} s, "
+        f"peak RSS {advised.peak_rss_mb:.0f} MB"
+    )
     notes.append(
         f"per-host runs: {sampled:.1f} s for {len(sample)} hosts, peak RSS "
         f"{max(s.peak_rss_mb for s in singles):.0f} MB; a naive client would need "
@@ -331,6 +356,7 @@ def case_fleet(bench: Bench) -> Row:
         baseline=f"one `comfy-audit run HOST.json --registry MIRROR` process per host, in turn, "
         f"timed on {len(sample)} evenly spaced hosts and scaled to {len(hosts)}. comfy-audit: "
         f"one process for all {len(hosts)} snapshots, median of {REPEAT_FLEET} runs",
+        baseline_peak_rss_mb=max(single.peak_rss_mb for single in singles),
         notes=notes,
         times=runs.times,
     )
@@ -366,7 +392,86 @@ def fan_out_agreement(
     ]
 
 
-# -- case 4: start-up --------------------------------------------------------------------------
+# -- case 4: a roll-up of 10,000 runs ---------------------------------------------------------
+
+
+def case_rollup(bench: Bench) -> Row:
+    """``comfy-audit fleet`` over 10,000 run folders, against pandas reading them all at once."""
+    output = bench.folder("rollup/output")
+    start = time.perf_counter()
+    written = fleet_runs.write_runs(
+        bench.folder(FLEET_OUTPUT.format(0)),
+        output,
+        bench.rng,
+        hosts=ROLLUP_HOSTS,
+        runs_per_host=ROLLUP_RUNS_PER_HOST,
+        now=datetime.now(UTC),
+    )
+    generated = time.perf_counter() - start
+    argv: list[str | Path] = [COMFY_AUDIT, "fleet", output, "--target-comfyui", TARGET_COMFYUI]
+    runs = bench.repeat(lambda _: [*argv, "-q"], REPEAT_ROLLUP)
+    naive = measure([PYTHON, NAIVE_FLEET, output])
+    notes = [
+        f"runs: {written.runs:,} single-host run folders ({written.hosts:,} hosts, "
+        f"{ROLLUP_RUNS_PER_HOST} daily runs each; {written.stale_hosts} hosts stopped "
+        f"{fleet_runs.STALE_DAYS} days ago), {written.files:,} files, {written.bytes / 1e9:.2f} "
+        f"GB, {written.nodes_rows:,} nodes and {written.findings_rows:,} findings rows; cut in "
+        f"{generated:.1f} s (not timed) from the rows of the {written.source_hosts} hosts of "
+        "case 3's run",
+        *rollup_agreement(output, json.loads(naive.stdout), written),
+        f"memory: comfy-audit {runs.peak_rss_mb:,.0f} MB, pandas {naive.peak_rss_mb:,.0f} MB "
+        f"({naive.peak_rss_mb / runs.peak_rss_mb:.1f}x as much)",
+    ]
+    return Row(
+        case=f"fleet roll-up of {written.runs:,} runs",
+        seconds=runs.seconds,
+        baseline_seconds=naive.seconds,
+        requests=runs.requests,
+        lookups=runs.lookups,
+        baseline_requests=0,
+        peak_rss_mb=runs.peak_rss_mb,
+        target="≤ 60 s, peak RSS ≤ 1.5 GB",
+        met=runs.seconds <= 60 and runs.peak_rss_mb <= 1500,
+        baseline="benchmarks/naive_fleet.py, the notebook way: pd.concat(pd.read_parquet(p) for "
+        "p in glob(OUT/*/findings.parquet)), the same for nodes, then pandas groupbys for each "
+        "host's newest run and the upgrade blockers; one run. comfy-audit: `fleet OUT "
+        f"--target-comfyui {TARGET_COMFYUI} -q`, median of {REPEAT_ROLLUP} runs; it also builds "
+        "the hosts, packs, drift and stale tables and writes every table as Parquet and CSV",
+        baseline_peak_rss_mb=naive.peak_rss_mb,
+        notes=notes,
+        times=runs.times,
+    )
+
+
+def rollup_agreement(
+    output: Path, naive: dict[str, Any], written: fleet_runs.FleetRuns
+) -> list[str]:
+    """Whether every roll-up's blockers equal the pandas baseline's, and what it rolled up."""
+    folders = sorted(path.parent for path in output.glob("fleet/*/rollup.json"))
+    checks = []
+    for folder in folders:
+        found = pq.read_table(folder / "blockers.parquet").to_pylist()
+        blockers = [[r["node_id"], r["version"], r["host_count"]] for r in found]
+        if sorted(blockers, key=str) != naive["blockers"]:
+            checks.append(f"CHECK FAILED: the blockers of {folder.name} differ from pandas'")
+    read = naive["read"]
+    if (read["nodes"], read["findings"]) != (written.nodes_rows, written.findings_rows):
+        checks.append(f"CHECK FAILED: pandas read {read}, the runs hold other row counts")
+    if len(folders) != REPEAT_ROLLUP:
+        checks.append(f"CHECK FAILED: {len(folders)} roll-ups written, not {REPEAT_ROLLUP}")
+    if checks or not folders:
+        return checks
+    document = json.loads((folders[0] / "rollup.json").read_text(encoding="utf-8"))
+    counts = ", ".join(f"{n:,} {name}" for name, n in document["counts"].items())
+    runs = document["runs"]
+    return [
+        f"roll-up: {runs['found']:,} runs found, {runs['used']:,} used; {counts} rows; the "
+        f"blockers of every roll-up equal pandas' ({len(naive['blockers'])} packs, "
+        f"{naive['hosts']:,} hosts)"
+    ]
+
+
+# -- case 5: start-up --------------------------------------------------------------------------
 
 
 def case_help() -> Row:
@@ -385,6 +490,7 @@ def case_help() -> Row:
         met=ours.seconds <= 0.4,
         baseline=f"`python -c pass` (the interpreter's own start-up: the floor); medians of "
         f"{REPEAT_HELP} runs each",
+        baseline_peak_rss_mb=floor.peak_rss_mb,
         times=[round(run.seconds, 3) for run in ours.runs],
     )
 
@@ -418,8 +524,8 @@ def load_line(start: str, end: str, cpus: str) -> str:
 
 
 _HEADER = (
-    *("case", "comfy-audit", "baseline", "speed-up"),
-    *("HTTP (lookups)", "baseline HTTP", "peak RSS", "target", "met"),
+    *("case", "comfy-audit", "baseline", "speed-up", "HTTP (lookups)", "baseline HTTP"),
+    *("peak RSS", "baseline RSS", "target", "met"),
 )
 
 
@@ -434,6 +540,7 @@ def table(rows: Sequence[Row]) -> str:
             f"{row.requests} ({row.lookups})",
             f"{row.baseline_requests}",
             f"{row.peak_rss_mb:.0f} MB",
+            "-" if row.baseline_peak_rss_mb is None else f"{row.baseline_peak_rss_mb:.0f} MB",
             row.target,
             "MET" if row.met else "NOT MET",
         )
@@ -442,7 +549,7 @@ def table(rows: Sequence[Row]) -> str:
     widths = [max(len(line[i]) for line in cells) for i in range(len(_HEADER))]
     lines = [
         "  ".join(
-            c.ljust(w) if i in (0, 7, 8) else c.rjust(w)
+            c.ljust(w) if i in (0, 8, 9) else c.rjust(w)
             for i, (c, w) in enumerate(zip(line, widths, strict=True))
         ).rstrip()
         for line in cells
@@ -475,15 +582,18 @@ def report(rows: Sequence[Row], bench: Bench, before: dict[str, str]) -> str:
 
 
 def run_cases(bench: Bench) -> Iterator[Row]:
-    """Every case, in order (the warm case reuses the cold case's cache and naive run)."""
+    """Every case, in order (the warm case reuses the cold case's cache and naive run; the
+    roll-up case cuts its runs from the fleet case's reports)."""
     manifest = cold_manifest(bench)
-    progress("1/4: 300 packs, cold cache, and the naive client (about 20 s)")
+    progress("1/5: 300 packs, cold cache, and the naive client (about 20 s)")
     yield case_cold(bench, manifest)
-    progress("2/4: warm cache")
+    progress("2/5: warm cache")
     yield case_warm(bench, manifest)
-    progress("3/4: 500 hosts from a mirror file, and per-host runs (about 60 s)")
+    progress("3/5: 500 hosts from a mirror file, and per-host runs (about 60 s)")
     yield case_fleet(bench)
-    progress("4/4: --help")
+    progress("4/5: 10,000 runs written, rolled up, and read by pandas (about 2 minutes)")
+    yield case_rollup(bench)
+    progress("5/5: --help")
     yield case_help()
 
 

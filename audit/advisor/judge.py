@@ -13,7 +13,8 @@ from dataclasses import replace
 
 from audit import checks
 from audit.advisor.interface import FindingAdjuster, counts
-from audit.dependencies import PackRequirements, audit_dependencies
+from audit.dependencies import PackRequirements, RequirementLine, audit_dependencies
+from audit.dependencies.judge import pack_lines
 from audit.model import AuditedEntry, Environment, Finding, Found, ManifestEntry, NodeVersion
 
 __all__ = ["CandidateJudge", "clean"]
@@ -64,6 +65,18 @@ class CandidateJudge:
             self._hosts.setdefault(a.entry.host, []).append(a)
         self._adjust = adjust
         self._evaluated: dict[tuple[object, ...], tuple[Finding, ...]] = {}
+        self._by_distribution: dict[str, dict[str, list[AuditedEntry]]] = {}
+        self._conflicts_seen: dict[tuple[object, ...], tuple[Finding, ...]] = {}
+
+    def _requiring(self, host: str, distributions: set[str]) -> list[AuditedEntry]:
+        """The host's packs that require any of ``distributions``."""
+        index = self._by_distribution.get(host)
+        if index is None:
+            index = self._by_distribution[host] = {}
+            for a in self._hosts.get(host, []):
+                for name in _distributions(_requirements_of(a)):
+                    index.setdefault(name, []).append(a)
+        return list({id(a): a for name in distributions for a in index.get(name, [])}.values())
 
     def blockers(
         self,
@@ -109,19 +122,58 @@ class CandidateJudge:
         candidate: NodeVersion,
         env: Environment,
     ) -> list[Finding]:
-        """The conflicts the candidate would have among the host's other packs, as installed."""
-        packs = [
-            PackRequirements(entry, candidate.dependencies)
-            if a is installed
-            else PackRequirements(a.entry, a.node_version.dependencies if a.node_version else None)
-            for a in self._hosts.get(entry.host, [installed])
-        ]
-        findings = audit_dependencies(entry.host, packs, env).findings
-        return [
-            f
-            for f in findings
-            if f.check == _CONFLICT and f.node_id == entry.node_id and f.version == entry.version
-        ]
+        """The conflicts the candidate would have among the host's other packs, as installed.
+
+        A conflict is over one distribution, so only the packs that require one of the
+        candidate's distributions can take part: the audit runs on those alone.
+        """
+        mine = PackRequirements(entry, candidate.dependencies)
+        wanted = _distributions(mine)
+        others = [_requirements_of(a) for a in self._requiring(entry.host, wanted)]
+        others = [pack for pack in others if pack.entry is not installed.entry]
+        # NOTE: a fleet asks the same question on many hosts: the answer depends only on the
+        # lines over these distributions, their packs' state and the marker facts.
+        key = (
+            candidate.key.normalized,
+            tuple(candidate.dependencies or ()),
+            (env.os, env.python_version),
+            frozenset(
+                (p.entry.node_id, p.entry.version, p.entry.disabled, _lines_over(p, wanted))
+                for p in others
+            ),
+        )
+        conflicts = self._conflicts_seen.get(key)
+        if conflicts is None:
+            findings = audit_dependencies(entry.host, [mine, *others], env).findings
+            conflicts = self._conflicts_seen[key] = tuple(
+                f
+                for f in findings
+                if f.check == _CONFLICT and (f.node_id, f.version) == (entry.node_id, entry.version)
+            )
+        return [replace(f, host=entry.host) for f in conflicts]
+
+
+def _requirements_of(audited: AuditedEntry) -> PackRequirements:
+    node_version = audited.node_version
+    return PackRequirements(audited.entry, node_version.dependencies if node_version else None)
+
+
+def _lines_over(pack: PackRequirements, distributions: set[str]) -> tuple[str, ...]:
+    return tuple(
+        sorted(
+            line.text
+            for line in pack_lines(pack)
+            if isinstance(line, RequirementLine) and line.distribution in distributions
+        )
+    )
+
+
+def _distributions(pack: PackRequirements) -> set[str]:
+    return {
+        line.distribution
+        for line in pack_lines(pack)
+        if isinstance(line, RequirementLine) and line.distribution is not None
+    }
 
 
 def _candidate_entry(entry: ManifestEntry, candidate: NodeVersion) -> ManifestEntry:
