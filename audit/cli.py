@@ -518,7 +518,7 @@ class RegistrySettings:
 _FAIL_ON = ["info", "warning", "error", "critical", "never"]
 
 
-@cli.command()
+@cli.command(short_help="Audit manifests or an install; write the reports.")
 @input_options
 @click.option(
     "--output",
@@ -728,7 +728,7 @@ def advise(output: str | None, allow_prerelease: bool, **options: Any) -> None:
     sys.exit(audit_run.exit_code)
 
 
-@cli.command()
+@cli.command(short_help="Write an offline copy of the registry data needed.")
 @click.argument("manifests", nargs=-1, metavar="[MANIFEST]...")
 @click.option(
     "--output",
