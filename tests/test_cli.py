@@ -25,6 +25,7 @@ from audit.report import (
     REQUIREMENTS_SCHEMA,
 )
 from tests.registry_server import BULK_PATH, RegistryServer, node_version_record
+from tests.report.test_write import FILES as RUN_FILES
 
 RECORDS = [
     node_version_record(
@@ -345,17 +346,7 @@ def test_reports_agree_and_keep_their_schema(
     manifest = write("render-01.json", json.dumps(SNAPSHOT))
     invoke("run", manifest, "--registry", mirror, "-o", tmp_path / "out", "-q", *MACHINE)
     run_dir = only_run(tmp_path / "out")
-    assert sorted(p.name for p in run_dir.iterdir()) == [
-        "findings.csv",
-        "findings.parquet",
-        "nodes.csv",
-        "nodes.parquet",
-        "recommendations.csv",
-        "recommendations.parquet",
-        "requirements.csv",
-        "requirements.parquet",
-        "run.json",
-    ]
+    assert sorted(p.name for p in run_dir.iterdir()) == RUN_FILES
     tables = [
         ("nodes", NODES_SCHEMA),
         ("findings", FINDINGS_SCHEMA),

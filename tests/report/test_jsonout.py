@@ -13,27 +13,13 @@ from audit.model import AuditRun, Finding
 from audit.report import FINDINGS_SCHEMA, findings_json, write_run
 from tests.report.conftest import finding, make_run, parquet_rows
 from tests.report.test_properties import findings_lists
+from tests.report.test_tables import SECOND_FINDING
 
 
 def test_parsed_back(run: AuditRun) -> None:
     records = json.loads(findings_json(run))
     assert [list(r) for r in records] == [FINDINGS_SCHEMA.names] * 4
-    assert records[1] == {
-        "run_id": "run-1",
-        "host": "gpu-01",
-        "node_id": "comfyui-foo",
-        "version": "1.2.0",
-        "check": "comfyui.version",
-        "severity": "error",
-        "message": "needs ComfyUI >=0.4.0, installed 0.3.30",
-        "expected": ">=0.4.0",
-        "actual": "0.3.30",
-        "source": "registry",
-        "when": "now",
-        "waived": False,
-        "waiver_reason": None,
-        "baseline": None,
-    }
+    assert records[1] == SECOND_FINDING
 
 
 def test_waivers_and_baseline_are_columns(run: AuditRun) -> None:

@@ -39,6 +39,25 @@ NO_REGISTRY = {
 }
 
 
+#: The sample run's second finding, as a row of the findings table.
+SECOND_FINDING: dict[str, object] = {
+    "run_id": "run-1",
+    "host": "gpu-01",
+    "node_id": "comfyui-foo",
+    "version": "1.2.0",
+    "check": "comfyui.version",
+    "severity": "error",
+    "message": "needs ComfyUI >=0.4.0, installed 0.3.30",
+    "expected": ">=0.4.0",
+    "actual": "0.3.30",
+    "source": "registry",
+    "when": "now",
+    "waived": False,
+    "waiver_reason": None,
+    "baseline": None,
+}
+
+
 def _severities(values: list[str | None]) -> pd.Categorical:
     return pd.Categorical(values, categories=LABELS, ordered=True)
 
@@ -110,22 +129,7 @@ def test_findings_rows_put_host_findings_first(run: AuditRun) -> None:
         ("comfyui-foo", "dependency.info"),
         ("bar", "registry.fetch-failed"),
     ]
-    assert rows[1] == {
-        "run_id": "run-1",
-        "host": "gpu-01",
-        "node_id": "comfyui-foo",
-        "version": "1.2.0",
-        "check": "comfyui.version",
-        "severity": "error",
-        "message": "needs ComfyUI >=0.4.0, installed 0.3.30",
-        "expected": ">=0.4.0",
-        "actual": "0.3.30",
-        "source": "registry",
-        "when": "now",
-        "waived": False,
-        "waiver_reason": None,
-        "baseline": None,
-    }
+    assert rows[1] == SECOND_FINDING
 
 
 def test_not_found_is_looked_up_but_has_no_registry_fields() -> None:
