@@ -1,0 +1,175 @@
+"""Read files that may be hostile: regular files only, never blocking, size and inflation capped.
+
+Every file comfy-audit reads from an install, a working directory or the command line goes
+through this module. A FIFO, a device node or a socket is refused without being opened in a way
+that blocks; a file grown past its cap is refused while it is read, not after; compressed data is
+inflated only up to a cap. Callers turn :class:`Refused` into a pack problem or an input error.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import zlib
+from pathlib import Path
+
+__all__ = [
+    "DEFAULT_LIMIT",
+    "Refused",
+    "inflate",
+    "read_bytes",
+    "read_tail",
+    "read_text",
+    "stays_within",
+]
+
+#: Largest file read unless a caller asks for less; manifests and pyprojects are far smaller.
+DEFAULT_LIMIT = 32 * 1024 * 1024
+_CHUNK = 1024 * 1024
+_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+
+
+class Refused(OSError):
+    """A file that is not read: not a regular file, too large, unreadable or inflating too far.
+
+    Its ``str()`` is a one-line reason in lower case, for "<path>: <reason>" messages.
+    """
+
+
+def _reason(error: OSError) -> str:
+    reason = error.strerror or str(error) or type(error).__name__
+    return reason[:1].lower() + reason[1:]
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "not a regular file"
+
+
+def _open_regular(path: Path) -> int:
+    """Return a descriptor of the regular file at ``path``; refuse anything else before opening."""
+    try:
+        # NOTE: stat before open, since opening some devices has effects of its own.
+        mode = os.stat(path).st_mode
+        if not stat.S_ISREG(mode):
+            raise Refused(f"{_kind(mode)}, not a regular file")
+        fd = os.open(path, _FLAGS)
+    except Refused:
+        raise
+    except (OSError, ValueError) as e:
+        raise Refused(_reason(e) if isinstance(e, OSError) else "invalid path") from None
+    # NOTE: checked again on the descriptor, since the path may have been swapped in between.
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise Refused(f"{_kind(mode)}, not a regular file")
+    return fd
+
+
+def _too_large(limit: int) -> Refused:
+    return Refused(f"larger than {_size(limit)}")
+
+
+def _size(count: int) -> str:
+    if count % (1024 * 1024) == 0:
+        return f"{count // (1024 * 1024)} MiB"
+    if count % 1024 == 0:
+        return f"{count // 1024} KiB"
+    return f"{count} bytes"
+
+
+def _read_capped(fd: int, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    total = 0
+    while total <= limit:
+        chunk = os.read(fd, min(_CHUNK, limit + 1 - total))
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+        total += len(chunk)
+    raise _too_large(limit)
+
+
+def read_bytes(path: str | Path, *, limit: int = DEFAULT_LIMIT) -> bytes:
+    """Return the bytes of the regular file at ``path``, at most ``limit`` of them.
+
+    :raises Refused: for anything but a regular file, a file larger than ``limit`` (checked
+        while reading, since a file may grow), or an OS error.
+    """
+    fd = _open_regular(Path(path))
+    try:
+        if os.fstat(fd).st_size > limit:
+            raise _too_large(limit)
+        return _read_capped(fd, limit)
+    except Refused:
+        raise
+    except OSError as e:
+        raise Refused(_reason(e)) from None
+    finally:
+        os.close(fd)
+
+
+def read_text(path: str | Path, *, limit: int = DEFAULT_LIMIT) -> str:
+    """Return the file at ``path`` decoded as UTF-8, undecodable bytes replaced, BOM removed.
+
+    :raises Refused: as :func:`read_bytes`.
+    """
+    return read_bytes(path, limit=limit).decode("utf-8", errors="replace").removeprefix("\ufeff")
+
+
+def read_tail(path: str | Path, *, limit: int) -> bytes:
+    """Return at most the last ``limit`` bytes of the regular file at ``path`` (for logs).
+
+    :raises Refused: as :func:`read_bytes`, except that a large file is not an error.
+    """
+    fd = _open_regular(Path(path))
+    try:
+        size = os.fstat(fd).st_size
+        if size > limit:
+            os.lseek(fd, size - limit, os.SEEK_SET)
+        return _read_capped(fd, limit)
+    except Refused:
+        raise
+    except OSError as e:
+        raise Refused(_reason(e)) from None
+    finally:
+        os.close(fd)
+
+
+def inflate(data: bytes, *, limit: int) -> bytes:
+    """Return ``data`` zlib-inflated, refusing output longer than ``limit`` bytes.
+
+    >>> inflate(zlib.compress(b"abc"), limit=3)
+    b'abc'
+
+    :raises Refused: when the output would pass ``limit`` or the stream is corrupt.
+    """
+    inflater = zlib.decompressobj()
+    try:
+        out = inflater.decompress(data, limit + 1)
+    except zlib.error:
+        raise Refused("corrupt compressed data") from None
+    if len(out) > limit:
+        raise Refused(f"inflates to more than {_size(limit)}")
+    return out
+
+
+def stays_within(path: str | Path, root: str | Path) -> bool:
+    """Tell whether ``path``, with every symlink resolved, lies inside ``root`` (resolved too).
+
+    >>> stays_within("/tmp/a/../b", "/tmp")
+    True
+    """
+    try:
+        resolved = Path(path).resolve()
+        return resolved.is_relative_to(Path(root).resolve())
+    # NOTE: a NUL byte in the path is a ValueError, a symlink loop a RuntimeError on 3.11.
+    except (OSError, RuntimeError, ValueError):
+        return False
