@@ -7,10 +7,6 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:  # NOTE: the advisor builds on this module; only the type is needed here.
-    from audit.advisor import Recommendation
 
 __all__ = [
     "ID_PATTERN",
@@ -30,6 +26,7 @@ __all__ = [
     "NodeKey",
     "NodeVersion",
     "NotFound",
+    "Recommendation",
     "RequirementRow",
     "Severity",
     "When",
@@ -313,6 +310,24 @@ class RequirementRow:
     installed_version: str | None
     satisfied: bool | None
     """Whether the installed version meets it; ``None`` when that cannot be decided."""
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """Represents the advisor's answer for one installed pack: the version to move to, or why
+    there is none. One row of the ``recommendations`` table."""
+
+    host: str
+    node_id: str
+    """The id exactly as the manifest wrote it."""
+    version: str | None
+    """The installed version, as the manifest wrote it."""
+    recommended_version: str | None
+    """The newest version that passes every check here; ``None`` when none does."""
+    clears: tuple[str, ...]
+    """The check codes of the installed version that the move clears, sorted."""
+    blocked_by: tuple[str, ...]
+    """When no version fits: the constraints that none meets; empty otherwise."""
 
 
 @dataclass(frozen=True)

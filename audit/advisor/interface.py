@@ -1,11 +1,11 @@
-"""What the advisor gives and which findings it acts on: `Recommendation` and the triggers."""
+"""What the advisor gives and which findings it acts on: `Recommendation` (a row type of
+`audit.model`, named here too) and the triggers."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
-from audit.model import Environment, Finding, Severity, When
+from audit.model import Environment, Finding, Recommendation, Severity, When
 
 __all__ = [
     "FindingAdjuster",
@@ -22,24 +22,6 @@ does to every finding (severity overrides, waivers): ``lambda fs: policy.apply(f
 _TRIGGER_FAMILIES = frozenset({"status", "security", "os", "accelerator", "comfyui", "frontend"})
 #: The version families: with an upgrade target, the target is what they are judged on.
 _TARGETED = {"comfyui": "target_comfyui", "frontend": "target_frontend"}
-
-
-@dataclass(frozen=True)
-class Recommendation:
-    """Represents the advisor's answer for one installed pack: the version to move to, or why
-    there is none. One row of the ``recommendations`` table."""
-
-    host: str
-    node_id: str
-    """The id exactly as the manifest wrote it."""
-    version: str | None
-    """The installed version, as the manifest wrote it."""
-    recommended_version: str | None
-    """The newest version that passes every check here; ``None`` when none does."""
-    clears: tuple[str, ...]
-    """The check codes of the installed version that the move clears, sorted."""
-    blocked_by: tuple[str, ...]
-    """When no version fits: the constraints that none meets; empty otherwise."""
 
 
 def is_trigger(check: str) -> bool:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from types import MappingProxyType
 
+from audit.catalogue import severities
 from audit.model import (
     Environment,
     Finding,
@@ -27,32 +27,21 @@ __all__ = [
     "unknown",
 ]
 
-CHECKS: Mapping[str, Severity] = MappingProxyType(
-    {
-        "manifest.invalid-entry": Severity.ERROR,
-        "manifest.broken-pack": Severity.ERROR,
-        "registry.not-registry": Severity.INFO,
-        "registry.not-found": Severity.WARNING,
-        "registry.fetch-failed": Severity.ERROR,
-        "registry.invalid-response": Severity.ERROR,
-        "env.unknown": Severity.INFO,
-        "status.banned": Severity.CRITICAL,
-        "status.flagged": Severity.ERROR,
-        "status.deleted": Severity.ERROR,
-        "status.pending": Severity.WARNING,
-        "status.deprecated": Severity.WARNING,
-        "security.tag": Severity.WARNING,
-        "os.unsupported": Severity.ERROR,
-        "os.spec-invalid": Severity.WARNING,
-        "accelerator.unsupported": Severity.ERROR,
-        "accelerator.spec-invalid": Severity.WARNING,
-        "comfyui.incompatible": Severity.ERROR,
-        "comfyui.spec-invalid": Severity.WARNING,
-        "frontend.incompatible": Severity.ERROR,
-        "frontend.spec-invalid": Severity.WARNING,
-    }
+#: The catalogue's families whose findings this stage emits.
+_FAMILIES = (
+    "manifest",
+    "registry",
+    "env",
+    "status",
+    "security",
+    "os",
+    "accelerator",
+    "comfyui",
+    "frontend",
 )
-"""Every check code this stage emits → its default severity."""
+
+CHECKS: Mapping[str, Severity] = severities(*_FAMILIES)
+"""Every check code this stage emits → its default severity (from `audit.catalogue`)."""
 
 Check = Callable[[ManifestEntry, NodeVersion, Environment], Iterator[Finding]]
 """One check family: the findings about one registry answer in one environment."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from audit.checks.interface import CHECKS
+from audit.catalogue import severities
 from audit.dependencies.crosspack import (
     compromised_findings,
     conflict_findings,
@@ -63,4 +63,4 @@ def audit_dependencies(
 def _unknown_installed(host: str, installed: Installed | None) -> Iterator[Finding]:
     if installed is None:
         message = "installed packages unknown: missing, unmet and compromised ones not checked"
-        yield host_finding(host, "env.unknown", CHECKS["env.unknown"], message)
+        yield host_finding(host, "env.unknown", severities("env")["env.unknown"], message)

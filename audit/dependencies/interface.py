@@ -4,24 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from types import MappingProxyType
 
+from audit.catalogue import severities
 from audit.model import Finding, ManifestEntry, RequirementRow, Severity
 
 __all__ = ["DEPENDENCY_CHECKS", "DependencyAudit", "PackRequirements"]
 
-DEPENDENCY_CHECKS: Mapping[str, Severity] = MappingProxyType(
-    {
-        "dependency.missing": Severity.ERROR,
-        "dependency.unsatisfied": Severity.ERROR,
-        "dependency.conflict": Severity.ERROR,
-        "dependency.variant-clash": Severity.WARNING,
-        "dependency.spec-invalid": Severity.WARNING,
-        "dependency.compromised": Severity.CRITICAL,
-    }
-)
-"""Every check code of the dependency audit → its default severity (DESIGN.md); a finding about
-a disabled pack is always ``info``."""
+DEPENDENCY_CHECKS: Mapping[str, Severity] = severities("dependency")
+"""Every check code of the dependency audit → its default severity (`audit.catalogue`); a finding
+about a disabled pack is always ``info``."""
 
 
 @dataclass(frozen=True)

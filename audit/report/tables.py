@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, cast
+from typing import cast
 
 import pyarrow as pa
 
@@ -18,6 +18,7 @@ from audit.model import (
     LookupResult,
     NodeVersion,
     NotFound,
+    Recommendation,
     RequirementRow,
     Severity,
 )
@@ -29,9 +30,6 @@ from audit.report.schema import (
     SEVERITY_LABELS,
     SEVERITY_TYPE,
 )
-
-if TYPE_CHECKING:
-    from audit.advisor import Recommendation
 
 __all__ = [
     "findings_table",
