@@ -25,7 +25,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from audit.errors import InputError
+from audit.errors import InputError, describe_error
 from audit.model import AuditRun, Finding, Severity
 
 __all__ = ["IDENTITY_COLUMNS", "Baseline", "Identity", "identity", "load_baseline"]
@@ -132,11 +132,6 @@ def _baseline(rows: Iterable[Sequence[object]], name: str) -> Baseline:
     return Baseline(name, frozenset(seen), counted)
 
 
-def _reason(error: BaseException) -> str:
-    text = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
-    return " ".join(text.split()) or type(error).__name__
-
-
 def _missing(columns: Iterable[str], name: str) -> None:
     absent = [c for c in _COLUMNS if c not in columns]
     if absent:
@@ -168,4 +163,4 @@ def _translating(name: str) -> Iterator[None]:
     except InputError:
         raise
     except (OSError, pa.ArrowException, UnicodeDecodeError, csv.Error, ValueError) as e:
-        raise InputError(f"{name}: cannot read the baseline: {_reason(e)}") from e
+        raise InputError(f"{name}: cannot read the baseline: {describe_error(e)}") from e

@@ -34,7 +34,7 @@ from audit.environment import (
     override,
     profile_to_dict,
 )
-from audit.errors import AuditError, InputError, ReportError
+from audit.errors import AuditError, ExitCode, InputError, ReportError
 from audit.installation import describe_install, describe_interpreter
 from audit.manifest import (
     ManifestFormat,
@@ -64,15 +64,16 @@ from audit.registry import (
     version_list_records,
     write_mirror,
 )
+from audit.registry.http_registry import DEFAULT_BASE_URL
 from audit.versions import parse_local_version
 
 __all__ = ["cli", "main"]
 
-EXIT_INPUT = 2
-EXIT_INCOMPLETE = 3
-EXIT_INTERRUPTED = 130
-EXIT_INTERNAL = 70
-DEFAULT_REGISTRY = "https://api.comfy.org"
+EXIT_INPUT = ExitCode.INPUT
+EXIT_INCOMPLETE = ExitCode.INCOMPLETE
+EXIT_INTERRUPTED = ExitCode.INTERRUPTED
+EXIT_INTERNAL = ExitCode.INTERNAL
+DEFAULT_REGISTRY = DEFAULT_BASE_URL
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -7,23 +7,58 @@
     - MirrorError: a registry mirror file is unreadable or malformed.
   - ReportError: the reports could not be written.
 
+`ExitCode` is the one definition of the exit codes (README "Exit codes"); `describe_error` describes
+any error in one line for messages.
+
 Per-entry registry failures are not exceptions: they are `LookupResult` values (see model.py).
 """
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 __all__ = [
     "AuditError",
+    "ExitCode",
     "InputError",
     "ManifestError",
     "MirrorError",
     "Problem",
     "ProfileError",
     "ReportError",
+    "describe_error",
 ]
+
+
+class ExitCode(enum.IntEnum):
+    """Represents how a command ends (README "Exit codes")."""
+
+    CLEAN = 0
+    """Nothing at or above ``--fail-on``."""
+    FAILED = 1
+    """A finding at or above ``--fail-on``."""
+    INPUT = 2
+    """A usage or input error; nothing audited."""
+    INCOMPLETE = 3
+    """Some lookups failed after retries and nothing else reached ``--fail-on``."""
+    INTERNAL = 70
+    """A bug, reported in one line."""
+    INTERRUPTED = 130
+    """Ctrl-C."""
+
+
+def describe_error(error: BaseException) -> str:
+    """Describe ``error`` in one line: an OS error by its ``strerror``, else by its text.
+
+    >>> describe_error(FileNotFoundError(2, "No such file or directory", "x.csv"))
+    'No such file or directory'
+    >>> describe_error(ValueError("bad\\n  value")), describe_error(KeyError())
+    ('bad value', 'KeyError')
+    """
+    text = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+    return " ".join(text.split()) or type(error).__name__
 
 
 class AuditError(Exception):

@@ -13,6 +13,7 @@ from audit import checks
 from audit.advisor import Recommendation, recommend
 from audit.dependencies import DependencyAudit, PackRequirements, audit_dependencies
 from audit.environment import override
+from audit.errors import ExitCode
 from audit.model import (
     AuditedEntry,
     AuditRun,
@@ -90,7 +91,8 @@ def exit_code(
             incomplete = incomplete or finding.severity > Severity.INFO
         elif fail_on is not None and finding.severity >= fail_on:
             failing = failing or not (new_only and finding.baseline == "known")
-    return 1 if failing else 3 if incomplete else 0
+    code = ExitCode.FAILED if failing else ExitCode.INCOMPLETE if incomplete else ExitCode.CLEAN
+    return int(code)
 
 
 def host_environment(

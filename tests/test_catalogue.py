@@ -1,4 +1,4 @@
-"""The catalogue of check codes is the one list: the README's table and every stage agree with it."""
+"""The catalogue of check codes is the one list: the README table and every stage agree with it."""
 
 from __future__ import annotations
 
@@ -21,8 +21,8 @@ def test_the_readme_table_is_the_catalogue() -> None:
 
 
 def test_every_stage_reads_its_codes_from_the_catalogue() -> None:
-    assert {**CHECKS, **DEPENDENCY_CHECKS, **POLICY_CHECKS} == severities()
-    assert KNOWN_CHECKS == {c.code for c in CATALOGUE}
+    assert severities() == {**CHECKS, **DEPENDENCY_CHECKS, **POLICY_CHECKS}
+    assert {c.code for c in CATALOGUE} == KNOWN_CHECKS
     assert len(KNOWN_CHECKS) == len(CATALOGUE)
 
 

@@ -19,7 +19,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from audit.errors import InputError
+from audit.errors import ExitCode, InputError
 from audit.model import Severity
 from audit.report.fleet_query import SEVERITY_RANK, Aggregate, TableSource, aggregate
 from audit.report.fleet_schema import (
@@ -41,7 +41,6 @@ __all__ = ["DEFAULT_STALE_AFTER", "Rollup", "new_rollup_id", "rollup"]
 
 DEFAULT_STALE_AFTER = timedelta(days=7)
 #: Exit code of a run whose registry lookups failed (DESIGN.md "Exit codes").
-_EXIT_INCOMPLETE = 3
 _BLOCKING_CHECKS = ["comfyui.incompatible", "frontend.incompatible"]
 _WAIVED = pc.coalesce(pc.field("waived"), False)
 
@@ -295,7 +294,7 @@ def _stale_rows(found: FoundRuns, now: datetime, stale_after: timedelta) -> list
             run is None or (started is not None and started > run.started_at)
         ):
             reasons.append("incomplete")
-        if run is not None and run.exit_code == _EXIT_INCOMPLETE:
+        if run is not None and run.exit_code == ExitCode.INCOMPLETE:
             reasons.append("lookups-failed")
         if run is not None and now - run.started_at > stale_after:
             reasons.append("old")

@@ -11,12 +11,13 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
+from audit.errors import ExitCode
 from audit.model import AuditRun, Finding, Severity, When
 from audit.report.summary import _header, _upgrade_line, one_line
 
 __all__ = ["markdown_summary", "markdown_text"]
 
-_VERDICTS = {0: "passed", 1: "failed", 3: "incomplete"}
+_VERDICTS = {ExitCode.CLEAN: "passed", ExitCode.FAILED: "failed", ExitCode.INCOMPLETE: "incomplete"}
 _SPECIAL = re.compile(r"([\\`*_\[\]<|~&$])")
 _TICKS = re.compile(r"`+")
 

@@ -11,12 +11,13 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Iterator
 
+from audit.errors import ExitCode
 from audit.model import AuditRun, Severity
 from audit.report.tables import to_utc
 
 __all__ = ["escape_label", "prometheus_text"]
 
-_SUCCESSFUL_EXITS = frozenset({0, 1})
+_SUCCESSFUL_EXITS = frozenset({ExitCode.CLEAN, ExitCode.FAILED})
 
 
 def escape_label(value: str) -> str:

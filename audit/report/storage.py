@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 import pyarrow as pa
 import pyarrow.fs as pafs
 
-from audit.errors import AuditError, InputError, ReportError
+from audit.errors import AuditError, InputError, ReportError, describe_error
 
 __all__ = [
     "FileBuilder",
@@ -63,18 +63,13 @@ def redact(text: str) -> str:
     return text
 
 
-def _reason(error: BaseException) -> str:
-    text = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
-    return redact(" ".join(text.split())) or type(error).__name__
-
-
 @contextmanager
 def translating(where: str, doing: str, error: type[AuditError] = ReportError) -> Iterator[None]:
     """Turn an OS or pyarrow error into a one-line ``error`` naming ``where``, without secrets."""
     try:
         yield
     except _TRANSLATED as e:
-        raise error(f"{where}: {doing}: {_reason(e)}") from e
+        raise error(f"{where}: {doing}: {redact(describe_error(e))}") from e
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ import pyarrow.parquet as pq
 
 from audit import TOOL_NAME, __version__
 from audit.environment import profile_to_dict
-from audit.errors import ReportError
+from audit.errors import ReportError, describe_error
 from audit.model import AuditRun
 from audit.report.schema import SCHEMA_VERSION
 from audit.report.storage import FileBuilder, is_uri, open_location, write_folder
@@ -139,18 +139,13 @@ def parquet_bytes(table: pa.Table) -> bytes:
     return bytes(sink.getvalue().to_pybytes())
 
 
-def _reason(error: BaseException) -> str:
-    text = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
-    return " ".join(text.split()) or type(error).__name__
-
-
 @contextmanager
 def _translating(path: Path, doing: str) -> Iterator[None]:
     """Turn an OS, pyarrow or serialisation error into a one-line ReportError naming ``path``."""
     try:
         yield
     except _TRANSLATED as e:
-        raise ReportError(f"{path}: {doing}: {_reason(e)}") from e
+        raise ReportError(f"{path}: {doing}: {describe_error(e)}") from e
 
 
 def _write_files(run: AuditRun, partial: Path, final: Path) -> None:

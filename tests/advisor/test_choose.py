@@ -8,7 +8,6 @@ from dataclasses import replace
 
 import pytest
 
-import audit.advisor.explain
 import audit.advisor.interface
 import audit.advisor.judge
 from audit.advisor import Recommendation, advice_targets, advise, needs_advice
@@ -423,5 +422,5 @@ def test_a_candidate_that_would_start_a_conflict_does_not_qualify() -> None:
 
 
 def test_doctests() -> None:
-    for module in (audit.advisor.explain, audit.advisor.interface, audit.advisor.judge):
+    for module in (audit.advisor.interface, audit.advisor.judge):
         assert doctest.testmod(module).failed == 0
