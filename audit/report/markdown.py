@@ -17,7 +17,11 @@ from audit.report.summary import _header, _upgrade_line, one_line
 
 __all__ = ["markdown_summary", "markdown_text"]
 
-_VERDICTS = {ExitCode.CLEAN: "passed", ExitCode.FAILED: "failed", ExitCode.INCOMPLETE: "incomplete"}
+_VERDICTS: dict[int, str] = {
+    ExitCode.CLEAN: "passed",
+    ExitCode.FAILED: "failed",
+    ExitCode.INCOMPLETE: "incomplete",
+}
 _SPECIAL = re.compile(r"([\\`*_\[\]<|~&$])")
 _TICKS = re.compile(r"`+")
 
