@@ -14,7 +14,7 @@ from audit.dependencies.parse import (
     RequirementSource,
     parse_line,
 )
-from audit.dependencies.solve import common_version
+from audit.dependencies.solve import satisfiable
 
 __all__ = [
     "DEPENDENCY_CHECKS",
@@ -25,6 +25,6 @@ __all__ = [
     "RequirementLine",
     "RequirementSource",
     "audit_dependencies",
-    "common_version",
     "parse_line",
+    "satisfiable",
 ]

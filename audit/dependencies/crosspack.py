@@ -22,7 +22,7 @@ from audit.dependencies.judge import (
     source_of,
 )
 from audit.dependencies.parse import RequirementLine
-from audit.dependencies.solve import common_version
+from audit.dependencies.solve import satisfiable
 from audit.dependencies.variants import FAMILIES, Family, VariantsSeen
 from audit.model import Finding
 
@@ -57,11 +57,11 @@ def conflict_findings(host: str, judged: Sequence[Judged]) -> Iterator[Finding]:
     for name in sorted(demands):
         consistent = []
         for demand in (d for d in demands[name] if d.ranges):
-            if common_version(demand.ranges) is None:
+            if not satisfiable(demand.ranges):
                 yield from _conflict(host, name, [demand])
             else:
                 consistent.append(demand)
-        if len(consistent) > 1 and common_version(r for d in consistent for r in d.ranges) is None:
+        if len(consistent) > 1 and not satisfiable(r for d in consistent for r in d.ranges):
             yield from _conflict(host, name, _involved(consistent))
 
 
@@ -84,7 +84,7 @@ def _requirements(group: Sequence[Judged]) -> Iterator[RequirementLine]:
 def _involved(demands: Sequence[_Demand]) -> list[_Demand]:
     clashing: set[int] = set()
     for (i, a), (k, b) in combinations(enumerate(demands), 2):
-        if common_version([*a.ranges, *b.ranges]) is None:
+        if not satisfiable([*a.ranges, *b.ranges]):
             clashing.update((i, k))
     return [d for i, d in enumerate(demands) if i in clashing] if clashing else list(demands)
 

@@ -19,7 +19,6 @@ from audit.dependencies.parse import (
     file_lines,
     parse_line,
 )
-from audit.dependencies.solve import admits
 from audit.model import Finding, FindingSource, RequirementRow, Severity
 
 __all__ = [
@@ -161,7 +160,7 @@ def meets(specifier: SpecifierSet, version: str) -> bool | None:
     (True, False)
     """
     if any(s.operator == "===" for s in specifier):
-        return admits(specifier, version)
+        return specifier.contains(version, prereleases=True)
     try:
         return specifier.contains(Version(version), prereleases=True)
     except InvalidVersion:
