@@ -23,9 +23,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check audit tests benchmarks
 	$(BIN)/ruff format --check audit tests benchmarks
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
+# Every test and every module's doctests, with coverage of audit/ (pyproject: fail_under).
 test: lint
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --doctest-modules --cov --cov-report=term:skip-covered audit tests
 
 # Performance claims: ratios against baselines measured in the same run (benchmarks/README.md).
 bench: $(STAMP)
