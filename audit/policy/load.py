@@ -37,7 +37,8 @@ KNOWN_CHECKS = frozenset(severities())
 """The check codes a policy file may name: every code of `audit.catalogue`."""
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_THRESHOLDS = {**{s.label: s for s in Severity}, "never": None}
+_SEVERITIES = {s.label: s for s in Severity}
+_THRESHOLDS = {**_SEVERITIES, "never": None}
 _T = TypeVar("_T")
 
 
@@ -87,14 +88,19 @@ def _parse(data: bytes) -> dict[str, object]:
 
 def _policy(document: Mapping[str, object]) -> Policy:
     _known_keys(document, ("fail-on", "severity", "waiver"), "")
-    fail_on = _threshold(document["fail-on"]) if "fail-on" in document else UNSET
+    fail_on = (
+        _one_of(document["fail-on"], _THRESHOLDS, "'fail-on'") if "fail-on" in document else UNSET
+    )
     table = _expect(
         document.get("severity", {}), dict, "'severity'", "a table of check code = severity"
     )
     tables = _expect(
         document.get("waiver", []), list, "'waiver'", "an array of tables ([[waiver]])"
     )
-    severities = {_check(code, "severity: "): _severity(code, v) for code, v in table.items()}
+    severities = {
+        _check(code, "severity: "): _one_of(v, _SEVERITIES, f"severity: {quote(code)}")
+        for code, v in table.items()
+    }
     waivers = tuple(_waiver(number, t) for number, t in enumerate(tables, start=1))
     return Policy(fail_on, MappingProxyType(severities), waivers)
 
@@ -105,24 +111,16 @@ def _expect(value: object, kind: type[_T], what: str, shape: str) -> _T:
     return value
 
 
-def _threshold(value: object) -> Severity | None:
-    if isinstance(value, str) and value in _THRESHOLDS:
-        return _THRESHOLDS[value]
-    expected = "info, warning, error, critical or never"
-    raise _Bad(f"'fail-on' must be one of {expected}, not {_shown(value)}")
+def _one_of(value: object, choices: Mapping[str, _T], what: str) -> _T:
+    if isinstance(value, str) and value in choices:
+        return choices[value]
+    *most, last = choices
+    raise _Bad(f"{what} must be one of {', '.join(most)} or {last}, not {_shown(value)}")
 
 
-def _severity(check: str, value: object) -> Severity:
-    if isinstance(value, str) and _THRESHOLDS.get(value) is not None:
-        return Severity.parse(value)
-    expected = "info, warning, error or critical"
-    raise _Bad(f"severity: {quote(check)} must be one of {expected}, not {_shown(value)}")
-
-
-def _waiver(number: int, table: object) -> Waiver:
+def _waiver(number: int, raw: object) -> Waiver:
     where = f"waiver {number}"
-    if not isinstance(table, dict):
-        raise _Bad(f"{where} must be a table, not {_shown(table)}")
+    table = _expect(raw, dict, where, "a table")
     _known_keys(table, ("check", "node", "version", "reason", "expires"), f"{where}: ")
     missing = [key for key in ("check", "node", "reason") if key not in table]
     if missing:
