@@ -165,6 +165,12 @@ class Manifest:
     pips: Mapping[str, str | None] | None = None
     """Installed distributions (name as written → version, ``None`` for URL installs), if known."""
 
+    @property
+    def hosts(self) -> tuple[str, ...]:
+        """The hosts this manifest describes: its entries' (a CSV ``host`` column can name
+        several), else its own when it lists no pack."""
+        return tuple(dict.fromkeys(e.host for e in self.entries)) or (self.host,)
+
 
 @dataclass(frozen=True)
 class NodeVersion:

@@ -219,7 +219,7 @@ class Auditor:
                 else (environment, self._options.installed_is_explicit)
             )
             env = host_environment(manifest, base, installed_is_explicit=explicit)
-            for host in (manifest.host, *(e.host for e in manifest.entries)):
+            for host in manifest.hosts:
                 environments.setdefault(host, env)
         return environments
 

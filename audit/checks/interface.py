@@ -41,6 +41,7 @@ CHECKS: Mapping[str, Severity] = MappingProxyType(
         "status.deleted": Severity.ERROR,
         "status.pending": Severity.WARNING,
         "status.deprecated": Severity.WARNING,
+        "status.unknown": Severity.WARNING,
         "security.tag": Severity.WARNING,
         "os.unsupported": Severity.ERROR,
         "os.spec-invalid": Severity.WARNING,

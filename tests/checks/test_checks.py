@@ -180,7 +180,11 @@ CASES = [
     # --- status, deprecation, admin tags ---
     Case("active-clean", found(), ()),
     Case("status-missing", found(status=None), ()),
-    Case("status-unknown-word", found(status="NodeVersionStatusSomethingNew"), ()),
+    Case(
+        "status-unknown-word",
+        found(status="NodeVersionStatusArchived", supported_os=("Windows",)),
+        (now("status.unknown", "warning"), now("os.unsupported")),
+    ),
     Case("banned", found(status="NodeVersionStatusBanned"), (now("status.banned", "critical"),)),
     Case("banned-lowercase", found(status="banned"), (now("status.banned"),)),
     Case("flagged", found(status="NodeVersionStatusFlagged"), (now("status.flagged", "error"),)),
