@@ -35,6 +35,7 @@ from audit.environment import (
     profile_to_dict,
 )
 from audit.errors import AuditError, InputError, ReportError
+from audit.hosts import read_hosts
 from audit.installation import describe_install, describe_interpreter
 from audit.manifest import (
     ManifestFormat,
@@ -276,23 +277,6 @@ def _no_progress(stage: str, done: int, total: int) -> None:
     """Report nothing (``--quiet``)."""
 
 
-def _sibling_profiles(
-    manifests: Sequence[Manifest], versions: Mapping[str, str | None]
-) -> dict[str, Environment]:
-    """Each manifest's ``<stem>.env.json`` (its host's profile), with the planned upgrade applied.
-
-    Flags that describe a machine apply only to hosts without a profile; the targets are the
-    plan, so they apply to every host.
-    """
-    targets = {k: v for k, v in versions.items() if k.startswith("target_")}
-    profiles = {}
-    for manifest in manifests:
-        sibling = Path(manifest.path).with_name(Path(manifest.path).stem + ".env.json")
-        if manifest.format != "install" and sibling.is_file():
-            profiles[manifest.path] = override(load_profile(sibling), "flag", **targets)
-    return profiles
-
-
 def _host(host: str | None) -> str:
     return host or platform.node() or "localhost"
 
@@ -445,14 +429,16 @@ class Inputs:
         )
         # NOTE: `fleet/*.json` also matches the hosts' `<stem>.env.json` profiles: not manifests.
         paths = tuple(m for m in paths if not m.endswith(".env.json")) or paths
-        if paths:
-            read = read_manifests(paths, host=host, format=ManifestFormat(manifest_format))
-        else:
-            read = [scan_install(comfyui_path, host=_host(host))]
+        targets = {k: v for k, v in versions.items() if k.startswith("target_")}
+        read, profiles = (
+            read_hosts(paths, host=host, format=ManifestFormat(manifest_format), targets=targets)
+            if paths
+            else ([scan_install(comfyui_path, host=_host(host))], {})
+        )
         return cls(
             manifests=read,
             environment=environment,
-            profiles=_sibling_profiles(read, versions),
+            profiles=profiles,
             installed_is_explicit=bool(python)
             or (env_profile is not None and environment.installed is not None),
             recorded={

@@ -164,6 +164,8 @@ class Manifest:
     """The snapshot's ``comfyui`` value: a commit, a tag such as ``v0.3.30``, or ``None``."""
     pips: Mapping[str, str | None] | None = None
     """Installed distributions (name as written → version, ``None`` for URL installs), if known."""
+    unreadable: str | None = None
+    """Why the file could not be read (one line, naming it); a fleet run audits the others."""
 
     @property
     def hosts(self) -> tuple[str, ...]:

@@ -41,7 +41,9 @@ __all__ = [
 ]
 
 #: Findings that mean the audit could not finish; they give exit 3, never exit 1.
-INCOMPLETE_CHECKS = frozenset({"registry.fetch-failed", "registry.invalid-response"})
+INCOMPLETE_CHECKS = frozenset(
+    {"registry.fetch-failed", "registry.invalid-response", "manifest.unreadable"}
+)
 
 _COMMIT = re.compile(r"[0-9a-f]{7,40}")
 
@@ -162,9 +164,16 @@ class Auditor:
         for done, entry in enumerate(entries, 1):
             audited.append(evaluate(entry, environments[entry.host]))
             self._progress("checks", done, len(entries))
-        by_host = self._dependency_audits(audited, environments)
+        unreadable = [m for m in manifests if m.unreadable]
+        # NOTE: a host known only from a file that could not be read has nothing to audit.
+        audited_hosts = {h for m in manifests if not m.unreadable for h in m.hosts}
+        readable = {h: e for h, e in environments.items() if h in audited_hosts}
+        by_host = self._dependency_audits(audited, readable)
         attached = _attach(audited, [f for d in by_host for f in d.findings if f.node_id])
-        host_findings = tuple(f for d in by_host for f in d.findings if f.node_id is None)
+        host_findings = (
+            *(checks.registry.check_unreadable(m) for m in unreadable),
+            *(f for d in by_host for f in d.findings if f.node_id is None),
+        )
         run = AuditRun(
             run_id=new_run_id(started_at),
             started_at=started_at,

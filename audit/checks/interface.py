@@ -31,6 +31,7 @@ CHECKS: Mapping[str, Severity] = MappingProxyType(
     {
         "manifest.invalid-entry": Severity.ERROR,
         "manifest.broken-pack": Severity.ERROR,
+        "manifest.unreadable": Severity.ERROR,
         "registry.not-registry": Severity.INFO,
         "registry.not-found": Severity.WARNING,
         "registry.fetch-failed": Severity.ERROR,

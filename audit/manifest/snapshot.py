@@ -112,6 +112,9 @@ def _git(key: Tree | None, value: Tree, ctx: Context) -> ManifestEntry:
     if not name:
         raise Malformed(f"cannot tell the repository name from git url {brief(url)}", line)
     commit = as_optional_str(value.get("hash"), f"hash of {brief(url)}", line)
+    # NOTE: Manager writes a detached HEAD's line as read, newline included (also the state
+    # after it restores a snapshot): the commit is the line's content.
+    commit = (commit.strip() or None) if commit is not None else None
     disabled = as_bool(value.get("disabled"), f"disabled of {brief(url)}", line)
     return ctx.entry(name, commit, line, source=EntrySource.GIT, url=url, disabled=disabled)
 
