@@ -39,8 +39,10 @@ def profile(os_name: str) -> dict[str, object]:
 def findings(out: Path) -> list[tuple[str, str, str, str]]:
     (run_dir,) = sorted(out.iterdir())[-1:]
     frame = pd.read_parquet(run_dir / "findings.parquet")
-    rows = zip(frame.host, frame.node_id.fillna(""), frame.check, frame.severity.astype(str))
-    return sorted(rows)
+    frame = frame.assign(node_id=frame.node_id.fillna(""), severity=frame.severity.astype(str))
+    return sorted(
+        frame[["host", "node_id", "check", "severity"]].itertuples(index=False, name=None)
+    )
 
 
 def test_a_hosts_own_profile_beats_env_profile(tmp_path: Path) -> None:
@@ -77,7 +79,7 @@ def test_an_unknown_status_word_is_a_warning_and_the_rest_is_checked(
                 status="NodeVersionStatusArchived",
                 supported_os=["Microsoft :: Windows"],
             )
-        ]  # fmt: skip
+        ]
     )
     manifest = tmp_path / "render-01.txt"
     manifest.write_text("comfyui-new@2.0.0\n")
@@ -128,3 +130,209 @@ def test_every_command_checks_the_registry_url_the_same_way(
     (tmp_path / "x.txt").write_text("comfyui-kjnodes@1.1.2\n")
     result = invoke(*command, *flags, "-o", tmp_path / "out")
     assert (result.exit_code, result.stderr) == (2, f"comfy-audit: error: {message}\n")
+
+
+ADVISE_RECORDS = [
+    node_version_record("comfyui-foo", "1.0.0", status="NodeVersionStatusFlagged"),
+    node_version_record("comfyui-foo", "1.1.0"),
+]
+
+
+def advise_fleet(tmp_path: Path, hosts: tuple[str, ...]) -> tuple[Path, list[Path]]:
+    mirror = write_mirror(tmp_path / "mirror.jsonl", ADVISE_RECORDS)
+    manifests = []
+    for host in hosts:
+        path = tmp_path / f"{host}.json"
+        path.write_text(json.dumps({"cnr_custom_nodes": {"comfyui-foo": "1.0.0"}}))
+        manifests.append(path)
+    return mirror, manifests
+
+
+def test_advise_writes_one_plan_per_host_into_a_folder(tmp_path: Path) -> None:
+    mirror, manifests = advise_fleet(tmp_path, ("render-01", "render-02"))
+    plans = tmp_path / "plans"
+    result = invoke("advise", *manifests, "--registry", mirror, "-o", plans)
+    assert result.exit_code == 1
+    assert result.stdout.splitlines() == [
+        "# host render-01",
+        "comfy node install comfyui-foo@1.1.0",
+        "# host render-02",
+        "comfy node install comfyui-foo@1.1.0",
+    ]
+    assert sorted(p.name for p in plans.iterdir()) == ["render-01.json", "render-02.json"]
+    for plan in plans.iterdir():
+        assert json.loads(plan.read_text())["cnr_custom_nodes"] == {"comfyui-foo": "1.1.0"}
+
+
+def test_advise_checks_host_file_names_before_printing(tmp_path: Path) -> None:
+    mirror = write_mirror(tmp_path / "mirror.jsonl", ADVISE_RECORDS)
+    manifest = tmp_path / "fleet.csv"
+    manifest.write_text("node_id,version,host\ncomfyui-foo,1.0.0,a\ncomfyui-foo,1.0.0,../b\n")
+    result = invoke("advise", manifest, "--registry", mirror, "-o", tmp_path / "plans")
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == (
+        f"comfy-audit: error: {tmp_path / 'plans'}: host '../b' cannot be a file name"
+        " (letters, digits, '.', '_', '-')\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("flags", "policy", "code"),
+    [
+        ([], None, 1),
+        (["--fail-on", "critical"], None, 0),
+        ([], 'fail-on = "critical"\n', 0),
+        ([], '[severity]\n"status.flagged" = "info"\n', 0),
+    ],
+    ids=["default", "fail-on", "policy-fail-on", "policy-severity"],
+)
+def test_advise_takes_the_policy_options_of_run(
+    tmp_path: Path, flags: list[str], policy: str | None, code: int
+) -> None:
+    mirror, manifests = advise_fleet(tmp_path, ("render-01",))
+    extra = []
+    if policy is not None:
+        (tmp_path / "policy.toml").write_text(policy)
+        extra = ["--policy", tmp_path / "policy.toml"]
+    result = invoke("advise", *manifests, "--registry", mirror, *flags, *extra)
+    assert result.exit_code == code
+
+
+def test_a_fleet_audits_the_readable_manifests(tmp_path: Path) -> None:
+    mirror = write_mirror(tmp_path / "mirror.jsonl")
+    fleet = tmp_path / "fleet"
+    fleet.mkdir()
+    (fleet / "good.json").write_text(json.dumps({"cnr_custom_nodes": {"comfyui-kjnodes": "1.1.2"}}))
+    (fleet / "good.env.json").write_text(json.dumps(profile("linux")))
+    (fleet / "cut.json").write_text('{"cnr_custom_nodes": {"comfyui-kjnodes": "1.1')
+    (fleet / "twice.txt").write_text("comfyui-kjnodes@1.1.2\ncomfyui-kjnodes@1.1.3\n")
+    (fleet / "badprofile.json").write_text(json.dumps({"cnr_custom_nodes": {}}))
+    (fleet / "badprofile.env.json").write_text("[1, 2")
+    out = tmp_path / "out"
+    manifests = sorted(p for p in fleet.iterdir())
+    result = invoke("run", *manifests, "--registry", mirror, "-q", "-o", out)
+    assert (result.exit_code, result.stderr) == (3, "")
+    (run_dir,) = out.iterdir()
+    frame = pd.read_parquet(run_dir / "findings.parquet")
+    frame = frame.assign(severity=frame.severity.astype(str))
+    columns = ["host", "check", "severity", "message"]
+    assert sorted(frame[columns].itertuples(index=False, name=None)) == [
+        (
+            "badprofile",
+            "manifest.unreadable",
+            "error",
+            f"{fleet / 'badprofile.env.json'}: not JSON: Expecting ',' delimiter:"
+            " line 1 column 6 (char 5)",
+        ),
+        (
+            "cut",
+            "manifest.unreadable",
+            "error",
+            f"{fleet / 'cut.json'}:1: invalid JSON: Unterminated string starting at",
+        ),
+        (
+            "twice",
+            "manifest.unreadable",
+            "error",
+            f"{fleet / 'twice.txt'}:2: comfyui-kjnodes listed twice with different versions:"
+            " '1.1.2' (line 1) and '1.1.3'",
+        ),
+    ]
+
+
+def test_a_fleet_of_only_bad_manifests_is_an_input_error(tmp_path: Path) -> None:
+    for name in ("a.json", "b.json"):
+        (tmp_path / name).write_text("{")
+    out = tmp_path / "out"
+    result = invoke("run", tmp_path / "a.json", tmp_path / "b.json", "-o", out, "-q")
+    assert result.exit_code == 2
+    assert [line.split(": ")[2] for line in result.stderr.splitlines()] == [
+        f"{tmp_path / 'a.json'}:1",
+        f"{tmp_path / 'b.json'}:1",
+    ]
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("list.yaml", "comfyui-kjnodes@1.1.2\n", "not a recognised manifest"),
+        ("list.yml", "- comfyui-kjnodes@1.1.2\n", "not a recognised manifest"),
+        ("list.json", "comfyui-kjnodes@1.1.2\n", "invalid JSON"),
+    ],
+)
+def test_the_file_name_says_yaml_or_json(
+    tmp_path: Path, name: str, content: str, message: str
+) -> None:
+    path = tmp_path / name
+    path.write_text(content)
+    result = invoke("run", path, "--registry", write_mirror(tmp_path / "m.jsonl"), "-q")
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"comfy-audit: error: {path}:1: {message}")
+
+
+SHA = "0123456789abcdef0123456789abcdef01234567"
+#: What ComfyUI-Manager 4.3's `save_snapshot` writes, a detached-HEAD git pack included.
+MANAGER_SNAPSHOT = f"""{{
+    "comfyui": "{SHA}",
+    "git_custom_nodes": {{
+        "https://github.com/someone/ComfyUI-Thing": {{
+            "hash": "{SHA}\\n",
+            "disabled": false
+        }}
+    }},
+    "cnr_custom_nodes": {{
+        "comfyui-kjnodes": "1.1.2"
+    }},
+    "file_custom_nodes": [
+        {{
+            "filename": "websocket_image_save.py",
+            "disabled": false
+        }}
+    ],
+    "pips": {{
+        "numpy==1.26.4": ""
+    }}
+}}"""
+
+
+def test_a_manager_snapshot_reads_as_manager_means_it(tmp_path: Path) -> None:
+    snapshot = tmp_path / "2026-12-01_10-00-00_snapshot.json"
+    snapshot.write_text(MANAGER_SNAPSHOT)
+    out = tmp_path / "out"
+    mirror = write_mirror(tmp_path / "m.jsonl")
+    result = invoke("run", snapshot, "--registry", mirror, "--os", "linux", "-q", "-o", out)
+    assert result.exit_code == 0
+    (run_dir,) = out.iterdir()
+    nodes = pd.read_parquet(run_dir / "nodes.parquet")
+    thing = nodes[nodes.node_id == "ComfyUI-Thing"]
+    assert (list(thing.version), list(thing.hash)) == ([SHA], [SHA])
+    assert "manifest.invalid-entry" not in {f[2] for f in findings(out)}
+
+
+def test_a_csv_with_a_host_column_names_no_other_host(tmp_path: Path) -> None:
+    manifest = tmp_path / "fleet.csv"
+    manifest.write_text("node_id,version,host\ncomfyui-kjnodes,1.1.2,a\ncomfyui-kjnodes,1.1.2,b\n")
+    out = tmp_path / "out"
+    mirror = write_mirror(tmp_path / "m.jsonl")
+    assert invoke("run", manifest, "--registry", mirror, "-q", "-o", out).exit_code == 0
+    assert {f[0] for f in findings(out)} == {"a", "b"}
+    (run_dir,) = out.iterdir()
+    assert sorted(json.loads((run_dir / "run.json").read_text())["hosts"]) == ["a", "b"]
+
+
+def test_a_huge_cnr_id_names_no_pack(tmp_path: Path) -> None:
+    git_dir = tmp_path / "ComfyUI" / "custom_nodes" / "ComfyUI-Thing" / ".git"
+    git_dir.mkdir(parents=True)
+    (git_dir / "HEAD").write_text(f"{SHA}\n")
+    (git_dir / "config").write_text(
+        '[remote "origin"]\n\turl = https://example.com/ComfyUI-Thing\n'
+    )
+    (git_dir / ".cnr-id").write_text("x" * 1_000_000)
+    out = tmp_path / "out"
+    mirror = write_mirror(tmp_path / "m.jsonl")
+    args = ["run", "--comfyui", tmp_path / "ComfyUI", "--registry", mirror, "-q", "-o", out]
+    assert invoke(*args).exit_code == 0
+    (run_dir,) = out.iterdir()
+    with (run_dir / "nodes.csv").open(newline="") as f:
+        assert [row["node_id"] for row in csv.DictReader(f)] == ["ComfyUI-Thing"]
