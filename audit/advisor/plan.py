@@ -131,7 +131,10 @@ def plan_paths(output: Path, hosts: Sequence[str]) -> dict[str, Path]:
 
 
 def _moved(entry: ManifestEntry, version: str | None) -> ManifestEntry:
-    return entry if version is None else replace(entry, version=version)
+    # NOTE: a pack's own files describe the version installed, not the one it moves to.
+    if version is None:
+        return entry
+    return replace(entry, version=version, requirements=None, declared=None)
 
 
 def _upgrade_affects(audited: AuditedEntry, env: Environment) -> bool:
