@@ -85,7 +85,9 @@ def _read_map(
     if tree is None or is_null(tree):
         return {}
     if not isinstance(tree, Map):
-        ctx.problems.add(f"{key} must be a mapping of node id to facts, got {describe(tree)}")
+        ctx.problems.add(
+            f"{key} must be a mapping of node id to facts, got {describe(tree)}", tree.line
+        )
         return {}
     found: dict[str, T] = {}
     for name, value in tree.pairs:
