@@ -64,6 +64,7 @@ from audit.registry import (
     version_list_records,
     write_mirror,
 )
+from audit.registry.padded import with_padded
 from audit.versions import parse_local_version
 
 __all__ = ["cli", "main"]
@@ -767,7 +768,7 @@ def mirror(
         click.echo(f"wrote {count} records to {output}", err=True)
         return
     read = read_manifests(manifests, format=ManifestFormat(manifest_format))
-    keys = list(dict.fromkeys(e.key for m in read for e in m.entries if e.key is not None))
+    keys = with_padded([e.key for m in read for e in m.entries if e.key is not None])
     source = settings.open()
     if not isinstance(source, CachingRegistry | OfflineRegistry | HttpRegistry):
         raise click.UsageError("mirror needs a registry URL, not a mirror file")

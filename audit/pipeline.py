@@ -26,6 +26,7 @@ from audit.model import (
 )
 from audit.policy import Policy
 from audit.registry import Registry, VersionLister
+from audit.registry.padded import lookup_padded
 from audit.versions import parse_local_version
 
 if TYPE_CHECKING:  # NOTE: a baseline reads Parquet; only runs with --baseline load pyarrow.
@@ -235,7 +236,7 @@ class Auditor:
     def _lookup(self, entries: Iterable[ManifestEntry]) -> Mapping[NodeKey, LookupResult]:
         keys = list(dict.fromkeys(e.key for e in entries if e.key is not None))
         self._progress("lookup", 0, len(keys))
-        results = self._registry.lookup(keys) if keys else {}
+        results = lookup_padded(self._registry, keys) if keys else {}
         self._progress("lookup", len(keys), len(keys))
         return results
 

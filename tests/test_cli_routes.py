@@ -336,3 +336,39 @@ def test_a_huge_cnr_id_names_no_pack(tmp_path: Path) -> None:
     (run_dir,) = out.iterdir()
     with (run_dir / "nodes.csv").open(newline="") as f:
         assert [row["node_id"] for row in csv.DictReader(f)] == ["ComfyUI-Thing"]
+
+
+def test_short_versions_are_asked_in_both_forms_at_once(
+    tmp_path: Path, make_registry_server: Callable[..., RegistryServer]
+) -> None:
+    server = make_registry_server(
+        [
+            node_version_record("comfyui-foo", "7.10.0", status="NodeVersionStatusBanned"),
+            node_version_record("comfyui-bar", "1.2.0", deprecated=True),
+            node_version_record("comfyui-both", "2.1", deprecated=True),
+            node_version_record("comfyui-both", "2.1.0", status="NodeVersionStatusBanned"),
+        ]
+    )
+    manifest = tmp_path / "render-01.txt"
+    manifest.write_text("comfyui-foo@7.10\ncomfyui-bar@v1.2\ncomfyui-both@2.1\n")
+    out = tmp_path / "out"
+    args = ["run", manifest, "--registry", server.url, "--no-cache", "--no-advice", "-q"]
+    assert invoke(*args, "-o", out).exit_code == 1
+    (request,) = server.requests
+    assert isinstance(request.body, dict)
+    assert sorted((p["node_id"], p["version"]) for p in request.body["node_versions"]) == [
+        ("comfyui-bar", "1.2.0"),
+        ("comfyui-bar", "v1.2"),
+        ("comfyui-both", "2.1"),
+        ("comfyui-both", "2.1.0"),
+        ("comfyui-foo", "7.10"),
+        ("comfyui-foo", "7.10.0"),
+    ]
+    (run_dir,) = out.iterdir()
+    frame = pd.read_parquet(run_dir / "findings.parquet").dropna(subset=["node_id"])
+    rows = frame[["node_id", "version", "check", "message"]].itertuples(index=False, name=None)
+    assert sorted(rows) == [
+        ("comfyui-bar", "v1.2", "status.deprecated", "version v1.2 is deprecated by its publisher"),
+        ("comfyui-both", "2.1", "status.deprecated", "version 2.1 is deprecated by its publisher"),
+        ("comfyui-foo", "7.10", "status.banned", "version 7.10 is banned by the registry"),
+    ]
