@@ -372,3 +372,33 @@ def test_short_versions_are_asked_in_both_forms_at_once(
         ("comfyui-both", "2.1", "status.deprecated", "version 2.1 is deprecated by its publisher"),
         ("comfyui-foo", "7.10", "status.banned", "version 7.10 is banned by the registry"),
     ]
+
+
+def test_the_fleet_tables_join_ids_whatever_their_case(tmp_path: Path) -> None:
+    mirror = write_mirror(
+        tmp_path / "m.jsonl",
+        [
+            node_version_record("comfyui-impact-pack", "8.8.1", status="NodeVersionStatusBanned"),
+            node_version_record("comfyui-impact-pack", "8.22.2"),
+        ],
+    )
+    lists = {
+        "a": "ComfyUI-Impact-Pack@8.8.1\n",
+        "b": "comfyui-impact-pack@8.8.1\n",
+        "c": "COMFYUI-IMPACT-PACK@8.22.2\n",
+    }
+    for host, text in lists.items():
+        (tmp_path / f"{host}.txt").write_text(text)
+    out = tmp_path / "out"
+    manifests = [tmp_path / f"{host}.txt" for host in lists]
+    assert invoke("run", *manifests, "--registry", mirror, "-q", "-o", out).exit_code == 1
+    assert invoke("fleet", out, "-q").exit_code == 0
+    (rollup,) = (out / "fleet").iterdir()
+    packs = pd.read_parquet(rollup / "packs.parquet")
+    assert packs[["node_id", "version", "host_count"]].values.tolist() == [
+        ["ComfyUI-Impact-Pack", "8.8.1", 2]
+    ]
+    drift = pd.read_parquet(rollup / "drift.parquet")
+    assert [(r.node_id, list(r.versions), list(r.host_counts)) for r in drift.itertuples()] == [
+        ("COMFYUI-IMPACT-PACK", ["8.8.1", "8.22.2"], [2, 1])
+    ]

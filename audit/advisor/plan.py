@@ -39,13 +39,13 @@ def upgrade_verdict(
     """
     if not (env.target_comfyui or env.target_frontend):
         return _now_state(recommendations)
-    advice = {(r.host, r.node_id, r.version): r for r in recommendations}
+    advice = {(r.host, r.node_id.lower(), r.version): r for r in recommendations}
     blocked: list[str] = []
     changes: list[str] = []
     for a in audited:
         if not (needs_advice(a, env) and _upgrade_affects(a, env)):
             continue
-        found = advice.get((a.entry.host, a.entry.node_id, a.entry.version))
+        found = advice.get((a.entry.host, a.entry.node_id.lower(), a.entry.version))
         if found is None or found.recommended_version is None:
             blocked.append(_pack(a.entry.node_id, a.entry.version))
         else:
@@ -97,12 +97,14 @@ def plan_snapshot(
             raise ValueError(f"the entries are of {len(hosts)} hosts; name the host to plan for")
         host = hosts[0] if hosts else ""
     moves = {
-        (r.node_id, r.version): r.recommended_version
+        (r.node_id.lower(), r.version): r.recommended_version
         for r in recommendations
         if r.host == host and r.recommended_version is not None
     }
     planned = tuple(
-        _moved(e, moves.get((e.node_id, e.version))) for e in manifest_entries if e.host == host
+        _moved(e, moves.get((e.node_id.lower(), e.version)))
+        for e in manifest_entries
+        if e.host == host
     )
     return to_snapshot(Manifest(PLAN, host, "snapshot", planned))
 
