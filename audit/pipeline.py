@@ -203,13 +203,12 @@ class Auditor:
     def _advise(self, run: AuditRun) -> tuple[Recommendation, ...]:
         if self._lister is None or not self._options.advice:
             return ()
-        policy, today = self._options.policy, run.started_at.astimezone().date()
+        # NOTE: the policy speaks about what is installed: candidates are judged without it.
         return recommend(
             self._lister,
             run.entries,
             run.host_environments,
             allow_prerelease=self._options.allow_prerelease,
-            adjust=(lambda findings: policy.apply(findings, today)) if policy else None,
         )
 
     def _host_environments(

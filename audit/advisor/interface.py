@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from audit.model import Environment, Finding, Severity, When
 
 __all__ = [
-    "FindingAdjuster",
     "Recommendation",
     "counts",
     "is_trigger",
 ]
-
-FindingAdjuster = Callable[[Sequence[Finding]], Sequence[Finding]]
-"""Turns the findings about a candidate version into the ones that count, as the run's policy
-does to every finding (severity overrides, waivers): ``lambda fs: policy.apply(fs, today)``."""
 
 #: The check families whose findings at warning or above call for another version.
 _TRIGGER_FAMILIES = frozenset({"status", "security", "os", "accelerator", "comfyui", "frontend"})
@@ -40,6 +34,9 @@ class Recommendation:
     """The check codes of the installed version that the move clears, sorted."""
     blocked_by: tuple[str, ...]
     """When no version fits: the constraints that none meets; empty otherwise."""
+    installs: tuple[str, ...] = ()
+    """The recommended version's requirements the host does not meet yet (``numpy>=2``): the
+    move would newly install or upgrade them."""
 
 
 def is_trigger(check: str) -> bool:
