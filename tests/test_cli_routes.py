@@ -401,3 +401,45 @@ def test_the_fleet_tables_join_ids_whatever_their_case(tmp_path: Path) -> None:
     drift = pd.read_parquet(rollup / "drift.parquet")
     assert drift.node_id.tolist() == ["COMFYUI-IMPACT-PACK"]
     assert [list(drift.versions[0]), list(drift.host_counts[0])] == [["8.8.1", "8.22.2"], [2, 1]]
+
+
+FLAGGED = "NodeVersionStatusFlagged"
+
+
+@pytest.mark.parametrize(
+    ("newest", "expected"),
+    [
+        (node_version_record("comfyui-foo", "2.0.0", tags_admin=["any-code-execute"]), "1.5.0"),
+        (node_version_record("comfyui-foo", "2.0.0", dependencies=["numpy>=2"]), "1.5.0"),
+        (node_version_record("comfyui-foo", "2.0.0", dependencies=["numpy>=>2"]), "1.5.0"),
+        (node_version_record("comfyui-foo", "2.0.0", dependencies=[]), "2.0.0"),
+        (node_version_record("comfyui-foo", "2.0.0", dependencies=["scipy>=1.11"]), "2.0.0"),
+    ],
+    ids=["tagged", "excluded-by-another-pack", "invalid-line", "no-dependencies", "installs"],
+)
+def test_advice_ladders_under_a_lenient_policy(
+    tmp_path: Path, newest: dict[str, object], expected: str
+) -> None:
+    mirror = write_mirror(
+        tmp_path / "m.jsonl",
+        [
+            node_version_record("comfyui-foo", "1.0.0", status=FLAGGED),
+            newest,
+            node_version_record("comfyui-foo", "1.5.0", dependencies=["numpy<2"]),
+            node_version_record("comfyui-bar", "1.0.0", dependencies=["numpy<2"]),
+        ],
+    )
+    manifest = tmp_path / "render-01.json"
+    snapshot = {"cnr_custom_nodes": {"comfyui-foo": "1.0.0", "comfyui-bar": "1.0.0"}}
+    manifest.write_text(json.dumps(snapshot))
+    (tmp_path / "render-01.env.json").write_text(json.dumps(profile("linux")))
+    policy = tmp_path / "lenient.toml"
+    policy.write_text('[severity]\n"security.tag" = "info"\n"dependency.spec-invalid" = "info"\n')
+    out = tmp_path / "out"
+    args = ["run", manifest, "--registry", mirror, "--policy", policy, "-q", "-o", out]
+    assert invoke(*args).exit_code == 1
+    (run_dir,) = out.iterdir()
+    advice = pd.read_parquet(run_dir / "recommendations.parquet")
+    assert advice[["node_id", "recommended_version"]].values.tolist() == [["comfyui-foo", expected]]
+    installs = ["scipy>=1.11"] if newest.get("dependencies") == ["scipy>=1.11"] else []
+    assert list(advice.installs[0]) == installs
