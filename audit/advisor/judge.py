@@ -24,6 +24,7 @@ __all__ = ["CandidateJudge", "Judgement", "clean"]
 #: Longest piece of registry text quoted in a phrase.
 _MAX_QUOTE = 80
 _CONFLICT = "dependency.conflict"
+_CLASH = "dependency.variant-clash"
 #: What the move would change in the environment: listed with it, not held against it.
 _INSTALLS = frozenset({"dependency.missing", "dependency.unsatisfied"})
 #: What each finding says about a candidate; ``{expected}``/``{actual}`` are the finding's.
@@ -119,6 +120,9 @@ class CandidateJudge:
         entry = _candidate_entry(installed.entry, candidate)
         dependencies = self._dependencies(installed, entry, candidate, env)
         installs = [f for f in dependencies if f.check in _INSTALLS]
+        if any(f.check == _CLASH for f in installed.findings):
+            # NOTE: a clash the host has already is no fault of the candidate's.
+            dependencies = [f for f in dependencies if f.check != _CLASH]
         found = [
             *self._evaluate(entry, candidate, env),
             *(f for f in dependencies if f not in installs),
