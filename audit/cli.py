@@ -699,7 +699,7 @@ def advise(
 
     settings = RegistrySettings.pop(options)
     inputs = Inputs.pop(options)
-    hosts = list(dict.fromkeys(h for m in inputs.manifests for h in m.hosts))
+    hosts = list(dict.fromkeys(h for m in inputs.manifests if not m.unreadable for h in m.hosts))
     # NOTE: where the plans go is checked before the audit, so a bad -o prints nothing.
     targets = plan_paths(Path(output), hosts) if output else {}
     _, rules = _policy(policy)
