@@ -10,13 +10,15 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from click.testing import CliRunner, Result
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from audit.cli import cli
 from tests.manifest.test_install import every_kind
 from tests.manifest.test_render import small_install
 from tests.registry_server import node_version_record
 from tests.test_cli_install import make_install
-from tests.test_interpreter import make_venv, site_packages, write_dist
+from tests.test_interpreter import clone_venv, make_venv, site_packages, write_dist
 
 RECORDS = [
     node_version_record("comfyui-kjnodes", "1.1.2", supported_comfyui_version=">=0.3.0"),
@@ -111,3 +113,99 @@ def test_the_snapshot_leaves_out_what_pip_freeze_leaves_out(
         "supported_accelerators": ["GPU :: NVIDIA CUDA"],
         "dependencies": None,
     }
+
+
+PACK_NAMES = [
+    "comfyui-kjnodes",
+    "comfyui-impact-pack",
+    "ComfyUI-Thing",
+    "local-pack",
+    "comfyui-dyn",
+]
+REQUIREMENTS = ["numpy<2", "numpy>=2", "scipy>=1.11", "missing-dist", "setuptools>=70", "x >=< 1"]
+CLASSIFIERS = [
+    "Operating System :: Microsoft :: Windows",
+    "Operating System :: OS Independent",
+    "Environment :: GPU :: NVIDIA CUDA",
+    "Environment :: GPU :: AMD ROCm",
+]
+
+
+@st.composite
+def packs(draw: st.DrawFn) -> dict[str, dict[str, str]]:
+    """Pack folders: a pyproject (name, version, classifiers, ComfyUI range, dependencies), a
+    requirements.txt, and a `.tracking` or `.git` or neither."""
+    folders: dict[str, dict[str, str]] = {}
+    for name in draw(st.lists(st.sampled_from(PACK_NAMES), min_size=1, max_size=4, unique=True)):
+        files: dict[str, str] = {}
+        version = draw(st.sampled_from(["1.1.2", "8.8.1", "8.22.2", "7.10", "2.3.10", "0.2.0"]))
+        classifiers = draw(st.lists(st.sampled_from(CLASSIFIERS), max_size=2, unique=True))
+        dependencies = draw(st.lists(st.sampled_from(REQUIREMENTS), max_size=2, unique=True))
+        comfyui = draw(
+            st.sampled_from(["", 'requires-comfyui = ">=0.3.0"\n', 'requires-comfyui = "<0.3"\n'])
+        )
+        if draw(st.booleans()):
+            files["pyproject.toml"] = (
+                f'[project]\nname = "{name}"\nversion = "{version}"\n'
+                f"classifiers = {json.dumps(classifiers)}\n"
+                f"dependencies = {json.dumps(dependencies)}\n"
+                f"[tool.comfy]\n{comfyui}"
+            )
+        lines = draw(st.lists(st.sampled_from(REQUIREMENTS), max_size=3))
+        if lines:
+            files["requirements.txt"] = "\n".join(lines) + "\n"
+        files[draw(st.sampled_from([".tracking", "nodes.py", ".git"]))] = ""
+        folders[name] = files
+    return folders
+
+
+def _build(root: Path, folders: dict[str, dict[str, str]]) -> Path:
+    (root / "comfyui_version.py").parent.mkdir(parents=True)
+    (root / "comfyui_version.py").write_text('__version__ = "0.3.40"\n')
+    for name, files in folders.items():
+        folder = root / "custom_nodes" / name
+        folder.mkdir(parents=True)
+        for file, content in files.items():
+            if file == ".git":
+                write_git(folder, f"https://github.com/someone/{name}.git")
+            else:
+                (folder / file).write_text(content)
+    return root
+
+
+def write_git(folder: Path, url: str) -> None:
+    git_dir = folder / ".git"
+    git_dir.mkdir()
+    (git_dir / "HEAD").write_text("0123456789abcdef0123456789abcdef01234567\n")
+    (git_dir / "config").write_text(f'[remote "origin"]\n\turl = {url}\n')
+
+
+@pytest.fixture(scope="module")
+def packages_venv(base_venv: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    venv = clone_venv(base_venv, tmp_path_factory.mktemp("packages") / "venv")
+    for name, version in (("scipy", "1.11.4"), ("numpy", "2.1.0"), ("setuptools", "69.0.0")):
+        write_dist(site_packages(venv), name, version)
+    return venv
+
+
+@settings(
+    deadline=None, max_examples=8, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(folders=packs())
+def test_the_round_trip_holds_for_any_install(
+    tmp_path_factory: pytest.TempPathFactory,
+    packages_venv: Path,
+    folders: dict[str, dict[str, str]],
+) -> None:
+    tmp_path = tmp_path_factory.mktemp("install")
+    install = _build(tmp_path / "ComfyUI", folders)
+    mirror = tmp_path / "mirror.jsonl"
+    mirror.write_text("".join(json.dumps(r) + "\n" for r in RECORDS))
+    common = ["--registry", mirror, "--host", "h", "-q", "--no-advice"]
+    python = ["--python", packages_venv]
+    invoke("run", "--comfyui", install, *python, *MACHINE, *common, "-o", tmp_path / "a")
+    snapshot, profile = tmp_path / "snapshot.json", tmp_path / "profile.json"
+    assert invoke("scan", install, "-o", snapshot, *python).exit_code == 0
+    assert invoke("env", "--comfyui", install, *python, *MACHINE, "-o", profile).exit_code == 0
+    invoke("run", snapshot, "--env-profile", profile, *common, "-o", tmp_path / "b")
+    assert findings(tmp_path / "a") == findings(tmp_path / "b")
