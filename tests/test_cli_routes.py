@@ -443,3 +443,17 @@ def test_advice_ladders_under_a_lenient_policy(
     assert advice[["node_id", "recommended_version"]].values.tolist() == [["comfyui-foo", expected]]
     installs = ["scipy>=1.11"] if newest.get("dependencies") == ["scipy>=1.11"] else []
     assert list(advice.installs[0]) == installs
+
+
+def test_one_manifest_with_a_bad_profile_is_an_input_error(tmp_path: Path) -> None:
+    manifest = tmp_path / "render-01.json"
+    manifest.write_text(json.dumps({"cnr_custom_nodes": {"comfyui-kjnodes": "1.1.2"}}))
+    (tmp_path / "render-01.env.json").write_text("[1, 2")
+    out = tmp_path / "out"
+    result = invoke("run", manifest, "--registry", write_mirror(tmp_path / "m.jsonl"), "-o", out)
+    assert (result.exit_code, result.stderr) == (
+        2,
+        f"comfy-audit: error: {tmp_path / 'render-01.env.json'}: not JSON: Expecting ','"
+        " delimiter: line 1 column 6 (char 5)\n",
+    )
+    assert not out.exists()
