@@ -15,10 +15,10 @@ from audit.errors import InputError, ManifestError
 from audit.manifest import ManifestFormat, read_manifest
 from audit.model import Environment, Manifest
 
-__all__ = ["read_hosts", "sibling_profile"]
+__all__ = ["read_hosts"]
 
 
-def sibling_profile(manifest_path: str) -> Path:
+def _sibling_profile(manifest_path: str) -> Path:
     """Where the profile of a manifest's host is: ``<stem>.env.json`` beside it."""
     path = Path(manifest_path)
     return path.with_name(path.stem + ".env.json")
@@ -62,7 +62,7 @@ def read_hosts(
 
 
 def _profile(path: str, targets: Mapping[str, str | None]) -> Environment | None:
-    sibling = sibling_profile(path)
+    sibling = _sibling_profile(path)
     if not sibling.is_file():
         return None
     return override(load_profile(sibling), "flag", **targets)

@@ -78,7 +78,7 @@ class CandidateJudge:
             self._hosts.setdefault(a.entry.host, []).append(a)
         self._evaluated: dict[tuple[object, ...], tuple[Finding, ...]] = {}
         self._by_distribution: dict[str, dict[str, list[AuditedEntry]]] = {}
-        self._conflicts_seen: dict[tuple[object, ...], tuple[Finding, ...]] = {}
+        self._dependencies_seen: dict[tuple[object, ...], tuple[Finding, ...]] = {}
         self._installed_keys: dict[int, tuple[object, frozenset[tuple[str, str | None]]]] = {}
 
     def _installed_key(
@@ -120,12 +120,11 @@ class CandidateJudge:
         entry = _candidate_entry(installed.entry, candidate)
         dependencies = self._dependencies(installed, entry, candidate, env)
         installs = [f for f in dependencies if f.check in _INSTALLS]
-        if any(f.check == _CLASH for f in installed.findings):
-            # NOTE: a clash the host has already is no fault of the candidate's.
-            dependencies = [f for f in dependencies if f.check != _CLASH]
+        # NOTE: a variant clash the installed version has already is no fault of the candidate's.
+        not_held = {*_INSTALLS, *(f.check for f in installed.findings if f.check == _CLASH)}
         found = [
             *self._evaluate(entry, candidate, env),
-            *(f for f in dependencies if f not in installs),
+            *(f for f in dependencies if f.check not in not_held),
         ]
         phrases = [_phrase(f) for f in found if counts(f, env)]
         if not candidate.dependencies and must_clear_conflict:
@@ -171,13 +170,13 @@ class CandidateJudge:
                 for p in others
             ),
         )
-        mine_found = self._conflicts_seen.get(key)
-        if mine_found is None:
+        seen = self._dependencies_seen.get(key)
+        if seen is None:
             findings = audit_dependencies(entry.host, [mine, *others], env).findings
-            mine_found = self._conflicts_seen[key] = tuple(
+            seen = self._dependencies_seen[key] = tuple(
                 f for f in findings if (f.node_id, f.version) == (entry.node_id, entry.version)
             )
-        return [replace(f, host=entry.host) for f in mine_found]
+        return [replace(f, host=entry.host) for f in seen]
 
 
 def _installed_as(finding: Finding) -> str:
