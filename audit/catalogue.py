@@ -58,6 +58,12 @@ CATALOGUE: tuple[CheckCode, ...] = (
         "the publisher deprecated the version",
     ),
     CheckCode(
+        "status.unknown",
+        Severity.WARNING,
+        "the registry sent a status word this version of comfy-audit does not know "
+        "(`NodeVersionStatusArchived`); the rest of the record is checked",
+    ),
+    CheckCode(
         "security.tag",
         Severity.WARNING,
         "one per `tags_admin` entry, e.g. `any-code-execute`",
@@ -120,13 +126,19 @@ CATALOGUE: tuple[CheckCode, ...] = (
     CheckCode(
         "registry.invalid-response",
         Severity.ERROR,
-        "the registry answered with something that is not a NodeVersion, or with fields of the "
-        "wrong type (the well-typed fields are still checked; exit 3, not 1)",
+        "the registry answered with something that is not a NodeVersion, or with fields of "
+        "the wrong type (the well-typed fields are still checked; exit 3, not 1)",
     ),
     CheckCode(
         "manifest.invalid-entry",
         Severity.ERROR,
         "the id or version is not a plausible registry id/version; never sent to the registry",
+    ),
+    CheckCode(
+        "manifest.unreadable",
+        Severity.ERROR,
+        "with several manifests, one that is an input error (the message says why); its host "
+        "is not audited (exit 3, not 1)",
     ),
     CheckCode(
         "manifest.broken-pack",
@@ -159,14 +171,15 @@ CATALOGUE: tuple[CheckCode, ...] = (
     CheckCode(
         "dependency.conflict",
         Severity.ERROR,
-        "packs require ranges of one distribution that no version satisfies together (`numpy<2`"
-        " vs `numpy>=2`); one row per pack involved, naming every pack and its range",
+        "packs require ranges of one distribution that no version satisfies together "
+        "(`numpy<2` vs `numpy>=2`); one row per pack involved, naming every pack and its "
+        "range",
     ),
     CheckCode(
         "dependency.variant-clash",
         Severity.WARNING,
-        "mutually exclusive distributions installed or required together (the four `opencv-*` "
-        "variants; `onnxruntime` vs `onnxruntime-gpu`, …)",
+        "mutually exclusive distributions installed or required together (the four `opencv-*`"
+        " variants; `onnxruntime` vs `onnxruntime-gpu`, …)",
     ),
     CheckCode(
         "dependency.spec-invalid",
@@ -178,8 +191,8 @@ CATALOGUE: tuple[CheckCode, ...] = (
         "dependency.compromised",
         Severity.CRITICAL,
         "an installed release on the known-compromised list shipped in the package "
-        "(`audit/dependencies/compromised.toml`, each entry citing its source: the ultralytics "
-        "8.3.41/42/45/46 releases, and what ComfyUI-Manager blocks at start-up)",
+        "(`audit/dependencies/compromised.toml`, each entry citing its source: the "
+        "ultralytics 8.3.41/42/45/46 releases, and what ComfyUI-Manager blocks at start-up)",
     ),
 )
 """Every check code, in the order of the README's table."""

@@ -15,7 +15,7 @@ import re
 import sys
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NoReturn, TextIO, TypeVar
@@ -35,6 +35,7 @@ from audit.environment import (
     profile_to_dict,
 )
 from audit.errors import AuditError, ExitCode, InputError, ReportError
+from audit.hosts import read_hosts
 from audit.installation import describe_install, describe_interpreter
 from audit.manifest import (
     ManifestFormat,
@@ -55,7 +56,6 @@ from audit.registry import (
     OfflineRegistry,
     RegistryError,
     default_cache_dir,
-    list_all_versions,
     load_token,
     merge_records,
     mirror_records,
@@ -65,6 +65,7 @@ from audit.registry import (
     write_mirror,
 )
 from audit.registry.http_registry import DEFAULT_BASE_URL
+from audit.registry.padded import with_padded
 from audit.versions import parse_local_version
 
 __all__ = ["cli", "main"]
@@ -278,23 +279,6 @@ def _no_progress(stage: str, done: int, total: int) -> None:
     """Report nothing (``--quiet``)."""
 
 
-def _sibling_profiles(
-    manifests: Sequence[Manifest], versions: Mapping[str, str | None]
-) -> dict[str, Environment]:
-    """Each manifest's ``<stem>.env.json`` (its host's profile), with the planned upgrade applied.
-
-    Flags that describe a machine apply only to hosts without a profile; the targets are the
-    plan, so they apply to every host.
-    """
-    targets = {k: v for k, v in versions.items() if k.startswith("target_")}
-    profiles = {}
-    for manifest in manifests:
-        sibling = Path(manifest.path).with_name(Path(manifest.path).stem + ".env.json")
-        if manifest.format != "install" and sibling.is_file():
-            profiles[manifest.path] = override(load_profile(sibling), "flag", **targets)
-    return profiles
-
-
 def _host(host: str | None) -> str:
     return host or platform.node() or "localhost"
 
@@ -447,14 +431,16 @@ class Inputs:
         )
         # NOTE: `fleet/*.json` also matches the hosts' `<stem>.env.json` profiles: not manifests.
         paths = tuple(m for m in paths if not m.endswith(".env.json")) or paths
-        if paths:
-            read = read_manifests(paths, host=host, format=ManifestFormat(manifest_format))
-        else:
-            read = [scan_install(comfyui_path, host=_host(host))]
+        targets = {k: v for k, v in versions.items() if k.startswith("target_")}
+        read, profiles = (
+            read_hosts(paths, host=host, format=ManifestFormat(manifest_format), targets=targets)
+            if paths
+            else ([scan_install(comfyui_path, host=_host(host))], {})
+        )
         return cls(
             manifests=read,
             environment=environment,
-            profiles={} if env_profile else _sibling_profiles(read, versions),
+            profiles=profiles,
             installed_is_explicit=bool(python)
             or (env_profile is not None and environment.installed is not None),
             recorded={
@@ -518,6 +504,23 @@ class RegistrySettings:
 
 _FAIL_ON = ["info", "warning", "error", "critical", "never"]
 
+#: How findings are judged, shared by ``run`` and ``advise``.
+policy_options = option_group(
+    click.option(
+        "--fail-on",
+        type=click.Choice(_FAIL_ON),
+        help="Exit 1 when a finding is at or above this severity. "
+        "Default: the policy file's fail-on, else error.",
+    ),
+    click.option(
+        "--policy",
+        type=click.Path(dir_okay=False),
+        metavar="FILE",
+        help="Policy file: severity overrides, waivers, fail-on. "
+        "Default: ./comfy-audit.toml if any.",
+    ),
+)
+
 
 @cli.command(short_help="Audit manifests or an install; write the reports.")
 @input_options
@@ -529,18 +532,7 @@ _FAIL_ON = ["info", "warning", "error", "critical", "never"]
     metavar="DIR|URI",
     help="Folder (or s3://bucket/prefix) under which the run folder <run_id>/ is written.",
 )
-@click.option(
-    "--fail-on",
-    type=click.Choice(_FAIL_ON),
-    help="Exit 1 when a finding is at or above this severity. "
-    "Default: the policy file's fail-on, else error.",
-)
-@click.option(
-    "--policy",
-    type=click.Path(dir_okay=False),
-    metavar="FILE",
-    help="Policy file: severity overrides, waivers, fail-on. Default: ./comfy-audit.toml if any.",
-)
+@policy_options
 @click.option(
     "--baseline",
     type=click.Path(),
@@ -685,26 +677,36 @@ def env(
 @click.option(
     "--output",
     "-o",
-    type=click.Path(dir_okay=False),
+    type=click.Path(),
     help="Also write the plan as a ComfyUI-Manager snapshot that restores the recommended "
-    "versions (needs one host: --host with several manifests).",
+    "versions; with several hosts, a folder that gets one <host>.json per host.",
 )
 @click.option(
     "--allow-prerelease", is_flag=True, help="Let the advisor recommend pre-release versions."
 )
+@policy_options
 @registry_options
-def advise(output: str | None, allow_prerelease: bool, **options: Any) -> None:
+def advise(
+    output: str | None,
+    allow_prerelease: bool,
+    fail_on: str | None,
+    policy: str | None,
+    **options: Any,
+) -> None:
     """Print the upgrade plan alone: for each pack that blocks the (target) ComfyUI or is
     unsafe, the version to move to, as commands to paste; with --target-comfyui, whether the
     upgrade is safe, safe after those changes, or blocked. Exits like `run`."""
-    from audit.advisor import plan_commands, plan_snapshot, upgrade_verdict
+    from audit.advisor import plan_commands, plan_paths, plan_snapshot, upgrade_verdict
 
     settings = RegistrySettings.pop(options)
     inputs = Inputs.pop(options)
-    _, rules = _policy(None)
+    hosts = list(dict.fromkeys(h for m in inputs.manifests if not m.unreadable for h in m.hosts))
+    # NOTE: where the plans go is checked before the audit, so a bad -o prints nothing.
+    targets = plan_paths(Path(output), hosts) if output else {}
+    _, rules = _policy(policy)
     source = settings.open()
     audit_options = AuditOptions(
-        fail_on=resolve_fail_on(UNSET, rules),
+        fail_on=resolve_fail_on(_threshold(fail_on), rules),
         installed_is_explicit=inputs.installed_is_explicit,
         policy=rules,
         allow_prerelease=allow_prerelease,
@@ -719,13 +721,10 @@ def advise(output: str | None, allow_prerelease: bool, **options: Any) -> None:
             entries = [a for a in audit_run.entries if a.entry.host == host]
             mine = [r for r in recommendations if r.host == host]
             click.echo(f"# {host}: {upgrade_verdict(entries, mine, env)}")
-    if output:
-        hosts = {m.host for m in inputs.manifests}
-        if len(hosts) > 1:
-            raise click.UsageError("the plan snapshot is for one host: give one manifest")
-        listed = [e for m in inputs.manifests for e in m.entries]
-        plan = plan_snapshot(recommendations, listed)
-        _write_atomically(Path(output), json.dumps(plan, indent=4) + "\n")
+    listed = [e for m in inputs.manifests for e in m.entries]
+    for host, path in targets.items():
+        plan = plan_snapshot(recommendations, listed, host=host)
+        _write_atomically(path, json.dumps(plan, indent=4) + "\n")
     sys.exit(audit_run.exit_code)
 
 
@@ -770,7 +769,7 @@ def mirror(
         click.echo(f"wrote {count} records to {output}", err=True)
         return
     read = read_manifests(manifests, format=ManifestFormat(manifest_format))
-    keys = list(dict.fromkeys(e.key for m in read for e in m.entries if e.key is not None))
+    keys = with_padded([e.key for m in read for e in m.entries if e.key is not None])
     source = settings.open()
     if not isinstance(source, CachingRegistry | OfflineRegistry | HttpRegistry):
         raise click.UsageError("mirror needs a registry URL, not a mirror file")
@@ -792,18 +791,13 @@ def mirror(
 
 
 def _mirror_all(settings: RegistrySettings, output: Path) -> int:
-    if "://" not in settings.registry:
-        raise click.UsageError("mirror --all needs a registry URL, not a mirror file")
-    records = list_all_versions(
-        settings.registry,
-        token=load_token(os.environ, settings.token_file),
-        ca_bundle=settings.ca_bundle,
-        timeout=settings.timeout,
-        retries=settings.retries,
-        concurrency=settings.concurrency,
-    )
+    if "://" not in settings.registry or settings.offline:
+        raise click.UsageError("mirror --all needs a registry URL and the network")
+    # NOTE: opened like every other command's registry, so the URL checks are the same.
+    source = replace(settings, no_cache=True).open()
+    assert isinstance(source, HttpRegistry)
     try:
-        return write_mirror(records, output)
+        return write_mirror(source.list_versions(), output)
     except RegistryError as e:
         click.echo(f"comfy-audit: error: {e}", err=True)
         sys.exit(EXIT_INCOMPLETE)

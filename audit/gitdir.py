@@ -7,6 +7,8 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from audit.model import ID_PATTERN
+
 __all__ = ["GitCheckout", "read_checkout"]
 
 _SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
@@ -133,5 +135,11 @@ def read_checkout(work_tree: Path) -> GitCheckout | None:
         for name, sha in refs.items()
         if name.startswith("refs/tags/") and head is not None and _peel(git_dir, sha) == head
     )
-    cnr_id = (_read(git_dir / ".cnr-id") or "").strip() or None
-    return GitCheckout(head, branch, _remote_url(git_dir), cnr_id, tuple(tags))
+    return GitCheckout(head, branch, _remote_url(git_dir), _cnr_id(git_dir), tuple(tags))
+
+
+def _cnr_id(git_dir: Path) -> str | None:
+    # NOTE: Manager writes one registry id there; anything else (a megabyte of text) names
+    # no pack, and kept as an id it would reach every report.
+    text = (_read(git_dir / ".cnr-id") or "").strip()
+    return text if ID_PATTERN.fullmatch(text) else None

@@ -161,6 +161,14 @@ class Manifest:
     """The snapshot's ``comfyui`` value: a commit, a tag such as ``v0.3.30``, or ``None``."""
     pips: Mapping[str, str | None] | None = None
     """Installed distributions (name as written → version, ``None`` for URL installs), if known."""
+    unreadable: str | None = None
+    """Why the file could not be read (one line, naming it); a fleet run audits the others."""
+
+    @property
+    def hosts(self) -> tuple[str, ...]:
+        """The hosts this manifest describes: its entries' (a CSV ``host`` column can name
+        several), else its own when it lists no pack."""
+        return tuple(dict.fromkeys(e.host for e in self.entries)) or (self.host,)
 
 
 @dataclass(frozen=True)
@@ -328,6 +336,9 @@ class Recommendation:
     """The check codes of the installed version that the move clears, sorted."""
     blocked_by: tuple[str, ...]
     """When no version fits: the constraints that none meets; empty otherwise."""
+    installs: tuple[str, ...] = ()
+    """The recommended version's requirements the host does not meet yet (``numpy>=2``): the
+    move would newly install or upgrade them."""
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from audit.model import (
 )
 from audit.policy import Policy
 from audit.registry import Registry, VersionLister
+from audit.registry.padded import lookup_padded
 from audit.versions import parse_local_version
 
 if TYPE_CHECKING:  # NOTE: a baseline reads Parquet; only runs with --baseline load pyarrow.
@@ -42,7 +43,9 @@ __all__ = [
 ]
 
 #: Findings that mean the audit could not finish; they give exit 3, never exit 1.
-INCOMPLETE_CHECKS = frozenset({"registry.fetch-failed", "registry.invalid-response"})
+INCOMPLETE_CHECKS = frozenset(
+    {"registry.fetch-failed", "registry.invalid-response", "manifest.unreadable"}
+)
 
 _COMMIT = re.compile(r"[0-9a-f]{7,40}")
 
@@ -164,9 +167,16 @@ class Auditor:
         for done, entry in enumerate(entries, 1):
             audited.append(evaluate(entry, environments[entry.host]))
             self._progress("checks", done, len(entries))
-        by_host = self._dependency_audits(audited, environments)
+        unreadable = [m for m in manifests if m.unreadable]
+        # NOTE: a host known only from a file that could not be read has nothing to audit.
+        audited_hosts = {h for m in manifests if not m.unreadable for h in m.hosts}
+        readable = {h: e for h, e in environments.items() if h in audited_hosts}
+        by_host = self._dependency_audits(audited, readable)
         attached = _attach(audited, [f for d in by_host for f in d.findings if f.node_id])
-        host_findings = tuple(f for d in by_host for f in d.findings if f.node_id is None)
+        host_findings = (
+            *(checks.registry.check_unreadable(m) for m in unreadable),
+            *(f for d in by_host for f in d.findings if f.node_id is None),
+        )
         run = AuditRun(
             run_id=new_run_id(started_at),
             started_at=started_at,
@@ -195,13 +205,12 @@ class Auditor:
     def _advise(self, run: AuditRun) -> tuple[Recommendation, ...]:
         if self._lister is None or not self._options.advice:
             return ()
-        policy, today = self._options.policy, run.started_at.astimezone().date()
+        # NOTE: the policy speaks about what is installed: candidates are judged without it.
         return recommend(
             self._lister,
             run.entries,
             run.host_environments,
             allow_prerelease=self._options.allow_prerelease,
-            adjust=(lambda findings: policy.apply(findings, today)) if policy else None,
         )
 
     def _host_environments(
@@ -221,14 +230,14 @@ class Auditor:
                 else (environment, self._options.installed_is_explicit)
             )
             env = host_environment(manifest, base, installed_is_explicit=explicit)
-            for host in (manifest.host, *(e.host for e in manifest.entries)):
+            for host in manifest.hosts:
                 environments.setdefault(host, env)
         return environments
 
     def _lookup(self, entries: Iterable[ManifestEntry]) -> Mapping[NodeKey, LookupResult]:
         keys = list(dict.fromkeys(e.key for e in entries if e.key is not None))
         self._progress("lookup", 0, len(keys))
-        results = self._registry.lookup(keys) if keys else {}
+        results = lookup_padded(self._registry, keys) if keys else {}
         self._progress("lookup", len(keys), len(keys))
         return results
 

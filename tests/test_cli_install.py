@@ -65,6 +65,11 @@ def base_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def install(tmp_path: Path, base_venv: Path) -> Path:
     """A realistic install: registry, nightly git, local, disabled, broken and file packs."""
+    return make_install(tmp_path, base_venv)
+
+
+def make_install(tmp_path: Path, base_venv: Path) -> Path:
+    """Build the install of `install` under ``tmp_path``, its venv beside it."""
     root = tmp_path / "ComfyUI"
     root.mkdir()
     (root / "comfyui_version.py").write_text('__version__ = "0.3.40"\n')

@@ -9,12 +9,11 @@ ComfyUI-Manager snapshot (`plan_snapshot`).
 """
 
 from audit.advisor.choose import advice_targets, advise, needs_advice, recommend
-from audit.advisor.interface import FindingAdjuster, Recommendation, is_trigger
+from audit.advisor.interface import Recommendation, is_trigger
 from audit.advisor.ordering import is_prerelease, order_versions, same_version, version_order
-from audit.advisor.plan import plan_commands, plan_snapshot, upgrade_verdict
+from audit.advisor.plan import plan_commands, plan_paths, plan_snapshot, upgrade_verdict
 
 __all__ = [
-    "FindingAdjuster",
     "Recommendation",
     "advice_targets",
     "advise",
@@ -23,6 +22,7 @@ __all__ = [
     "needs_advice",
     "order_versions",
     "plan_commands",
+    "plan_paths",
     "plan_snapshot",
     "recommend",
     "same_version",

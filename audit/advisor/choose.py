@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from audit.advisor.explain import Shortlist, explain
-from audit.advisor.interface import FindingAdjuster, Recommendation, counts, is_trigger
+from audit.advisor.interface import Recommendation, counts, is_trigger
 from audit.advisor.judge import CandidateJudge, clean
 from audit.advisor.ordering import order_versions, same_version, version_order
 from audit.checks.status import status_name
@@ -58,7 +58,6 @@ def advise(
     environments: Mapping[str, Environment],
     *,
     allow_prerelease: bool = False,
-    adjust: FindingAdjuster | None = None,
 ) -> tuple[Recommendation, ...]:
     """Return one recommendation per entry that `needs_advice`, in run order.
 
@@ -71,12 +70,10 @@ def advise(
         node left out counts as a list that failed.
     :param environments: host → the environment its entries were checked against.
     :param allow_prerelease: whether pre-releases (``1.0.0-beta.9``) may be recommended.
-    :param adjust: the run's policy, applied to the findings about each candidate, so that a
-        candidate is judged as the installed version was.
     :raises KeyError: for an entry whose host is not in ``environments``.
     """
     lists = {node_id.lower(): listing for node_id, listing in versions.items()}
-    judge = CandidateJudge(audited, adjust)
+    judge = CandidateJudge(audited)
     recommendations = []
     for a in audited:
         env = environments[a.entry.host]
@@ -95,12 +92,11 @@ def recommend(
     environments: Mapping[str, Environment],
     *,
     allow_prerelease: bool = False,
-    adjust: FindingAdjuster | None = None,
 ) -> tuple[Recommendation, ...]:
     """List the versions of the nodes that need advice (only those, each once), then `advise`."""
     node_ids = advice_targets(audited, environments)
     versions = lister.list_versions_of(node_ids) if node_ids else {}
-    return advise(audited, versions, environments, allow_prerelease=allow_prerelease, adjust=adjust)
+    return advise(audited, versions, environments, allow_prerelease=allow_prerelease)
 
 
 def _advise_one(
@@ -113,9 +109,13 @@ def _advise_one(
     entry = audited.entry
     triggers = sorted({f.check for f in audited.findings if is_trigger(f.check) and counts(f, env)})
 
-    def recommendation(version: str | None, blocked_by: tuple[str, ...]) -> Recommendation:
+    def recommendation(
+        version: str | None, blocked_by: tuple[str, ...], installs: tuple[str, ...] = ()
+    ) -> Recommendation:
         clears = tuple(triggers) if version is not None else ()
-        return Recommendation(entry.host, entry.node_id, entry.version, version, clears, blocked_by)
+        return Recommendation(
+            entry.host, entry.node_id, entry.version, version, clears, blocked_by, installs
+        )
 
     if isinstance(listing, Failed):
         reason = clean(listing.reason, limit=200)
@@ -123,14 +123,14 @@ def _advise_one(
     shortlist = _shortlist(listing, allow_prerelease)
     judged = []
     for candidate in shortlist.candidates:
-        phrases = judge.blockers(
+        judgement = judge.judge(
             audited, candidate, env, must_clear_conflict="dependency.conflict" in triggers
         )
-        if not phrases:
+        if not judgement.blocked_by:
             if entry.version is not None and same_version(candidate.version, entry.version):
                 return None
-            return recommendation(candidate.version, ())
-        judged.append(phrases)
+            return recommendation(candidate.version, (), judgement.installs)
+        judged.append(judgement.blocked_by)
     return recommendation(None, explain(shortlist, judged))
 
 

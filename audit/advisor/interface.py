@@ -3,20 +3,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-
 from audit.model import Environment, Finding, Recommendation, Severity, When
 
 __all__ = [
-    "FindingAdjuster",
     "Recommendation",
     "counts",
     "is_trigger",
 ]
-
-FindingAdjuster = Callable[[Sequence[Finding]], Sequence[Finding]]
-"""Turns the findings about a candidate version into the ones that count, as the run's policy
-does to every finding (severity overrides, waivers): ``lambda fs: policy.apply(fs, today)``."""
 
 #: The check families whose findings at warning or above call for another version.
 _TRIGGER_FAMILIES = frozenset({"status", "security", "os", "accelerator", "comfyui", "frontend"})

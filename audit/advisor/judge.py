@@ -1,27 +1,32 @@
 """Judge one candidate version of an installed pack with the audit's own checks.
 
 A candidate is the installed entry with another version: `audit.checks.evaluate` runs on it in
-the host's environment, and when the registry lists its pip dependencies, the dependency audit
-runs on the host with the candidate in the installed version's place, for conflicts between
-packs. What counts against it is said in short phrases, which become ``blocked_by``.
+the host's environment, and the dependency audit runs on the host with the candidate in the
+installed version's place (only the packs sharing its distributions take part). Any finding at
+warning or above counts against it, at its default severity: a policy file speaks about what is
+installed, never about candidates. What counts is said in short phrases, which become
+``blocked_by``; requirements the move would newly install or upgrade are listed, not counted.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import replace
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 
 from audit import checks
-from audit.advisor.interface import FindingAdjuster, counts
+from audit.advisor.interface import counts
 from audit.dependencies import PackRequirements, RequirementLine, audit_dependencies
 from audit.dependencies.judge import pack_lines
 from audit.model import AuditedEntry, Environment, Finding, Found, ManifestEntry, NodeVersion
 
-__all__ = ["CandidateJudge", "clean"]
+__all__ = ["CandidateJudge", "Judgement", "clean"]
 
 #: Longest piece of registry text quoted in a phrase.
 _MAX_QUOTE = 80
 _CONFLICT = "dependency.conflict"
+_CLASH = "dependency.variant-clash"
+#: What the move would change in the environment: listed with it, not held against it.
+_INSTALLS = frozenset({"dependency.missing", "dependency.unsatisfied"})
 #: What each finding says about a candidate; ``{expected}``/``{actual}`` are the finding's.
 _PHRASES = {
     "security.tag": "carries tags_admin {actual}",
@@ -49,24 +54,45 @@ def clean(text: str | None, limit: int = _MAX_QUOTE) -> str:
     return flat if len(flat) <= limit else flat[: limit - 3] + "..."
 
 
+@dataclass(frozen=True)
+class Judgement:
+    """Represents what was found about one candidate version."""
+
+    blocked_by: tuple[str, ...]
+    """Why it may not replace the installed version; empty when it may."""
+    installs: tuple[str, ...] = ()
+    """Its requirements that the host does not meet yet (``numpy>=2``): the move installs or
+    upgrades them."""
+
+
 class CandidateJudge:
     """Judges candidate versions for the entries of one run, evaluating the checks once per
     distinct pack, version and environment (a fleet costs versions, not hosts).
 
     :param audited: every entry of the run, for the dependency audit of each host.
-    :param adjust: the run's policy, applied to the findings about a candidate.
     """
 
-    def __init__(
-        self, audited: Sequence[AuditedEntry], adjust: FindingAdjuster | None = None
-    ) -> None:
+    def __init__(self, audited: Sequence[AuditedEntry]) -> None:
         self._hosts: dict[str, list[AuditedEntry]] = {}
         for a in audited:
             self._hosts.setdefault(a.entry.host, []).append(a)
-        self._adjust = adjust
         self._evaluated: dict[tuple[object, ...], tuple[Finding, ...]] = {}
         self._by_distribution: dict[str, dict[str, list[AuditedEntry]]] = {}
-        self._conflicts_seen: dict[tuple[object, ...], tuple[Finding, ...]] = {}
+        self._dependencies_seen: dict[tuple[object, ...], tuple[Finding, ...]] = {}
+        self._installed_keys: dict[int, tuple[object, frozenset[tuple[str, str | None]]]] = {}
+
+    def _installed_key(
+        self, installed: Mapping[str, str | None] | None
+    ) -> frozenset[tuple[str, str | None]] | None:
+        """The installed packages as a memo key, made once per host's mapping (hosts with the
+        same packages share answers)."""
+        if installed is None:
+            return None
+        # NOTE: the mapping is kept in the value, so that its id is never reused meanwhile.
+        kept = self._installed_keys.get(id(installed))
+        if kept is None:
+            kept = self._installed_keys[id(installed)] = (installed, frozenset(installed.items()))
+        return kept[1]
 
     def _requiring(self, host: str, distributions: set[str]) -> list[AuditedEntry]:
         """The host's packs that require any of ``distributions``."""
@@ -78,33 +104,33 @@ class CandidateJudge:
                     index.setdefault(name, []).append(a)
         return list({id(a): a for name in distributions for a in index.get(name, [])}.values())
 
-    def blockers(
+    def judge(
         self,
         installed: AuditedEntry,
         candidate: NodeVersion,
         env: Environment,
         *,
         must_clear_conflict: bool = False,
-    ) -> tuple[str, ...]:
-        """Say why ``candidate`` may not replace ``installed`` in ``env``; empty when it may.
+    ) -> Judgement:
+        """Say why ``candidate`` may not replace ``installed`` in ``env``, and what it installs.
 
         :param must_clear_conflict: whether ``installed`` is part of a dependency conflict,
             which the candidate must then be shown to be free of.
         """
         entry = _candidate_entry(installed.entry, candidate)
-        findings = list(self._evaluate(entry, candidate, env))
-        phrases = [_phrase(f) for f in self._counted(findings, env)]
-        if candidate.dependencies:
-            conflicts = self._conflicts(installed, entry, candidate, env)
-            phrases += (_phrase(f) for f in self._counted(conflicts, env))
-        elif must_clear_conflict:
+        dependencies = self._dependencies(installed, entry, candidate, env)
+        installs = [f for f in dependencies if f.check in _INSTALLS]
+        # NOTE: a variant clash the installed version has already is no fault of the candidate's.
+        not_held = {*_INSTALLS, *(f.check for f in installed.findings if f.check == _CLASH)}
+        found = [
+            *self._evaluate(entry, candidate, env),
+            *(f for f in dependencies if f.check not in not_held),
+        ]
+        phrases = [_phrase(f) for f in found if counts(f, env)]
+        if not candidate.dependencies and must_clear_conflict:
             phrases.append(_UNPROVEN)
-        return tuple(dict.fromkeys(phrases))
-
-    def _counted(self, findings: Sequence[Finding], env: Environment) -> Iterator[Finding]:
-        adjusted = self._adjust(findings) if self._adjust is not None else findings
-        # NOTE: policy.* findings are about the policy file (an expired waiver), not the version.
-        return (f for f in adjusted if counts(f, env) and not f.check.startswith("policy."))
+        wanted = () if phrases else tuple(dict.fromkeys(_installed_as(f) for f in installs))
+        return Judgement(tuple(dict.fromkeys(phrases)), wanted)
 
     def _evaluate(
         self, entry: ManifestEntry, candidate: NodeVersion, env: Environment
@@ -115,14 +141,16 @@ class CandidateJudge:
             findings = self._evaluated[key] = checks.evaluate(entry, Found(candidate), env).findings
         return (replace(f, host=entry.host) for f in findings)
 
-    def _conflicts(
+    def _dependencies(
         self,
         installed: AuditedEntry,
         entry: ManifestEntry,
         candidate: NodeVersion,
         env: Environment,
     ) -> list[Finding]:
-        """The conflicts the candidate would have among the host's other packs, as installed.
+        """The candidate's own dependency findings on the host, among its other packs as
+        installed: its conflicts (with them or itself), lines that are no requirement,
+        compromised releases, variant clashes, and what it needs installed.
 
         A conflict is over one distribution, so only the packs that require one of the
         candidate's distributions can take part: the audit runs on those alone.
@@ -136,21 +164,27 @@ class CandidateJudge:
         key = (
             candidate.key.normalized,
             tuple(candidate.dependencies or ()),
-            (env.os, env.python_version),
+            (env.os, env.python_version, self._installed_key(env.installed)),
             frozenset(
                 (p.entry.node_id, p.entry.version, p.entry.disabled, _lines_over(p, wanted))
                 for p in others
             ),
         )
-        conflicts = self._conflicts_seen.get(key)
-        if conflicts is None:
+        seen = self._dependencies_seen.get(key)
+        if seen is None:
             findings = audit_dependencies(entry.host, [mine, *others], env).findings
-            conflicts = self._conflicts_seen[key] = tuple(
-                f
-                for f in findings
-                if f.check == _CONFLICT and (f.node_id, f.version) == (entry.node_id, entry.version)
+            seen = self._dependencies_seen[key] = tuple(
+                f for f in findings if (f.node_id, f.version) == (entry.node_id, entry.version)
             )
-        return [replace(f, host=entry.host) for f in conflicts]
+        return [replace(f, host=entry.host) for f in seen]
+
+
+def _installed_as(finding: Finding) -> str:
+    """The requirement a missing or unmet finding names: ``numpy>=2``."""
+    if finding.check == "dependency.missing":
+        return finding.expected or finding.message
+    distribution = finding.message.split(" ", 1)[0]
+    return f"{distribution}{finding.expected or ''}"
 
 
 def _requirements_of(audited: AuditedEntry) -> PackRequirements:

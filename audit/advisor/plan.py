@@ -5,14 +5,16 @@ from __future__ import annotations
 import shlex
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
+from pathlib import Path
 
 from audit.advisor.choose import needs_advice
 from audit.advisor.interface import Recommendation, counts, is_trigger
 from audit.advisor.judge import clean
+from audit.errors import InputError
 from audit.manifest.render import to_snapshot
-from audit.model import AuditedEntry, Environment, Manifest, ManifestEntry, When
+from audit.model import ID_PATTERN, AuditedEntry, Environment, Manifest, ManifestEntry, When
 
-__all__ = ["plan_commands", "plan_snapshot", "upgrade_verdict"]
+__all__ = ["plan_commands", "plan_paths", "plan_snapshot", "upgrade_verdict"]
 
 #: Packs named in a verdict at most; the rest are counted.
 MAX_NAMED = 10
@@ -37,13 +39,13 @@ def upgrade_verdict(
     """
     if not (env.target_comfyui or env.target_frontend):
         return _now_state(recommendations)
-    advice = {(r.host, r.node_id, r.version): r for r in recommendations}
+    advice = {(r.host, r.node_id.lower(), r.version): r for r in recommendations}
     blocked: list[str] = []
     changes: list[str] = []
     for a in audited:
         if not (needs_advice(a, env) and _upgrade_affects(a, env)):
             continue
-        found = advice.get((a.entry.host, a.entry.node_id, a.entry.version))
+        found = advice.get((a.entry.host, a.entry.node_id.lower(), a.entry.version))
         if found is None or found.recommended_version is None:
             blocked.append(_pack(a.entry.node_id, a.entry.version))
         else:
@@ -95,18 +97,46 @@ def plan_snapshot(
             raise ValueError(f"the entries are of {len(hosts)} hosts; name the host to plan for")
         host = hosts[0] if hosts else ""
     moves = {
-        (r.node_id, r.version): r.recommended_version
+        (r.node_id.lower(), r.version): r.recommended_version
         for r in recommendations
         if r.host == host and r.recommended_version is not None
     }
     planned = tuple(
-        _moved(e, moves.get((e.node_id, e.version))) for e in manifest_entries if e.host == host
+        _moved(e, moves.get((e.node_id.lower(), e.version)))
+        for e in manifest_entries
+        if e.host == host
     )
     return to_snapshot(Manifest(PLAN, host, "snapshot", planned))
 
 
+def plan_paths(output: Path, hosts: Sequence[str]) -> dict[str, Path]:
+    """Return where each host's plan snapshot goes: ``output`` itself for one host, else
+    ``output/<host>.json`` (a folder, made if missing).
+
+    :raises InputError: when a host name cannot be a file name, or ``output`` is a file while
+        there are several hosts.
+    """
+    if len(hosts) <= 1:
+        return dict.fromkeys(hosts, output)
+    bad = [h for h in hosts if ID_PATTERN.fullmatch(h) is None]
+    if bad:
+        raise InputError(
+            f"{output}: host {bad[0]!r} cannot be a file name (letters, digits, '.', '_', '-')"
+        )
+    if output.exists() and not output.is_dir():
+        raise InputError(f"{output}: with {len(hosts)} hosts, -o names a folder, not a file")
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise InputError(f"{output}: cannot make the folder: {e.strerror or e}") from e
+    return {host: output / f"{host}.json" for host in hosts}
+
+
 def _moved(entry: ManifestEntry, version: str | None) -> ManifestEntry:
-    return entry if version is None else replace(entry, version=version)
+    # NOTE: a pack's own files describe the version installed, not the one it moves to.
+    if version is None:
+        return entry
+    return replace(entry, version=version, requirements=None, declared=None)
 
 
 def _upgrade_affects(audited: AuditedEntry, env: Environment) -> bool:

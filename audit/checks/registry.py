@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from audit.checks.interface import finding
+from audit.checks.interface import CHECKS, finding
 from audit.model import (
     ID_PATTERN,
     VERSION_PATTERN,
@@ -13,6 +13,7 @@ from audit.model import (
     Finding,
     FindingSource,
     Invalid,
+    Manifest,
     ManifestEntry,
     NodeVersion,
     NotFound,
@@ -24,6 +25,7 @@ __all__ = [
     "check_invalid_entry",
     "check_not_looked_up",
     "check_problem",
+    "check_unreadable",
 ]
 
 
@@ -31,6 +33,21 @@ def check_problem(entry: ManifestEntry) -> Finding:
     """Report a pack whose files on disk cannot be read as a pack (its only finding)."""
     assert entry.problem is not None
     return finding(entry, "manifest.broken-pack", entry.problem, source=FindingSource.LOCAL)
+
+
+def check_unreadable(manifest: Manifest) -> Finding:
+    """Report a fleet run's manifest that is an input error (its host's only finding)."""
+    assert manifest.unreadable is not None
+    return Finding(
+        host=manifest.host,
+        node_id=None,
+        version=None,
+        check="manifest.unreadable",
+        severity=CHECKS["manifest.unreadable"],
+        message=manifest.unreadable,
+        source=FindingSource.MANIFEST,
+        actual=manifest.path,
+    )
 
 
 def check_invalid_entry(entry: ManifestEntry) -> Finding:

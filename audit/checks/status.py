@@ -10,7 +10,8 @@ from audit.model import Environment, Finding, ManifestEntry, NodeVersion
 __all__ = ["check_deprecated", "check_status", "status_name"]
 
 # NOTE: Active is the normal case and has no finding. A status this table does not know is
-# passed over: the registry may add one, and guessing its weight would be worse.
+# `status.unknown` (a warning naming the word): the registry may add one, and guessing its
+# weight would be worse than saying we cannot tell.
 _STATUSES = {
     "banned": ("status.banned", "is banned by the registry"),
     "flagged": ("status.flagged", "is flagged by the registry's scanner, pending review"),
@@ -32,14 +33,19 @@ def status_name(status: str) -> str:
 def check_status(
     entry: ManifestEntry, node_version: NodeVersion, env: Environment
 ) -> Iterator[Finding]:
-    """One finding for a Banned, Flagged, Deleted or Pending version."""
+    """One finding for a Banned, Flagged, Deleted or Pending version, or an unknown status."""
     if node_version.status is None:
         return
-    known = _STATUSES.get(status_name(node_version.status))
+    name = status_name(node_version.status)
+    known = _STATUSES.get(name)
+    shown = shown_version(entry, node_version)
     if known:
         check, verdict = known
-        message = f"version {shown_version(entry, node_version)} {verdict}"
+        message = f"version {shown} {verdict}"
         yield finding(entry, check, message, actual=node_version.status)
+    elif name != "active":
+        message = f"version {shown} has a status this tool does not know: {node_version.status!r}"
+        yield finding(entry, "status.unknown", message, actual=node_version.status)
 
 
 def check_deprecated(

@@ -1,4 +1,4 @@
-"""Tell a manifest's format from its content (never from its file name)."""
+"""Tell a manifest's format from its content (for files whose name does not say it)."""
 
 from __future__ import annotations
 

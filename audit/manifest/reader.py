@@ -28,8 +28,17 @@ def _read_json(text: str, ctx: Context, format: ManifestFormat) -> Manifest:
     return read_json(tree, ctx)
 
 
+#: File names that say what a manifest is; content detection is for the others.
+_YAML_SUFFIXES = (".yaml", ".yml")
+
+
 def _parse(text: str, ctx: Context, format: ManifestFormat) -> Manifest:
     """:raises Malformed: for a problem that stops reading the whole file."""
+    suffix = Path(ctx.path).suffix.lower()
+    if format is ManifestFormat.AUTO and suffix in _YAML_SUFFIXES:
+        return read_snapshot(parse_yaml(text), ctx, "snapshot-yaml")
+    if format is ManifestFormat.AUTO and suffix == ".json":
+        return _read_json(text, ctx, format)
     if format in (ManifestFormat.AUTO, ManifestFormat.SNAPSHOT) and looks_like_json(text):
         return _read_json(text, ctx, format)
     if format is ManifestFormat.AUTO:
@@ -67,7 +76,8 @@ def read_manifest(
     host: str | None = None,
     format: ManifestFormat = ManifestFormat.AUTO,
 ) -> Manifest:
-    """Return the manifest at ``path``, its format detected from the content unless given.
+    """Return the manifest at ``path``, in the format given, else the one its name says
+    (``.yaml``/``.yml`` YAML, ``.json`` JSON), else the one its content shows.
 
     :param host: the host of every entry; default the file's stem. A CSV ``host`` column or a
         JSON ``host`` key wins over it.

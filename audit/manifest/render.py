@@ -11,7 +11,10 @@ import json
 from collections.abc import Mapping
 from pathlib import PurePath
 
+from packaging.utils import canonicalize_name
+
 from audit.manifest.gitsource import repository_name
+from audit.manifest.packfacts import write_pack_facts
 from audit.manifest.snapshot import UNLISTED
 from audit.model import EntrySource, Manifest, ManifestEntry
 
@@ -135,12 +138,17 @@ def _member(entry: ManifestEntry, section: str) -> tuple[str, object]:
     return entry.node_id, entry.version
 
 
+#: What ``pip freeze`` leaves out: a Manager restore with ``--pip-non-url`` would pin them.
+FREEZE_HIDDEN = frozenset({"pip", "setuptools", "wheel", "distribute"})
+
+
 def _pips(installed: Mapping[str, str | None] | None) -> dict[str, str] | None:
     # NOTE: Manager writes pip-freeze lines as keys; a URL install whose URL is unknown is
     # written as its bare name, which the reader reads as installed at an unknown version.
     if installed is None:
         return None
-    ordered = sorted(installed.items(), key=lambda pair: pair[0].lower())
+    kept = (pair for pair in installed.items() if canonicalize_name(pair[0]) not in FREEZE_HIDDEN)
+    ordered = sorted(kept, key=lambda pair: pair[0].lower())
     return {f"{name}=={version}" if version else name: "" for name, version in ordered}
 
 
@@ -153,7 +161,8 @@ def to_snapshot(
     version under ``cnr_custom_nodes``, git packs with a URL and commit, single-file packs.
     comfy-audit's extensions, which Manager ignores, hold the rest: ``disabled_cnr_custom_nodes``,
     ``cnr_id`` for a git pack whose id is not its repository name, and ``unlisted_custom_nodes``
-    for packs with an unknown version, a problem, no URL, or a hand-copied folder.
+    for packs with an unknown version, a problem, no URL, or a hand-copied folder;
+    ``pack_requirements`` and ``pack_declared`` for what the packs' own files say.
 
     Reading the snapshot back gives the same entries (id, version, source, disabled, url, hash,
     problem), except that ``local`` packs listed under the ``cnr`` keys come back as
@@ -178,4 +187,5 @@ def to_snapshot(
         _FILES: files,
         "pips": _pips(installed if installed is not None else manifest.pips),
         UNLISTED: sections[UNLISTED],
+        **write_pack_facts(manifest.entries),
     }

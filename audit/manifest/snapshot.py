@@ -1,13 +1,15 @@
 """Read ComfyUI-Manager snapshots (JSON, or YAML under ``custom_nodes:``) and comfy-lock files.
 
 Every key is optional and may be null, since old snapshots predate ``pips`` and
-``cnr_custom_nodes``. Three extensions are comfy-audit's own (written by ``scan -o``), and
+``cnr_custom_nodes``. Five extensions are comfy-audit's own (written by ``scan -o``), and
 ComfyUI-Manager ignores them:
 
 - ``disabled_cnr_custom_nodes``: disabled registry packs, which Manager leaves out;
 - ``cnr_id`` in a ``git_custom_nodes`` item: the pack's registry id, which is its node id;
 - ``unlisted_custom_nodes``: ``{node_id: {source, version, disabled, problem, url?}}``, the packs
-  a Manager snapshot cannot express (unknown version, broken, hand-copied, no remote URL).
+  a Manager snapshot cannot express (unknown version, broken, hand-copied, no remote URL);
+- ``pack_requirements`` and ``pack_declared``: what each pack's own files say (see
+  `audit.manifest.packfacts`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import TypeGuard
 
 from audit.manifest.gitsource import repository_name, strip_credentials
 from audit.manifest.interface import Context, Malformed, brief, merge_duplicates
+from audit.manifest.packfacts import read_pack_facts
 from audit.manifest.pips import read_pips
 from audit.manifest.tree import (
     Map,
@@ -112,6 +115,9 @@ def _git(key: Tree | None, value: Tree, ctx: Context) -> ManifestEntry:
     if not name:
         raise Malformed(f"cannot tell the repository name from git url {brief(url)}", line)
     commit = as_optional_str(value.get("hash"), f"hash of {brief(url)}", line)
+    # NOTE: Manager writes a detached HEAD's line as read, newline included (also the state
+    # after it restores a snapshot): the commit is the line's content.
+    commit = (commit.strip() or None) if commit is not None else None
     disabled = as_bool(value.get("disabled"), f"disabled of {brief(url)}", line)
     return ctx.entry(name, commit, line, source=EntrySource.GIT, url=url, disabled=disabled)
 
@@ -233,7 +239,7 @@ def read_snapshot(tree: Tree, ctx: Context, label: str) -> Manifest:
         ctx.path,
         ctx.host,
         label,
-        merge_duplicates(found, ctx.problems),
+        read_pack_facts(section, merge_duplicates(found, ctx.problems), ctx),
         comfyui=_comfyui(section, tree, ctx),
         pips=read_pips(section.get("pips"), ctx),
     )

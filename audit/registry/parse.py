@@ -106,8 +106,8 @@ class _Fields:
             return None
         normalized = normalize_status(raw)
         if normalized is None:
-            # NOTE: keep the unknown word, so a report shows what the registry said.
-            self._wrong("status")
+            # NOTE: an enum word we do not know is data (the registry may add a status), not a
+            # broken answer: keep it as sent, and the status check reports it.
             return raw
         return normalized
 

@@ -155,6 +155,13 @@ def _fields(*names: str) -> dict[str, pc.Expression]:
     return {name: pc.field(name) for name in names}
 
 
+#: Node ids compare case-insensitively: a pack one host names `ComfyUI-Impact-Pack` (from its
+#: URL) and another `comfyui-impact-pack` is one pack. Rows are grouped by ``node_key`` and
+#: show one of the ids as written (the first in sort order, so that the roll-up is stable).
+_NODE_KEY = {"node_key": pc.utf8_lower(pc.field("node_id"))}
+_AS_WRITTEN: Aggregate = ("node_id", "hash_min", "node_id")
+
+
 def _host_rows(picks: Sequence[_Pick], findings: TableSource) -> list[Row]:
     counted = aggregate(
         findings,
@@ -182,13 +189,14 @@ def _pack_rows(findings: TableSource) -> list[Row]:
     grouped = aggregate(
         findings,
         where=pc.field("node_id").is_valid() & now_and_counting & (SEVERITY_RANK >= 1),
-        columns={**_fields("node_id", "version", "check"), "rank": SEVERITY_RANK},
+        columns={**_NODE_KEY, **_fields("node_id", "version", "check"), "rank": SEVERITY_RANK},
         reads=["node_id", "version", "check", "severity", "when", "waived"],
-        keys=["node_id", "version"],
+        keys=["node_key", "version"],
         aggregates=[
             ("host", "hash_count_distinct", "host_count"),
             ("rank", "hash_max", "rank"),
             ("check", "hash_distinct", "checks"),
+            _AS_WRITTEN,
         ],
     )
     found = grouped.to_pylist()
@@ -205,15 +213,15 @@ def _pack_rows(findings: TableSource) -> list[Row]:
     ]
 
 
-_BY_PACK: Sequence[Aggregate] = [("host", "hash_distinct", "hosts")]
+_BY_PACK: Sequence[Aggregate] = [("host", "hash_distinct", "hosts"), _AS_WRITTEN]
 
 
 def _blocker_rows(findings: TableSource, nodes: TableSource) -> list[Row]:
-    keys = ["target_comfyui", "node_id", "version"]
+    keys = ["target_comfyui", "node_key", "version"]
     upgrade_findings = aggregate(
         findings,
         where=pc.field("check").isin(_BLOCKING_CHECKS) & (pc.field("when") == "after-upgrade"),
-        columns=_fields("node_id", "version"),
+        columns={**_NODE_KEY, **_fields("node_id", "version")},
         reads=["node_id", "version", "check", "when"],
         keys=keys,
         aggregates=_BY_PACK,
@@ -225,17 +233,21 @@ def _blocker_rows(findings: TableSource, nodes: TableSource) -> list[Row]:
     upgrade_nodes = aggregate(
         nodes,
         where=broken_by_upgrade,
-        columns=_fields("node_id", "version"),
+        columns={**_NODE_KEY, **_fields("node_id", "version")},
         reads=["node_id", "version", "compatible_now", "compatible_after_upgrade"],
         keys=keys,
         aggregates=_BY_PACK,
     )
     hosts: dict[tuple[str | None, str, str | None], set[str]] = defaultdict(set)
+    written: dict[tuple[str | None, str, str | None], str] = {}
     for row in [*upgrade_findings.to_pylist(), *upgrade_nodes.to_pylist()]:
-        hosts[row["target_comfyui"], row["node_id"], row["version"]].update(row["hosts"])
+        pair = (row["target_comfyui"], row["node_key"], row["version"])
+        hosts[pair].update(row["hosts"])
+        written[pair] = min(written.get(pair, row["node_id"]), row["node_id"])
     rows: list[Row] = []
-    for (target, node_id, version), on in hosts.items():
-        pack = {"target_comfyui": target, "node_id": node_id, "version": version}
+    for pair, on in hosts.items():
+        target, version = pair[0], pair[2]
+        pack = {"target_comfyui": target, "node_id": written[pair], "version": version}
         rows.append({**pack, "host_count": len(on), "hosts": sorted(on)})
     return sorted(
         rows, key=lambda r: (-r["host_count"], *_pack_order(r), r["target_comfyui"] or "")
@@ -251,25 +263,23 @@ def _drift_rows(nodes: TableSource) -> list[Row]:
         return aggregate(
             nodes,
             where=pc.field("version").is_valid(),
-            columns=_fields("node_id", "version"),
+            columns={**_NODE_KEY, **_fields("node_id", "version")},
             reads=["node_id", "version"],
             keys=keys,
-            aggregates=[("host", "hash_count_distinct", "n")],
+            aggregates=[("host", "hash_count_distinct", "n"), _AS_WRITTEN],
         )
 
     versions: dict[str, list[tuple[int, str]]] = defaultdict(list)
-    for row in hosts_by(["node_id", "version"]).to_pylist():
-        versions[row["node_id"]].append((-row["n"], row["version"]))
-    totals = {r["node_id"]: r["n"] for r in hosts_by(["node_id"]).to_pylist()}
-    drifted = sorted((-totals[n], n) for n, found in versions.items() if len(found) > 1)
+    for row in hosts_by(["node_key", "version"]).to_pylist():
+        versions[row["node_key"]].append((-row["n"], row["version"]))
+    totals = {r["node_key"]: (-r["n"], r["node_id"]) for r in hosts_by(["node_key"]).to_pylist()}
+    drifted = sorted((totals[key], key) for key, found in versions.items() if len(found) > 1)
     rows: list[Row] = []
-    for _, node_id in drifted:
-        found = sorted(versions[node_id])
+    for (minus_total, node_id), key in drifted:
+        found = sorted(versions[key])
         counts, names = [-n for n, _ in found], [v for _, v in found]
-        total = totals[node_id]
-        rows.append(
-            {"node_id": node_id, "host_count": total, "versions": names, "host_counts": counts}
-        )
+        pack = {"node_id": node_id, "host_count": -minus_total}
+        rows.append({**pack, "versions": names, "host_counts": counts})
     return rows
 
 

@@ -17,7 +17,7 @@ __all__ = [
 ]
 
 #: Version of the report layout (columns, types, ``run.json`` keys); bumped on any change.
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 
 #: The severity dictionary, in order; every severity column holds all four, used or not.
 SEVERITY_LABELS = ("info", "warning", "error", "critical")
@@ -119,8 +119,10 @@ RECOMMENDATIONS_SCHEMA = pa.schema(
         _optional("recommended_version", pa.string()),
         _required("clears", STRING_LIST),
         _required("blocked_by", STRING_LIST),
+        _required("installs", STRING_LIST),
     ],
     metadata=_METADATA,
 )
 """One row per entry the upgrade advisor looked at: the version to move to (null when none fits),
-the check codes the move clears, and, when none fits, the constraints no version meets."""
+the check codes the move clears, and, when none fits, the constraints no version meets;
+``installs`` lists the requirements the move would newly install or upgrade."""

@@ -211,6 +211,7 @@ def _recommendation_row(run_id: str, r: Recommendation) -> Row:
         "recommended_version": r.recommended_version,
         "clears": list(r.clears),
         "blocked_by": list(r.blocked_by),
+        "installs": list(r.installs),
     }
 
 

@@ -193,3 +193,11 @@ def test_a_snapshot_is_of_one_host() -> None:
     only = plan_snapshot([FOO], [e for e in ENTRIES if e.host == "gpu-02"])
     assert only["cnr_custom_nodes"] == {"other-host-pack": "1.0.0"}
     assert plan_snapshot([], [])["cnr_custom_nodes"] == {}
+
+
+def test_the_snapshot_joins_ids_whatever_their_case() -> None:
+    listed = [entry("ComfyUI-Foo", "1.0.0", requirements=("numpy<2",))]
+    snapshot = plan_snapshot([rec("comfyui-foo", "1.0.0", "1.2.0")], listed, host=HOST)
+    assert snapshot["cnr_custom_nodes"] == {"ComfyUI-Foo": "1.2.0"}
+    # NOTE: the pack's own files describe the version installed, not the one it moves to.
+    assert snapshot["pack_requirements"] == {}

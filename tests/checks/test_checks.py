@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 import audit.checks.interface
 import audit.checks.platform
+import audit.checks.registry
 import audit.checks.status
 from audit.checks import CHECKS, evaluate
 from audit.model import (
@@ -24,6 +25,7 @@ from audit.model import (
     Found,
     Invalid,
     LookupResult,
+    Manifest,
     ManifestEntry,
     NodeVersion,
     NotFound,
@@ -180,7 +182,11 @@ CASES = [
     # --- status, deprecation, admin tags ---
     Case("active-clean", found(), ()),
     Case("status-missing", found(status=None), ()),
-    Case("status-unknown-word", found(status="NodeVersionStatusSomethingNew"), ()),
+    Case(
+        "status-unknown-word",
+        found(status="NodeVersionStatusArchived", supported_os=("Windows",)),
+        (now("status.unknown", "warning"), now("os.unsupported")),
+    ),
     Case("banned", found(status="NodeVersionStatusBanned"), (now("status.banned", "critical"),)),
     Case("banned-lowercase", found(status="banned"), (now("status.banned"),)),
     Case("flagged", found(status="NodeVersionStatusFlagged"), (now("status.flagged", "error"),)),
@@ -582,7 +588,22 @@ def expected_source(found_: Finding, case: Case) -> FindingSource:
 
 def test_every_check_code_is_covered_by_the_table() -> None:
     emitted = {check for case in CASES for check, _, _ in case.expected}
-    assert emitted == set(CHECKS)
+    # NOTE: a manifest that cannot be read has no entry to evaluate: see the next test.
+    assert emitted == set(CHECKS) - {"manifest.unreadable"}
+
+
+def test_an_unreadable_manifest_is_its_hosts_one_finding() -> None:
+    manifest = Manifest("fleet/cut.json", "cut", "unreadable", (), unreadable="fleet/cut.json: x")
+    assert audit.checks.registry.check_unreadable(manifest) == Finding(
+        host="cut",
+        node_id=None,
+        version=None,
+        check="manifest.unreadable",
+        severity=Severity.ERROR,
+        message="fleet/cut.json: x",
+        source=FindingSource.MANIFEST,
+        actual="fleet/cut.json",
+    )
 
 
 def test_check_defaults_follow_the_design() -> None:

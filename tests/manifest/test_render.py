@@ -95,6 +95,15 @@ SMALL_JSON = [
     _item("websocket_image_save", None, "file"),
     _item("comfyui-logic", "1.0.0", "registry", disabled=True),
 ]
+NOTHING_DECLARED = dict.fromkeys(
+    (
+        "supported_comfyui_version",
+        "supported_comfyui_frontend_version",
+        "supported_os",
+        "supported_accelerators",
+        "dependencies",
+    )
+)
 SMALL_SNAPSHOT = {
     "comfyui": COMFYUI_SHA,
     "git_custom_nodes": {HAND_URL: {"hash": HAND_SHA, "disabled": False, "cnr_id": "comfyui-hand"}},
@@ -110,6 +119,17 @@ SMALL_SNAPSHOT = {
             "problem": TOML_PROBLEM,
         },
         "copied": {"source": "file", "version": None, "disabled": False, "problem": None},
+    },
+    "pack_requirements": {},
+    "pack_declared": {
+        "comfyui-impact-pack": {
+            "supported_comfyui_version": ">=0.3.40",
+            "supported_comfyui_frontend_version": ">=1.20.0",
+            "supported_os": ["OS Independent"],
+            "supported_accelerators": ["GPU :: NVIDIA CUDA"],
+            "dependencies": ["segment-anything", "scipy>=1.11.4"],
+        },
+        **dict.fromkeys(("local-pack", "comfyui-logic"), NOTHING_DECLARED),
     },
 }
 
@@ -162,6 +182,8 @@ def test_render_empty() -> None:
         "file_custom_nodes": [],
         "pips": None,
         "unlisted_custom_nodes": {},
+        "pack_requirements": {},
+        "pack_declared": {},
     }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from audit.manifest import read_manifest
-from audit.model import EntrySource, ManifestEntry
+from audit.model import EntrySource, ManifestEntry, NodeVersion
 from tests.manifest.helpers import Problems, Write, problems_of
 
 REGISTRY, GIT, FILE = EntrySource.REGISTRY, EntrySource.GIT, EntrySource.FILE
@@ -449,7 +449,45 @@ SNAPSHOT_ERRORS: list[tuple[str, str, str, Problems]] = [
             (9, "pips value of 'numpy' must be a string, quote it: got 1.26"),
         ],
     ),
+    (
+        "pack-facts-of-the-wrong-shape",
+        "s.yaml",
+        "cnr_custom_nodes: {a: '1'}\npack_requirements:\n  a: numpy\n  b: [1]\n"
+        "pack_declared:\n  a: [x]\n  b: {supported_os: OS Independent}\n",
+        [
+            (3, "pack_requirements of 'a' must be a list of lines, got 'numpy'"),
+            (4, "a line of pack_requirements of 'b' must be a string, quote it: got 1"),
+            (6, "pack_declared of 'a' must be a mapping, got a list"),
+            (
+                7,
+                "supported_os of pack_declared of 'b' must be a list of lines,"
+                " got 'OS Independent'",
+            ),
+        ],
+    ),
+    (
+        "pack-facts-not-a-mapping",
+        "s.json",
+        '{"cnr_custom_nodes": {}, "pack_declared": []}',
+        [(1, "pack_declared must be a mapping of node id to facts, got a list")],
+    ),
 ]
+
+
+def test_pack_facts_reach_the_entries_they_name(write: Write) -> None:
+    manifest = read_manifest(
+        write(
+            "s.json",
+            '{"cnr_custom_nodes": {"a": "1", "b": "2"}, "pack_requirements": {"a": ["numpy<2"]},'
+            ' "pack_declared": {"b": {"supported_os": ["Microsoft :: Windows"]}, "c": {}}}',
+        )
+    )
+    a, b = manifest.entries
+    assert (a.requirements, a.declared) == (("numpy<2",), None)
+    assert (b.requirements, b.declared) == (
+        None,
+        NodeVersion("b", "2", supported_os=("Microsoft :: Windows",)),
+    )
 
 
 @pytest.mark.parametrize(

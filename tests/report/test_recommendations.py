@@ -24,9 +24,16 @@ EXPECTED = [
     ("recommended_version", pa.string(), True),
     ("clears", STRINGS, False),
     ("blocked_by", STRINGS, False),
+    ("installs", STRINGS, False),
 ]
 MOVE = Recommendation(
-    "gpu-01", "comfyui-foo", "1.2.0", "1.5.0", ("comfyui.incompatible", "status.flagged"), ()
+    "gpu-01",
+    "comfyui-foo",
+    "1.2.0",
+    "1.5.0",
+    ("comfyui.incompatible", "status.flagged"),
+    (),
+    ("numpy>=2", "scipy"),
 )
 STUCK = Recommendation(
     "gpu-01",
@@ -67,7 +74,7 @@ def advised_run(*recommendations: Recommendation, **options: object) -> AuditRun
 
 def test_the_exact_schema() -> None:
     assert [(f.name, f.type, f.nullable) for f in RECOMMENDATIONS_SCHEMA] == EXPECTED
-    assert RECOMMENDATIONS_SCHEMA.metadata == {b"comfy-audit.schema_version": b"1"}
+    assert RECOMMENDATIONS_SCHEMA.metadata == {b"comfy-audit.schema_version": b"2"}
 
 
 def test_an_empty_table_has_the_full_schema() -> None:
@@ -86,6 +93,7 @@ def test_rows() -> None:
             "recommended_version": "1.5.0",
             "clears": ["comfyui.incompatible", "status.flagged"],
             "blocked_by": [],
+            "installs": ["numpy>=2", "scipy"],
         },
         {
             "run_id": "run-1",
@@ -98,6 +106,7 @@ def test_rows() -> None:
                 "every Active version requires ComfyUI <0.4.0",
                 "0.9.0: carries tags_admin x",
             ],
+            "installs": [],
         },
     ]
 
@@ -120,6 +129,7 @@ def test_parquet_and_csv(tmp_path: Path) -> None:
             "1.5.0",
             "comfyui.incompatible;status.flagged",
             "",
+            "numpy>=2;scipy",
         ],
         [
             "run-1",
@@ -129,6 +139,7 @@ def test_parquet_and_csv(tmp_path: Path) -> None:
             "",
             "",
             "every Active version requires ComfyUI <0.4.0;0.9.0: carries tags_admin x",
+            "",
         ],
     ]
 

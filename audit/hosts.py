@@ -1,0 +1,82 @@
+"""Read the manifests of one run, each with its host's own profile (a sibling ``<stem>.env.json``).
+
+With several manifests, one that is an input error does not stop the run: it becomes a host
+whose manifest is `Manifest.unreadable`, and the pipeline reports it as ``manifest.unreadable``
+(DESIGN.md "Exit codes"). With one manifest, or when every one is bad, it stays an input error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from audit.environment import load_profile, override
+from audit.errors import InputError, ManifestError
+from audit.manifest import ManifestFormat, read_manifest
+from audit.model import Environment, Manifest
+
+__all__ = ["read_hosts"]
+
+
+def _sibling_profile(manifest_path: str) -> Path:
+    """Where the profile of a manifest's host is: ``<stem>.env.json`` beside it."""
+    path = Path(manifest_path)
+    return path.with_name(path.stem + ".env.json")
+
+
+def read_hosts(
+    paths: Sequence[str],
+    *,
+    host: str | None,
+    format: ManifestFormat,
+    targets: Mapping[str, str | None],
+) -> tuple[list[Manifest], dict[str, Environment]]:
+    """Return the manifests at ``paths`` and each one's sibling profile, by manifest path.
+
+    ``host`` applies when there is exactly one manifest. A profile describes its host's machine;
+    ``targets`` (the planned upgrade) apply to every host.
+
+    :raises InputError: for a bad manifest or profile when there is one manifest, or for every
+        problem of every manifest when none can be read.
+    """
+    single = len(paths) == 1
+    manifests: list[Manifest] = []
+    profiles: dict[str, Environment] = {}
+    problems: list[str] = []
+    for path in paths:
+        try:
+            manifest = read_manifest(path, host=host if single else None, format=format)
+            profile = _profile(path, targets)
+        except InputError as e:
+            if single:
+                raise
+            problems.extend(_lines(e))
+            manifests.append(_unreadable(path, e))
+            continue
+        manifests.append(manifest)
+        if profile is not None:
+            profiles[path] = profile
+    if problems and all(m.unreadable for m in manifests):
+        raise InputError("\n".join(problems))
+    return manifests, profiles
+
+
+def _profile(path: str, targets: Mapping[str, str | None]) -> Environment | None:
+    sibling = _sibling_profile(path)
+    if not sibling.is_file():
+        return None
+    return override(load_profile(sibling), "flag", **targets)
+
+
+def _lines(error: InputError) -> list[str]:
+    """Each problem of ``error`` on a line of its own, naming its file."""
+    if isinstance(error, ManifestError):
+        return [str(p) for p in error.problems]
+    return str(error).splitlines()
+
+
+def _unreadable(path: str, error: InputError) -> Manifest:
+    """The host of a manifest that cannot be audited, with the one-line reason why."""
+    lines = _lines(error) or [f"{path}: unreadable"]
+    more = f" (and {len(lines) - 1} more problems)" if len(lines) > 1 else ""
+    return Manifest(path, Path(path).stem, "unreadable", (), unreadable=lines[0] + more)
