@@ -20,6 +20,7 @@ __all__ = [
     "TooLarge",
     "inflate",
     "read_bytes",
+    "read_head",
     "read_tail",
     "read_text",
     "stays_within",
@@ -132,6 +133,25 @@ def read_text(path: str | Path, *, limit: int = DEFAULT_LIMIT) -> str:
     :raises Refused: as :func:`read_bytes`.
     """
     return read_bytes(path, limit=limit).decode("utf-8", errors="replace").removeprefix("\ufeff")
+
+
+def read_head(path: str | Path, *, limit: int) -> bytes:
+    """Return at most the first ``limit`` bytes of the regular file at ``path`` (for headers).
+
+    :raises Refused: as :func:`read_bytes`, except that a large file is not an error.
+    """
+    fd = _open_regular(Path(path))
+    try:
+        chunks: list[bytes] = []
+        total = 0
+        while total < limit and (chunk := os.read(fd, min(_CHUNK, limit - total))):
+            chunks.append(chunk)
+            total += len(chunk)
+        return b"".join(chunks)
+    except OSError as e:
+        raise Refused(_reason(e)) from None
+    finally:
+        os.close(fd)
 
 
 def read_tail(path: str | Path, *, limit: int) -> bytes:
