@@ -61,8 +61,29 @@ def _resolve(path: Path) -> Path:
     return target
 
 
+_SPECIAL = (Path("/dev"), Path("/proc"))
+_MAX_HOPS = 40
+
+
+def _refuse_special(path: Path) -> None:
+    """Refuse a path that is, or links through, ``/dev`` or ``/proc`` (``/dev/stdout`` too).
+
+    NOTE: ``/dev/stdout`` leads to whatever standard output is; replacing it by a new file
+    would take it from the process (and from whoever reads it), so ``-`` is the way.
+    """
+    hop = Path(os.path.abspath(path))
+    for _ in range(_MAX_HOPS):
+        if any(hop.is_relative_to(special) for special in _SPECIAL):
+            raise Refused(f"{hop} is a device or process file; use - for standard output")
+        if not hop.is_symlink():
+            return
+        hop = Path(os.path.abspath(hop.parent / os.readlink(hop)))
+    raise Refused("too many levels of symbolic links")
+
+
 def _check(path: Path) -> Path:
     try:
+        _refuse_special(path)
         real = _resolve(path)
         try:
             mode = os.stat(real).st_mode
