@@ -164,6 +164,9 @@ def _is_nvidia(line: str, marker_env: Mapping[str, str]) -> bool:
 
 
 def _read(path: Path) -> str | None:
+    """The text of a file of the install; ``None`` when unreadable or linked outside it."""
+    if not safeio.stays_within(path, path.parent):
+        return None
     try:
         return safeio.read_text(path, limit=_MAX_FILE)
     except safeio.Refused:

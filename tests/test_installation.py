@@ -481,3 +481,11 @@ def test_not_a_folder(tmp_path: Path, kind: str) -> None:
 
 def test_doctests() -> None:
     assert doctest.testmod(audit.installation).failed == 0
+
+
+def test_files_linked_outside_the_install_are_not_read(install: Path, tmp_path: Path) -> None:
+    (tmp_path / "elsewhere.py").write_text(VERSION_FILE.format("9.9.9"))
+    (install / "comfyui_version.py").symlink_to(tmp_path / "elsewhere.py")
+    (install / "requirements.txt").symlink_to("/dev/zero")
+    env = describe_install(install, machine=Environment())
+    assert (env.comfyui_version, env.frontend_version) == (None, None)
