@@ -211,8 +211,10 @@ def _installed(root: Path, python: str | Path | None) -> tuple[_Installed | None
 
 def _named(python: str | Path) -> _Installed:
     """The environment the user named: read from its files if it has any, else run."""
-    path = Path(python).absolute()
-    location = environment_of(path) if os.fspath(python).strip() else None
+    text = os.fspath(python)
+    path = Path(text).absolute()
+    # NOTE: a bare name such as `python3` is a command on PATH, not a file here.
+    location = environment_of(path) if text.strip() and path.exists() else None
     found = read_environment(location) if location is not None else None
     if found is not None:
         return _from_files(found)
