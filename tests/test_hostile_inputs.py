@@ -120,6 +120,7 @@ def test_an_unreadable_git_folder_is_no_internal_error(shared_tmp: Path) -> None
     pack = _install(shared_tmp / "ComfyUI")
     (pack / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
     (pack / ".git").chmod(0o000)
+
     def scan() -> tuple[int, str, str]:
         result = invoke("scan", shared_tmp / "ComfyUI", "--json")
         return result.exit_code, result.stdout, result.stderr
