@@ -17,6 +17,7 @@ enabled again (``info`` before), or a severity override made it worse. That is w
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -25,6 +26,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from audit import safeio
 from audit.errors import InputError, describe_error
 from audit.model import AuditRun, Finding, Severity
 
@@ -149,8 +151,9 @@ def _parquet_rows(path: Path, name: str) -> list[tuple[object, ...]]:
 
 
 def _csv_rows(path: Path, name: str) -> list[tuple[object, ...]]:
-    with _translating(name), path.open(encoding="utf-8-sig", newline="") as stream:
-        reader = csv.DictReader(stream)
+    with _translating(name):
+        text = safeio.read_bytes(path).decode("utf-8-sig")
+        reader = csv.DictReader(io.StringIO(text, newline=""))
         _missing(reader.fieldnames or (), name)
         return [tuple(row.get(c) for c in _COLUMNS) for row in reader]
 

@@ -13,7 +13,6 @@ import os
 import platform
 import re
 import sys
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime, timedelta
@@ -23,7 +22,7 @@ from typing import Any, NoReturn, TextIO, TypeVar
 import click
 import yaml
 
-from audit import __version__
+from audit import __version__, atomic, terminal
 from audit.environment import (
     ACCELERATORS,
     OPERATING_SYSTEMS,
@@ -91,7 +90,7 @@ class UserError(click.ClickException):
 
 def _printable(text: str) -> str:
     # A manifest can hold control characters; never let them reach the terminal raw.
-    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+    return terminal.visible_line(text)
 
 
 class AuditGroup(click.Group):
@@ -191,8 +190,8 @@ environment_options = option_group(
         "--python",
         type=click.Path(),
         metavar="PATH",
-        help="The install's Python (or its venv): its installed packages are read in a "
-        "subprocess. Default: the venv in or beside --comfyui, or python_embeded.",
+        help="The install's Python (or its venv): its site-packages are read as files, else it "
+        "is run if you or root own it. Default: .venv, venv or python_embeded in --comfyui.",
     ),
     click.option(
         "--env-profile",
@@ -499,7 +498,7 @@ class RegistrySettings:
     def warn_if_stale(self, source: AnyRegistry) -> None:
         warning = stale_data_warning(source, self.max_age)
         if warning:
-            click.echo(f"comfy-audit: warning: {warning}", err=True)
+            click.echo(f"comfy-audit: warning: {_printable(warning)}", err=True)
 
 
 _FAIL_ON = ["info", "warning", "error", "critical", "never"]
@@ -586,6 +585,7 @@ def run(
     from audit import report
     from audit.baseline import load_baseline
 
+    _check_outputs(prometheus, markdown)
     settings = RegistrySettings.pop(options)
     inputs = Inputs.pop(options)
     source = settings.open()
@@ -620,15 +620,31 @@ def run(
     auditor = Auditor(source, audit_options, progress=progress, lister=source)
     audit_run = inputs.audit(auditor, recorded)
     settings.warn_if_stale(source)
+    extras = ((prometheus, report.prometheus_text), (markdown, report.markdown_summary))
+    # NOTE: written before run.json, so that its exit_code is the one this process exits with.
+    audit_run = _write_extras(audit_run, [(path, render) for path, render in extras if path])
     run_dir = report.write_run(audit_run, output)
-    for path, render in ((prometheus, report.prometheus_text), (markdown, report.markdown_summary)):
-        if path:
-            _write_atomically(Path(path), render(audit_run))
     if as_json:
         click.echo(report.findings_json(audit_run), nl=False)
     if not quiet:
-        click.echo(report.render_summary(audit_run, run_dir), err=as_json)
+        terminal.echo(report.render_summary(audit_run, run_dir), err=as_json)
     ctx.exit(audit_run.exit_code)
+
+
+def _write_extras(
+    audit_run: AuditRun, extras: Sequence[tuple[str, Callable[[AuditRun], str]]]
+) -> AuditRun:
+    """Write the extra outputs; one that fails is named and counts like a failed lookup."""
+    failed = False
+    for path, render in extras:
+        try:
+            _write_atomically(Path(path), render(audit_run))
+        except ReportError as e:
+            click.echo(f"comfy-audit: error: {_printable(str(e))}", err=True)
+            failed = True
+    if failed and audit_run.exit_code == 0:
+        return replace(audit_run, exit_code=EXIT_INCOMPLETE)
+    return audit_run
 
 
 def _policy(path: str | None) -> tuple[Path | None, Policy | None]:
@@ -662,6 +678,7 @@ def env(
 ) -> None:
     """Print the environment profile as JSON: this machine's, or with --comfyui that install's
     (versions and their sources, Python, installed packages). Flags override what is found."""
+    _check_outputs(output)
     environment = build_environment(
         env_profile, comfyui_path, python, os_name, accelerators, **versions
     )
@@ -698,6 +715,7 @@ def advise(
     upgrade is safe, safe after those changes, or blocked. Exits like `run`."""
     from audit.advisor import plan_commands, plan_paths, plan_snapshot, upgrade_verdict
 
+    _check_outputs(output)
     settings = RegistrySettings.pop(options)
     inputs = Inputs.pop(options)
     hosts = list(dict.fromkeys(h for m in inputs.manifests if not m.unreadable for h in m.hosts))
@@ -715,12 +733,13 @@ def advise(
     settings.warn_if_stale(source)
     recommendations = audit_run.recommendations
     for line in plan_commands(recommendations) or ["# no pack needs a change"]:
-        click.echo(line)
+        terminal.echo(terminal.visible_line(line))
     for host, env in audit_run.host_environments.items():
         if env.target_comfyui or env.target_frontend:
             entries = [a for a in audit_run.entries if a.entry.host == host]
             mine = [r for r in recommendations if r.host == host]
-            click.echo(f"# {host}: {upgrade_verdict(entries, mine, env)}")
+            verdict = upgrade_verdict(entries, mine, env)
+            terminal.echo(terminal.visible_line(f"# {host}: {verdict}"))
     listed = [e for m in inputs.manifests for e in m.entries]
     for host, path in targets.items():
         plan = plan_snapshot(recommendations, listed, host=host)
@@ -761,12 +780,13 @@ def mirror(
 ) -> None:
     """Write an offline copy of the registry data that MANIFEST... need (or --all of it), for
     `run --registry FILE` on machines without network access."""
+    _check_outputs(output)
     settings = RegistrySettings.pop(options)
     if everything == bool(manifests):
         raise click.UsageError("give MANIFEST files or --all, not both and not neither")
     if everything:
         count = _mirror_all(settings, Path(output))
-        click.echo(f"wrote {count} records to {output}", err=True)
+        terminal.echo(f"wrote {count} records to {output}", err=True)
         return
     read = read_manifests(manifests, format=ManifestFormat(manifest_format))
     keys = with_padded([e.key for m in read for e in m.entries if e.key is not None])
@@ -780,7 +800,7 @@ def mirror(
     count = write_mirror(records, output)
     found = sum(a.mirror_record() is not None for a in answers.values())
     failed = sum(isinstance(a.result, Failed | Invalid) for a in answers.values())
-    click.echo(
+    terminal.echo(
         f"wrote {count} records to {output} ({found} of {len(keys)} node versions found"
         + (f", every version of {len(lists)} packs" if with_versions else "")
         + (f"; {failed} lookups failed)" if failed else ")"),
@@ -799,7 +819,7 @@ def _mirror_all(settings: RegistrySettings, output: Path) -> int:
     try:
         return write_mirror(source.list_versions(), output)
     except RegistryError as e:
-        click.echo(f"comfy-audit: error: {e}", err=True)
+        click.echo(f"comfy-audit: error: {_printable(str(e))}", err=True)
         sys.exit(EXIT_INCOMPLETE)
 
 
@@ -848,7 +868,7 @@ def fleet(
     )
     where = write_rollup(result, output_dir)
     if not quiet:
-        click.echo(render_rollup(result, where))
+        terminal.echo(render_rollup(result, where))
 
 
 @cli.command()
@@ -864,16 +884,20 @@ def fleet(
     "--python",
     type=click.Path(),
     metavar="PATH",
-    help="The install's Python, for the snapshot's pips. Default: the venv in or beside it.",
+    help="The install's Python, for the snapshot's pips. Default: the environment inside it.",
 )
 @click.option("--host", help="Host name recorded in the entries. Default: this machine's name.")
 def scan(
     comfyui_path: str, as_json: bool, output: str | None, python: str | None, host: str | None
 ) -> None:
     """Print the manifest of the ComfyUI install at COMFYUI_PATH (no pack code is run)."""
+    _check_outputs(output)
     manifest = scan_install(comfyui_path, host=_host(host))
     if output is None:
-        click.echo(render_json(manifest) if as_json else render_text(manifest), nl=False)
+        if as_json:
+            click.echo(render_json(manifest), nl=False)
+        else:
+            terminal.echo(render_text(manifest), nl=False)
         return
     installed = describe_install(comfyui_path, python=python).installed
     snapshot = to_snapshot(manifest, installed)
@@ -883,22 +907,25 @@ def scan(
     else:
         text = json.dumps(snapshot, indent=4, ensure_ascii=False) + "\n"
     _write_atomically(path, text)
-    click.echo(f"wrote {len(manifest.entries)} packs to {path}", err=True)
+    terminal.echo(f"wrote {len(manifest.entries)} packs to {path}", err=True)
 
 
 def _write_atomically(path: Path, text: str) -> None:
-    tmp_name = None
     try:
-        with tempfile.NamedTemporaryFile(
-            "w", dir=path.parent, prefix=f".{path.name}.", delete=False, encoding="utf-8"
-        ) as tmp:
-            tmp_name = tmp.name
-            tmp.write(text)
-        os.replace(tmp_name, path)
-    except OSError as e:
-        if tmp_name is not None:
-            Path(tmp_name).unlink(missing_ok=True)
-        raise ReportError(f"{path}: cannot write: {e.strerror or e}") from e
+        atomic.write_file(path, text.encode("utf-8"))
+    except atomic.Refused as e:
+        raise ReportError(f"{path}: cannot write: {e}") from e
+
+
+def _check_outputs(*targets: str | None) -> None:
+    """Refuse, before anything is audited, an output file that would not be written."""
+    for target in targets:
+        if target is None:
+            continue
+        try:
+            atomic.check_target(target)
+        except atomic.Refused as e:
+            raise InputError(f"{target}: not an output file: {e}") from e
 
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:

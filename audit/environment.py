@@ -11,6 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from audit import safeio
 from audit.errors import InputError, ProfileError
 from audit.model import Environment
 
@@ -50,6 +51,7 @@ _ACCELERATOR_ALIASES = {
     "hip": "rocm",
 }
 _PROBE_TIMEOUT_S = 5.0
+_MAX_PROFILE = 64 * 1024 * 1024
 
 
 def normalize_os(text: str) -> str:
@@ -159,6 +161,8 @@ def profile_to_dict(env: Environment) -> dict[str, object]:
         "target_frontend": env.target_frontend,
         "python_version": env.python_version,
         "installed": dict(sorted(env.installed.items())) if env.installed is not None else None,
+        "installed_source": env.sources.get("installed"),
+        "installed_partial": env.installed_partial,
         "sources": dict(sorted(env.sources.items())),
     }
 
@@ -194,8 +198,11 @@ def profile_from_dict(data: object, where: str) -> Environment:
         ):
             raise ProfileError(f"{where}: 'accelerators' must be a list of strings")
         facts = {name: _optional_str(data, name, where) for name in _STRING_FACTS}
+        partial = data.get("installed_partial", False)
+        if not isinstance(partial, bool):
+            raise ProfileError(f"{where}: 'installed_partial' must be true or false")
         return override(
-            Environment(),
+            Environment(installed_partial=partial),
             "profile",
             os=normalize_os(os_name) if os_name else None,
             accelerators=[normalize_accelerator(a) for a in accelerators] if accelerators else None,
@@ -224,7 +231,7 @@ def load_profile(path: str | Path) -> Environment:
     :raises ProfileError: if it cannot be read or is not a profile.
     """
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = safeio.read_bytes(path, limit=_MAX_PROFILE).decode("utf-8")
     except (OSError, UnicodeDecodeError) as e:
         raise ProfileError(f"{path}: cannot read the profile: {e}") from e
     try:

@@ -1,27 +1,36 @@
-"""Read the environment of a ComfyUI install from its folder: versions, interpreter, torch build.
+"""Read the environment of a ComfyUI install from its folder: versions, packages, torch build.
 
-Nothing of the install is imported or executed, except its own Python interpreter, which is asked
-what it has installed (see ``audit.interpreter``).
+Nothing of the install is imported or executed: its installed packages are read from the files
+of its site-packages (see ``audit.sitepackages``). An interpreter runs only when the user names
+one with ``--python`` and its files cannot answer (see ``audit.interpreter``).
 """
 
 from __future__ import annotations
 
+import os
 import platform
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from packaging.markers import UndefinedComparison, UndefinedEnvironmentName
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from audit import environment
+from audit import environment, safeio
 from audit.errors import InputError
 from audit.gitdir import read_checkout
-from audit.interpreter import InterpreterFacts, TorchBuild, find_interpreter, query_interpreter
+from audit.interpreter import TorchBuild, query_interpreter
 from audit.model import Environment
+from audit.sitepackages import (
+    ENVIRONMENT_NAMES,
+    InstalledFiles,
+    environment_of,
+    find_environment,
+    read_environment,
+)
 from audit.versions import parse_local_version
 
 __all__ = ["describe_install", "describe_interpreter", "torch_accelerators"]
@@ -47,6 +56,17 @@ Sourced = tuple[str, str]
 """A fact and where it came from."""
 
 
+@dataclass(frozen=True)
+class _Installed:
+    """What an environment has installed, however it was read."""
+
+    source: str
+    python_version: str | None
+    distributions: Mapping[str, str]
+    torch: TorchBuild | None
+    partial: bool = False
+
+
 def describe_install(
     comfyui_path: str | Path,
     *,
@@ -56,14 +76,15 @@ def describe_install(
     """Return ``machine`` (default: this machine, detected) with the facts of the install.
 
     Every fact the install tells replaces the machine's, and ``sources`` says where it came
-    from. The installed distributions come from ``python``, else from the interpreter in or beside
-    the install; without one they stay unknown and ``sources["installed"]`` says why. comfy-audit's
-    own interpreter is never used unless it is passed as ``python``.
+    from. The installed distributions are read from the files of ``python``'s environment, else
+    of the ``.venv``, ``venv`` or ``python_embeded`` inside the install; without one they stay
+    unknown and ``sources["installed"]`` says why. Nothing outside the install is looked at
+    unless named, and comfy-audit's own environment is never used unless it is ``python``.
 
     :param comfyui_path: the ComfyUI folder (the one holding ``main.py``).
-    :param python: the install's interpreter (or its virtual environment's folder).
+    :param python: the install's interpreter (or its environment's folder).
     :param machine: the machine's OS and accelerators; detected when not given.
-    :raises InputError: if the folder does not exist, or if ``python`` cannot be queried.
+    :raises InputError: if the folder does not exist, or if ``python`` cannot be read or run.
     """
     root = Path(comfyui_path)
     if not root.is_dir():
@@ -72,9 +93,9 @@ def describe_install(
     version = _comfyui_version(root)
     if version is not None:
         env = environment.override(env, version[1], comfyui_version=version[0])
-    facts, reason = _interpreter(root, python)
+    facts, reason = _installed(root, python)
     if facts is not None:
-        env = _with_interpreter(env, facts)
+        env = _with_installed(env, facts)
     elif env.installed is None:
         env = replace(env, sources={**env.sources, "installed": f"unknown: {reason}"})
     frontend = _frontend_version(root, facts)
@@ -84,11 +105,14 @@ def describe_install(
 
 
 def describe_interpreter(env: Environment, python: str | Path) -> Environment:
-    """Return ``env`` with what the interpreter ``python`` has installed (and its torch build).
+    """Return ``env`` with what ``python``'s environment has installed (and its torch build).
 
-    :raises InputError: if ``python`` cannot be queried.
+    Its files are read when it is a venv or an embedded Python; else it is run (see
+    ``audit.interpreter`` for which interpreters are refused).
+
+    :raises InputError: if ``python`` cannot be read or run.
     """
-    return _with_interpreter(env, query_interpreter(python))
+    return _with_installed(env, _named(python))
 
 
 def torch_accelerators(
@@ -140,11 +164,12 @@ def _is_nvidia(line: str, marker_env: Mapping[str, str]) -> bool:
 
 
 def _read(path: Path) -> str | None:
+    """The text of a file of the install; ``None`` when unreadable or linked outside it."""
+    if not safeio.stays_within(path, path.parent):
+        return None
     try:
-        if not path.is_file() or path.stat().st_size > _MAX_FILE:
-            return None
-        return path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
+        return safeio.read_text(path, limit=_MAX_FILE)
+    except safeio.Refused:
         return None
 
 
@@ -172,26 +197,50 @@ def _comfyui_version(root: Path) -> Sourced | None:
     return None
 
 
-def _interpreter(root: Path, python: str | Path | None) -> tuple[InterpreterFacts | None, str]:
-    """The install's interpreter, queried; else ``None`` and why the packages are unknown."""
+def _installed(root: Path, python: str | Path | None) -> tuple[_Installed | None, str]:
+    """What the install has installed; else ``None`` and why the packages are unknown."""
     if python is not None:
-        return query_interpreter(python), ""  # asked for by the user: its failure is theirs
-    found = find_interpreter(root)
-    if found is None:
-        return None, f"no interpreter found in or beside {root.absolute()}; pass --python"
-    try:
-        return query_interpreter(found), ""
-    except InputError as e:
-        return None, str(e)
+        return _named(python), ""  # asked for by the user: its failure is theirs
+    location = find_environment(root)
+    if location is None:
+        names = ", ".join(ENVIRONMENT_NAMES[:3])
+        return None, f"no environment ({names}) found inside {root.absolute()}; pass --python"
+    found = read_environment(location)
+    return (_from_files(found), "") if found is not None else (None, f"{location}: unreadable")
 
 
-def _with_interpreter(env: Environment, facts: InterpreterFacts) -> Environment:
+def _named(python: str | Path) -> _Installed:
+    """The environment the user named: read from its files if it has any, else run."""
+    text = os.fspath(python)
+    path = Path(text).absolute()
+    # NOTE: a bare name such as `python3` is a command on PATH, not a file here.
+    location = environment_of(path) if text.strip() and path.exists() else None
+    found = read_environment(location) if location is not None else None
+    if found is not None:
+        return _from_files(found)
+    facts = query_interpreter(python)
+    return _Installed(
+        f"python {facts.executable}", facts.python_version, facts.distributions, facts.torch
+    )
+
+
+def _from_files(found: InstalledFiles) -> _Installed:
+    source = f"site-packages of {found.location}"
+    if found.partial:
+        source += " (partial: include-system-site-packages)"
+    return _Installed(
+        source, found.python_version, found.distributions, found.torch, partial=found.partial
+    )
+
+
+def _with_installed(env: Environment, facts: _Installed) -> Environment:
     env = environment.override(
         env,
-        f"python {facts.executable}",
+        facts.source,
         python_version=facts.python_version,
         installed=dict(facts.distributions),
     )
+    env = replace(env, installed_partial=facts.partial)
     if facts.torch is None:
         return env
     accelerators = torch_accelerators(
@@ -200,7 +249,7 @@ def _with_interpreter(env: Environment, facts: InterpreterFacts) -> Environment:
     return environment.override(env, f"torch {facts.torch.version}", accelerators=accelerators)
 
 
-def _frontend_version(root: Path, facts: InterpreterFacts | None) -> Sourced | None:
+def _frontend_version(root: Path, facts: _Installed | None) -> Sourced | None:
     """The installed frontend package, else the pin in ComfyUI's ``requirements.txt``."""
     installed = {canonicalize_name(n): v for n, v in (facts.distributions if facts else {}).items()}
     for package in _FRONTEND_PACKAGES:

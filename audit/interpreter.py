@@ -1,8 +1,12 @@
 """Ask another Python interpreter, in a subprocess, what it has installed: nothing is imported here.
 
-The interpreter runs a small stdlib-only script in isolated mode and without ``site`` (``-I -S``),
-so neither the environment variables nor the ``.pth`` files of the install run any code; the
-script finds site-packages the way ``site`` would and reads distribution metadata from files.
+Used only for an interpreter the user names whose files cannot answer (``audit.sitepackages``
+reads venvs without running anything). It must be owned by the invoking user or root, in a
+folder no one else can write, with no ``._pth`` file beside it (a ``._pth`` file turns ``site``
+back on despite ``-S``). It runs a small stdlib-only script in isolated mode and without
+``site`` (``-I -S``), so neither the environment variables nor the ``.pth`` files of the install
+run any code; the script finds site-packages the way ``site`` would and reads distribution
+metadata from files.
 """
 
 from __future__ import annotations
@@ -21,18 +25,15 @@ from pathlib import Path
 from typing import IO
 
 from audit.errors import InputError
+from audit.trust import distrust
 
-__all__ = ["InterpreterFacts", "TorchBuild", "find_interpreter", "query_interpreter"]
+__all__ = ["InterpreterFacts", "TorchBuild", "query_interpreter"]
 
 MAX_OUTPUT = 16 * 1024 * 1024
 """Bytes of output read from an interpreter; an answer larger than this is refused."""
 _POLL_S = 0.05
 _PYTHON_VERSION = re.compile(r"[0-9]+\.[0-9]+\.[0-9]+\S*", re.ASCII)
-# NOTE: venv layouts first (inside, then beside the install), then the Windows portable build,
-# whose folder is spelled both ways in the wild.
-_VENV_NAMES = ("venv", ".venv")
 _VENV_PYTHONS = (Path("bin", "python"), Path("Scripts", "python.exe"))
-_EMBEDDED_NAMES = ("python_embeded", "python_embedded")
 
 # Runs inside the other interpreter: stdlib only, and syntax that old Pythons can still parse,
 # so that they fail with a clear message instead of a SyntaxError.
@@ -141,25 +142,6 @@ class InterpreterFacts:
     torch: TorchBuild | None
 
 
-def find_interpreter(comfyui_path: Path) -> Path | None:
-    """Return the interpreter of the install at ``comfyui_path``, or ``None`` if none is found.
-
-    Looks for ``venv`` or ``.venv`` inside the install, then beside it, then the Windows
-    portable build's ``python_embeded`` beside it. The first that exists wins.
-    """
-    install = comfyui_path.absolute()
-    for base in (install, install.parent):
-        for name in _VENV_NAMES:
-            found = _venv_python(base / name)
-            if found is not None:
-                return found
-    for name in _EMBEDDED_NAMES:
-        candidate = install.parent / name / "python.exe"
-        if candidate.is_file():
-            return candidate
-    return None
-
-
 def _venv_python(venv: Path) -> Path | None:
     return next((venv / p for p in _VENV_PYTHONS if (venv / p).is_file()), None)
 
@@ -204,7 +186,26 @@ def _locate(executable: str | Path) -> Path:
         raise InputError(f"{path}: no such file")
     if os.name == "posix" and not os.access(path, os.X_OK):
         raise InputError(f"{path}: not executable")
+    _refuse_untrusted(path)
     return path
+
+
+def _refuse_untrusted(path: Path) -> None:
+    """Refuse an interpreter another user could have planted, or one that would run ``site``."""
+    problem = distrust(path, folder_too=True)
+    if problem is not None:
+        raise InputError(f"{path}: not run: {problem}")
+    for folder in dict.fromkeys((path.parent, path.resolve().parent)):
+        pth = next((n for n in _names(folder) if n.endswith("._pth")), None)
+        if pth is not None:
+            raise InputError(f"{path}: not run: {folder / pth} would turn site and .pth code on")
+
+
+def _names(folder: Path) -> list[str]:
+    try:
+        return sorted(os.listdir(folder))
+    except OSError:
+        return []
 
 
 def _run(argv: list[str], cwd: Path, out: IO[bytes], err: IO[bytes], timeout: float) -> int:

@@ -255,6 +255,8 @@ class Environment:
     installed: Mapping[str, str | None] | None = None
     """Distributions installed in the install's interpreter (name → version, ``None`` when a
     URL install has no version); ``None`` when unknown."""
+    installed_partial: bool = False
+    """``installed`` lacks the system's packages a venv also sees: none is reported missing."""
     sources: Mapping[str, str] = field(default_factory=dict)
     """Where each known fact came from (``flag``, ``detected``, ``profile``, ``snapshot``…)."""
 

@@ -113,6 +113,7 @@ def host_environment(
         env = override(env, f"snapshot {manifest.path}", comfyui_version=tag)
     if manifest.pips is not None and not installed_is_explicit:
         env = override(env, f"snapshot {manifest.path} pips", installed=manifest.pips)
+        env = replace(env, installed_partial=False)
     return env
 
 

@@ -15,9 +15,12 @@ from pathlib import Path
 
 __all__ = [
     "DEFAULT_LIMIT",
+    "NotRegular",
     "Refused",
+    "TooLarge",
     "inflate",
     "read_bytes",
+    "read_head",
     "read_tail",
     "read_text",
     "stays_within",
@@ -34,6 +37,14 @@ class Refused(OSError):
 
     Its ``str()`` is a one-line reason in lower case, for "<path>: <reason>" messages.
     """
+
+
+class NotRegular(Refused):
+    """A FIFO, device, socket or folder where a regular file was expected; it was not opened."""
+
+
+class TooLarge(Refused):
+    """A file, or its inflated data, past the caller's cap."""
 
 
 def _reason(error: OSError) -> str:
@@ -59,7 +70,7 @@ def _open_regular(path: Path) -> int:
         # NOTE: stat before open, since opening some devices has effects of its own.
         mode = os.stat(path).st_mode
         if not stat.S_ISREG(mode):
-            raise Refused(f"{_kind(mode)}, not a regular file")
+            raise NotRegular(f"{_kind(mode)}, not a regular file")
         fd = os.open(path, _FLAGS)
     except Refused:
         raise
@@ -69,12 +80,12 @@ def _open_regular(path: Path) -> int:
     mode = os.fstat(fd).st_mode
     if not stat.S_ISREG(mode):
         os.close(fd)
-        raise Refused(f"{_kind(mode)}, not a regular file")
+        raise NotRegular(f"{_kind(mode)}, not a regular file")
     return fd
 
 
-def _too_large(limit: int) -> Refused:
-    return Refused(f"larger than {_size(limit)}")
+def _too_large(limit: int) -> TooLarge:
+    return TooLarge(f"larger than {_size(limit)}")
 
 
 def _size(count: int) -> str:
@@ -124,6 +135,25 @@ def read_text(path: str | Path, *, limit: int = DEFAULT_LIMIT) -> str:
     return read_bytes(path, limit=limit).decode("utf-8", errors="replace").removeprefix("\ufeff")
 
 
+def read_head(path: str | Path, *, limit: int) -> bytes:
+    """Return at most the first ``limit`` bytes of the regular file at ``path`` (for headers).
+
+    :raises Refused: as :func:`read_bytes`, except that a large file is not an error.
+    """
+    fd = _open_regular(Path(path))
+    try:
+        chunks: list[bytes] = []
+        total = 0
+        while total < limit and (chunk := os.read(fd, min(_CHUNK, limit - total))):
+            chunks.append(chunk)
+            total += len(chunk)
+        return b"".join(chunks)
+    except OSError as e:
+        raise Refused(_reason(e)) from None
+    finally:
+        os.close(fd)
+
+
 def read_tail(path: str | Path, *, limit: int) -> bytes:
     """Return at most the last ``limit`` bytes of the regular file at ``path`` (for logs).
 
@@ -157,7 +187,7 @@ def inflate(data: bytes, *, limit: int) -> bytes:
     except zlib.error:
         raise Refused("corrupt compressed data") from None
     if len(out) > limit:
-        raise Refused(f"inflates to more than {_size(limit)}")
+        raise TooLarge(f"inflates to more than {_size(limit)}")
     return out
 
 

@@ -84,7 +84,7 @@ def make_install(tmp_path: Path, base_venv: Path) -> Path:
     pack(root, ".disabled/comfyui-logic@1_0_0", None)
     pack(root, "broken-pack", BROKEN, ".tracking")
     (root / "custom_nodes" / "websocket_image_save.py").write_text("x = 1\n")
-    clone_venv(base_venv, tmp_path / "venv")
+    clone_venv(base_venv, root / "venv")
     return root
 
 
@@ -168,7 +168,8 @@ def test_env_describes_the_install(install: Path, tmp_path: Path) -> None:
     assert result.exit_code == 0
     profile = json.loads(result.stdout)
     assert profile["comfyui_version"] == "0.3.40"
-    assert profile["sources"]["installed"] == f"python {tmp_path / 'venv' / 'bin' / 'python'}"
+    assert profile["installed_source"] == f"site-packages of {install / 'venv'}"
+    assert profile["installed_partial"] is False
 
 
 def test_run_needs_a_manifest_or_an_install() -> None:

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import subprocess
+import zlib
 from pathlib import Path
 
 import pytest
 
 from audit.gitdir import GitCheckout, read_checkout
+from tests.hostile import as_nobody, fifo, needs_root, shared_tmp, sparse
+
+__all__ = ["shared_tmp"]
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
+OTHER = "fedcba9876543210fedcba9876543210fedcba98"
 
 
 def git(cwd: Path, *args: str) -> str:
@@ -76,7 +81,8 @@ def test_hand_written_checkout_and_gitdir_file(tmp_path: Path) -> None:
     work = tmp_path / "pack"
     work.mkdir()
     (work / ".git").write_text("gitdir: ../modules/pack\n")
-    assert read_checkout(work) == GitCheckout(SHA, "main", "git@github.com:a/b.git", None, ())
+    expected = GitCheckout(SHA, "main", "git@github.com:a/b.git", None, ())
+    assert read_checkout(work, within=tmp_path) == expected
 
 
 def test_garbage_never_raises(tmp_path: Path) -> None:
@@ -95,3 +101,112 @@ def test_unresolvable_gitdir_file_is_no_checkout(tmp_path: Path, gitdir: str) ->
     (tmp_path / "loop").symlink_to(tmp_path / "loop")
     (tmp_path / ".git").write_text(gitdir)
     assert read_checkout(tmp_path) is None
+
+
+# Hostile checkouts: each of these hung, exhausted memory, read outside the install or crashed.
+
+
+def _checkout(root: Path) -> Path:
+    git_dir = root / ".git"
+    (git_dir / "refs" / "heads").mkdir(parents=True)
+    (git_dir / "HEAD").write_text("ref: refs/heads/main\n")
+    (git_dir / "refs" / "heads" / "main").write_text(SHA + "\n")
+    (git_dir / "config").write_text('[remote "origin"]\n\turl = https://x.example/a.git\n')
+    return git_dir
+
+
+@pytest.mark.parametrize("name", ["HEAD", "config", ".cnr-id"])
+def test_a_fifo_is_not_opened(tmp_path: Path, name: str) -> None:
+    git_dir = _checkout(tmp_path)
+    (git_dir / name).unlink(missing_ok=True)
+    fifo(git_dir / name)
+    checkout = read_checkout(tmp_path)
+    assert checkout is not None
+    assert (checkout.head is None) == (name == "HEAD")
+    assert (checkout.remote_url is None) == (name == "config")
+
+
+def test_head_linked_to_dev_zero_is_not_read(tmp_path: Path) -> None:
+    git_dir = _checkout(tmp_path)
+    (git_dir / "HEAD").unlink()
+    (git_dir / "HEAD").symlink_to("/dev/zero")
+    assert read_checkout(tmp_path) == GitCheckout(None, None, "https://x.example/a.git", None, ())
+
+
+def test_a_head_inside_the_tree_through_a_symlink_is_read(tmp_path: Path) -> None:
+    git_dir = _checkout(tmp_path)
+    (git_dir / "HEAD").rename(tmp_path / "HEAD.real")
+    (git_dir / "HEAD").symlink_to(tmp_path / "HEAD.real")
+    checkout = read_checkout(tmp_path)
+    assert checkout is not None and checkout.head == SHA
+
+
+def test_refs_linked_to_dev_open_no_device(tmp_path: Path) -> None:
+    git_dir = _checkout(tmp_path)
+    (git_dir / "refs" / "tags").symlink_to("/dev")
+    (git_dir / "refs" / "heads" / "zero").symlink_to("/dev/zero")
+    checkout = read_checkout(tmp_path)
+    assert checkout is not None and (checkout.head, checkout.tags_at_head) == (SHA, ())
+
+
+def test_a_sparse_20_gb_object_is_not_read(tmp_path: Path) -> None:
+    git_dir = _checkout(tmp_path)
+    (git_dir / "refs" / "tags").mkdir()
+    (git_dir / "refs" / "tags" / "v1").write_text(OTHER + "\n")
+    (git_dir / "objects" / OTHER[:2]).mkdir(parents=True)
+    sparse(git_dir / "objects" / OTHER[:2] / OTHER[2:], 20 * 1024**3)
+    checkout = read_checkout(tmp_path)
+    assert checkout is not None and checkout.tags_at_head == ()
+
+
+def test_a_zlib_bomb_object_is_inflated_only_to_a_cap(tmp_path: Path) -> None:
+    git_dir = _checkout(tmp_path)
+    (git_dir / "refs" / "tags").mkdir()
+    (git_dir / "refs" / "tags" / "v1").write_text(OTHER + "\n")
+    (git_dir / "objects" / OTHER[:2]).mkdir(parents=True)
+    bomb = zlib.compressobj(9)
+    data = bomb.compress(b"tag 1\0object " + SHA.encode() + b"\n")
+    chunk = bytes(1024 * 1024)
+    data += b"".join(bomb.compress(chunk) for _ in range(1024)) + bomb.flush()
+    assert len(data) < 3 * 1024 * 1024  # 1 GiB of zeros
+    (git_dir / "objects" / OTHER[:2] / OTHER[2:]).write_bytes(data)
+    checkout = read_checkout(tmp_path)
+    assert checkout is not None and checkout.tags_at_head == ()
+
+
+def test_a_small_annotated_tag_is_still_peeled(tmp_path: Path) -> None:
+    git_dir = _checkout(tmp_path)
+    (git_dir / "refs" / "tags").mkdir()
+    (git_dir / "refs" / "tags" / "v1").write_text(OTHER + "\n")
+    (git_dir / "objects" / OTHER[:2]).mkdir(parents=True)
+    tag = zlib.compress(b"tag 60\0object " + SHA.encode() + b"\ntype commit\n")
+    (git_dir / "objects" / OTHER[:2] / OTHER[2:]).write_bytes(tag)
+    checkout = read_checkout(tmp_path)
+    assert checkout is not None and checkout.tags_at_head == ("v1",)
+
+
+def test_a_gitdir_line_leading_outside_the_tree_is_not_followed(tmp_path: Path) -> None:
+    outside = tmp_path / "elsewhere"
+    _checkout(outside)
+    (outside / ".git").rename(tmp_path / "secret")
+    work = tmp_path / "install" / "pack"
+    work.mkdir(parents=True)
+    (work / ".git").write_text(f"gitdir: {tmp_path / 'secret'}\n")
+    assert read_checkout(work, within=tmp_path / "install") is None
+    assert read_checkout(work, within=tmp_path) is not None
+
+
+def test_a_dot_git_linked_outside_the_tree_is_not_followed(tmp_path: Path) -> None:
+    _checkout(tmp_path / "elsewhere")
+    work = tmp_path / "pack"
+    work.mkdir()
+    (work / ".git").symlink_to(tmp_path / "elsewhere" / ".git")
+    assert read_checkout(work) is None
+
+
+@needs_root
+def test_an_unreadable_dot_git_is_no_checkout_and_no_crash(shared_tmp: Path) -> None:
+    git_dir = _checkout(shared_tmp)
+    git_dir.chmod(0o000)
+    checkout = as_nobody(lambda: read_checkout(shared_tmp))
+    assert checkout == GitCheckout(None, None, None, None, ())

@@ -111,7 +111,7 @@ def test_a_typical_install(install: Path, add_venv: Callable[..., Path]) -> None
     (install / "comfyui_version.py").write_text(VERSION_FILE.format("0.3.76"))
     (install / "pyproject.toml").write_text(PYPROJECT.format("0.3.75"))
     (install / "requirements.txt").write_text(REQUIREMENTS)
-    python = add_venv(install / "venv", ("torch", "2.7.1+cu126", ()), FRONTEND, PILLOW)
+    add_venv(install / "venv", ("torch", "2.7.1+cu126", ()), FRONTEND, PILLOW)
     env = describe_install(install, machine=Environment(os="linux", sources={"os": "detected"}))
     assert environment.profile_to_dict(env) == {
         "schema": "comfy-audit.env/1",
@@ -127,13 +127,15 @@ def test_a_typical_install(install: Path, add_venv: Callable[..., Path]) -> None
             "pillow": "11.0.0",
             "torch": "2.7.1+cu126",
         },
+        "installed_source": f"site-packages of {install / 'venv'}",
+        "installed_partial": False,
         "sources": {
             "accelerators": "torch 2.7.1+cu126",
             "comfyui_version": "comfyui_version.py",
             "frontend_version": "installed comfyui-frontend-package",
-            "installed": f"python {python}",
+            "installed": f"site-packages of {install / 'venv'}",
             "os": "detected",
-            "python_version": f"python {python}",
+            "python_version": f"site-packages of {install / 'venv'}",
         },
     }
 
@@ -248,7 +250,7 @@ def test_frontend_installed_beats_the_pin(
     expected: tuple[str, str],
 ) -> None:
     (install / "requirements.txt").write_text(REQUIREMENTS)
-    add_venv(install.parent / ".venv", *dists)
+    add_venv(install / ".venv", *dists)
     env = describe_install(install, machine=Environment())
     assert (env.frontend_version, env.sources["frontend_version"]) == expected
 
@@ -365,7 +367,10 @@ def test_no_interpreter_leaves_installed_unknown(install: Path) -> None:
         sources={
             "os": "detected",
             "accelerators": "nvidia-smi",
-            "installed": f"unknown: no interpreter found in or beside {install}; pass --python",
+            "installed": (
+                f"unknown: no environment (.venv, venv, python_embeded) found inside {install};"
+                " pass --python"
+            ),
         },
     )
 
@@ -376,14 +381,49 @@ def test_installed_packages_already_known_are_kept(install: Path) -> None:
 
 
 @POSIX
-def test_a_found_interpreter_that_fails_leaves_installed_unknown(install: Path) -> None:
-    fake = install / "venv" / "bin" / "python"
-    fake.parent.mkdir(parents=True)
-    fake.write_text(f"#!{sys.executable}\nprint('hello')\n")
-    fake.chmod(0o755)
+def test_the_install_s_interpreter_is_never_run(
+    install: Path, add_venv: Callable[..., Path]
+) -> None:
+    """A co-tenant may replace ``venv/bin/python``; root reads the venv's files instead."""
+    python = add_venv(install / "venv", PILLOW)
+    python.unlink()
+    python.write_text(f"#!{sys.executable}\nopen({str(install / 'RAN')!r}, 'w').close()\n")
+    python.chmod(0o755)
     env = describe_install(install, machine=Environment())
-    assert (env.installed, env.python_version) == (None, None)
-    assert env.sources == {"installed": f"unknown: {fake}: did not answer as a Python interpreter"}
+    assert env.installed == {"pillow": "11.0.0"}
+    assert not (install / "RAN").exists()
+
+
+def test_an_environment_beside_the_install_is_not_looked_at(
+    install: Path, add_venv: Callable[..., Path]
+) -> None:
+    add_venv(install.parent / "venv", PILLOW)
+    assert describe_install(install, machine=Environment()).installed is None
+
+
+def test_a_debian_venv_with_dist_packages_is_read(
+    install: Path, add_venv: Callable[..., Path]
+) -> None:
+    """Debian's ``site`` under ``-S`` lists only dist-packages; files are read in both."""
+    python = add_venv(install / "venv")
+    lib = python.parent.parent / "lib"
+    (site,) = lib.glob("python*/site-packages")
+    write_dist(site.with_name("dist-packages"), "ultralytics", "8.3.41", ())
+    env = describe_install(install, machine=Environment())
+    assert env.installed == {"ultralytics": "8.3.41"}
+
+
+def test_system_site_packages_make_the_list_partial(
+    install: Path, add_venv: Callable[..., Path]
+) -> None:
+    python = add_venv(install / "venv", PILLOW)
+    config = python.parent.parent / "pyvenv.cfg"
+    config.write_text(config.read_text().replace("= false", "= true"))
+    env = describe_install(install, machine=Environment())
+    assert (env.installed, env.installed_partial) == ({"pillow": "11.0.0"}, True)
+    assert env.sources["installed"] == (
+        f"site-packages of {install / 'venv'} (partial: include-system-site-packages)"
+    )
 
 
 @POSIX
@@ -403,25 +443,25 @@ def test_an_explicit_interpreter_beats_the_one_found(
     chosen = add_venv(tmp_path / "elsewhere", PILLOW)
     env = describe_install(install, python=chosen.parent.parent, machine=Environment())
     assert env.installed == {"pillow": "11.0.0"}
-    assert env.sources["installed"] == f"python {chosen}"
+    assert env.sources["installed"] == f"site-packages of {chosen.parent.parent}"
 
 
 def test_comfy_audits_own_interpreter_only_when_asked(install: Path) -> None:
     assert describe_install(install, machine=Environment()).installed is None
     env = describe_install(install, python=sys.executable, machine=Environment())
     assert env.installed is not None and "pytest" in env.installed
-    assert env.sources["installed"] == f"python {Path(sys.executable).absolute()}"
+    assert env.sources["installed"] == f"site-packages of {Path(sys.prefix)}"
 
 
-@POSIX
 @pytest.mark.parametrize("folder", ["python_embeded", "python_embedded"])
 def test_the_windows_portable_layout(install: Path, folder: str) -> None:
-    embedded = install.parent / folder / "python.exe"
-    embedded.parent.mkdir()
-    embedded.symlink_to(os.path.realpath(sys.executable))
+    embedded = install / folder
+    write_dist(embedded / "Lib" / "site-packages", "torch", "2.7.1+cu128", ())
+    (embedded / "python.exe").write_bytes(b"MZ")
+    (embedded / "python312._pth").write_text("python312.zip\n.\nLib/site-packages\n")
     env = describe_install(install, machine=Environment(os="windows"))
-    assert env.python_version == platform.python_version()
-    assert env.sources["installed"] == f"python {embedded}"
+    assert (env.python_version, env.installed) == ("3.12", {"torch": "2.7.1+cu128"})
+    assert env.sources["installed"] == f"site-packages of {embedded}"
 
 
 def test_detects_the_machine_by_default(install: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -441,3 +481,11 @@ def test_not_a_folder(tmp_path: Path, kind: str) -> None:
 
 def test_doctests() -> None:
     assert doctest.testmod(audit.installation).failed == 0
+
+
+def test_files_linked_outside_the_install_are_not_read(install: Path, tmp_path: Path) -> None:
+    (tmp_path / "elsewhere.py").write_text(VERSION_FILE.format("9.9.9"))
+    (install / "comfyui_version.py").symlink_to(tmp_path / "elsewhere.py")
+    (install / "requirements.txt").symlink_to("/dev/zero")
+    env = describe_install(install, machine=Environment())
+    assert (env.comfyui_version, env.frontend_version) == (None, None)

@@ -18,7 +18,8 @@ from packaging.utils import canonicalize_name
 
 from audit import interpreter
 from audit.errors import InputError
-from audit.interpreter import InterpreterFacts, TorchBuild, find_interpreter, query_interpreter
+from audit.interpreter import InterpreterFacts, TorchBuild, query_interpreter
+from tests.hostile import NOBODY, needs_root
 
 POSIX = pytest.mark.skipif(os.name != "posix", reason="shebang scripts and exec bits")
 VENV_PYTHON = Path("Scripts", "python.exe") if os.name == "nt" else Path("bin", "python")
@@ -141,49 +142,62 @@ def test_a_venv_with_system_site_packages_sees_both(venv: Path, tmp_path: Path) 
     assert list(both.items()) == list(expected.items())
 
 
-@pytest.mark.parametrize(
-    ("layout", "expected"),
-    [
-        (["venv/bin/python", ".venv/bin/python", "../venv/bin/python"], "venv/bin/python"),
-        ([".venv/bin/python", "../venv/bin/python"], ".venv/bin/python"),
-        (["venv/Scripts/python.exe"], "venv/Scripts/python.exe"),
-        (["../venv/bin/python", "../python_embeded/python.exe"], "../venv/bin/python"),
-        (["../.venv/Scripts/python.exe"], "../.venv/Scripts/python.exe"),
-        (["../python_embeded/python.exe"], "../python_embeded/python.exe"),
-        (["../python_embedded/python.exe"], "../python_embedded/python.exe"),
-        (["venv/bin/activate", "../python_embeded/README.txt"], None),
-        ([], None),
-    ],
-    ids=[
-        "venv-inside",
-        "dot-venv-inside",
-        "windows-venv",
-        "venv-beside",
-        "windows-dot-venv-beside",
-        "portable",
-        "portable-other-spelling",
-        "no-interpreter-file",
-        "nothing",
-    ],
-)
-def test_find_interpreter(tmp_path: Path, layout: list[str], expected: str | None) -> None:
-    install = tmp_path / "portable" / "ComfyUI"
-    install.mkdir(parents=True)
-    for name in layout:
-        (install / name).parent.mkdir(parents=True, exist_ok=True)
-        (install / name).write_text("")
-    want = Path(os.path.normpath(install / expected)) if expected else None
-    assert find_interpreter(install) == want
+# Interpreters a co-tenant could plant or subvert are never run.
 
 
-def test_find_interpreter_from_a_relative_path(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    (tmp_path / "venv" / "bin").mkdir(parents=True)
-    (tmp_path / "venv" / "bin" / "python").write_text("")
-    (tmp_path / "ComfyUI").mkdir()
-    monkeypatch.chdir(tmp_path / "ComfyUI")
-    assert find_interpreter(Path()) == tmp_path / "venv" / "bin" / "python"
+def _planted(folder: Path) -> Path:
+    """A script posing as python that leaves a mark when it runs."""
+    folder.mkdir(parents=True, exist_ok=True)
+    fake = folder / "python"
+    fake.write_text(_script(f"open({str(folder / 'RAN')!r}, 'w').close()"))
+    fake.chmod(0o755)
+    return fake
+
+
+@POSIX
+@needs_root
+def test_an_interpreter_owned_by_another_user_is_not_run(tmp_path: Path) -> None:
+    fake = _planted(tmp_path / "venv" / "bin")
+    os.chown(fake, NOBODY, NOBODY)
+    with pytest.raises(InputError) as caught:
+        query_interpreter(fake)
+    assert str(caught.value) == (
+        f"{fake}: not run: {fake} is owned by uid {NOBODY}, neither you nor root"
+    )
+    assert not (fake.parent / "RAN").exists()
+
+
+@POSIX
+def test_an_interpreter_in_a_folder_others_can_write_is_not_run(tmp_path: Path) -> None:
+    fake = _planted(tmp_path / "shared")
+    fake.parent.chmod(0o1777)
+    with pytest.raises(InputError) as caught:
+        query_interpreter(fake)
+    assert str(caught.value) == f"{fake}: not run: {fake.parent} is writable by others"
+    assert not (fake.parent / "RAN").exists()
+
+
+@POSIX
+def test_a_pth_file_beside_the_interpreter_stops_it(venv: Path, tmp_path: Path) -> None:
+    """A ``._pth`` file turns ``site`` (and so .pth code) back on, even under ``-I -S``."""
+    copy = clone_venv(venv, tmp_path / "venv")
+    trap = tmp_path / "pth-ran"
+    site = site_packages(copy)
+    (site / "trap.pth").write_text(f"import pathlib; pathlib.Path({str(trap)!r}).touch()\n")
+    stdlib = subprocess.run(
+        [copy / VENV_PYTHON, "-I", "-S", "-c", "import sys; print(*filter(None, sys.path))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    (copy / "bin" / "python._pth").write_text("\n".join([*stdlib, str(site), "import site\n"]))
+    with pytest.raises(InputError) as caught:
+        query_interpreter(copy / VENV_PYTHON)
+    pth = copy / "bin" / "python._pth"
+    assert str(caught.value) == (
+        f"{copy / VENV_PYTHON}: not run: {pth} would turn site and .pth code on"
+    )
+    assert not trap.exists()
 
 
 def _script(body: str) -> str:

@@ -29,12 +29,11 @@ from tests.registry_server import RegistryServer, node_version_record
 #: that it prints ``reached POINT`` and blocks until stdin closes, then runs the CLI with ARGS.
 SCRIPT = r"""
 import os
-import pathlib
 import sys
 
 import pyarrow.parquet as pq
 
-from audit import cli
+from audit import atomic, cli
 from audit.registry import http_registry, transport
 
 point, args = sys.argv[1], sys.argv[2:]
@@ -67,12 +66,12 @@ elif point == "some-reports":  # nodes.parquet, nodes.csv and findings.parquet a
             block()
     patch(pq, "write_table", write_table)
 elif point == "run-json":  # half of run.json is on disk
-    def write_text(original, path, text, *a, **k):
+    def write_new(original, path, data, *a, **k):
         if path.name != "run.json":
-            return original(path, text, *a, **k)
-        original(path, text[: len(text) // 2], *a, **k)
+            return original(path, data, *a, **k)
+        original(path, data[: len(data) // 2], *a, **k)
         block()
-    patch(pathlib.Path, "write_text", write_text)
+    patch(atomic, "write_new", write_new)
 elif point == "rename":  # every file is complete; the folder is not renamed yet
     def rename(original, source, target, *a, **k):
         if ".partial-" in str(source):

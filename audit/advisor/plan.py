@@ -12,7 +12,15 @@ from audit.advisor.interface import Recommendation, counts, is_trigger
 from audit.advisor.judge import clean
 from audit.errors import InputError
 from audit.manifest.render import to_snapshot
-from audit.model import ID_PATTERN, AuditedEntry, Environment, Manifest, ManifestEntry, When
+from audit.model import (
+    ID_PATTERN,
+    VERSION_PATTERN,
+    AuditedEntry,
+    Environment,
+    Manifest,
+    ManifestEntry,
+    When,
+)
 
 __all__ = ["plan_commands", "plan_paths", "plan_snapshot", "upgrade_verdict"]
 
@@ -61,8 +69,9 @@ def plan_commands(recommendations: Sequence[Recommendation]) -> list[str]:
     """Return the plan as shell lines a user can paste: ``comfy node install <id>@<version>``.
 
     A pack with no fitting version gets a comment saying why, and how to disable it. With
-    several hosts, each host's lines follow a ``# host <name>`` comment. Every id and version
-    is shell-quoted, and registry text in comments is kept to one line.
+    several hosts, each host's lines follow a ``# host <name>`` comment. A command holds only
+    an id and a version of the registry's shapes (else the line is a comment), shell-quoted;
+    registry text and host names in comments are kept to one line.
     """
     hosts = list(dict.fromkeys(r.host for r in recommendations))
     lines: list[str] = []
@@ -186,7 +195,13 @@ def _unique(recommendations: Iterable[Recommendation]) -> list[Recommendation]:
 
 
 def _command(r: Recommendation) -> str:
+    # NOTE: a command line holds only an id and a version of the registry's own shapes, so
+    # nothing else a manifest or a registry says can become something a user pastes.
+    if not ID_PATTERN.fullmatch(r.node_id):
+        return f"# {_pack(r.node_id, r.version)}: not a registry id; no command given"
     if r.recommended_version is not None:
+        if not VERSION_PATTERN.fullmatch(r.recommended_version):
+            return f"# {_change(r)}: not a registry version; no command given"
         return f"comfy node install {shlex.quote(f'{r.node_id}@{r.recommended_version}')}"
     why = clean("; ".join(r.blocked_by), limit=300)
     return (

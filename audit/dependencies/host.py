@@ -34,7 +34,8 @@ def audit_dependencies(
       requirement itself (``pkg[extra]``) are ignored; it still requires ``pkg``.
     - With ``env.installed`` unknown, the checks against installed packages (missing,
       unsatisfied, compromised) are skipped, with one ``env.unknown`` finding for the host;
-      conflicts between packs are still decided.
+      conflicts between packs are still decided. With ``env.installed_partial`` (a venv that
+      also sees the system's packages, which were not read), nothing is reported missing.
     - A requirement that does not apply here is satisfied. An installed URL install has no
       version: it meets a requirement without a range, and any other stays unjudged.
       ``pip``, ``setuptools``, ``wheel`` and ``distribute`` are never reported missing, since
@@ -52,7 +53,13 @@ def audit_dependencies(
     judged = [j for lines in per_pack for j in lines]
     findings = [
         *_unknown_installed(host, installed),
-        *(f for lines in per_pack for f in pack_findings(host, lines, installed is not None)),
+        *(
+            f
+            for lines in per_pack
+            for f in pack_findings(
+                host, lines, installed is not None, missing_known=not env.installed_partial
+            )
+        ),
         *conflict_findings(host, judged),
         *variant_findings(host, judged, installed),
         *compromised_findings(host, judged, installed),

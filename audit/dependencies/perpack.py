@@ -20,16 +20,19 @@ from audit.model import Finding, FindingSource
 __all__ = ["pack_findings"]
 
 
-def pack_findings(host: str, judged: Sequence[Judged], installed_known: bool) -> Iterator[Finding]:
+def pack_findings(
+    host: str, judged: Sequence[Judged], installed_known: bool, *, missing_known: bool = True
+) -> Iterator[Finding]:
     """Yield the findings about the lines of one pack, ``judged`` in the pack's order.
 
     One ``dependency.spec-invalid`` per distinct invalid line; one ``dependency.missing`` or
     ``dependency.unsatisfied`` per distribution (lines from the registry and from the pack's
-    files that say the same thing give one finding), only when ``installed_known``.
+    files that say the same thing give one finding), only when ``installed_known``; no
+    ``dependency.missing`` unless ``missing_known`` (a partial list cannot tell).
     """
     yield from _spec_invalid(host, judged)
     if installed_known:
-        yield from _unmet(host, judged)
+        yield from _unmet(host, judged, missing_known)
 
 
 def _spec_invalid(host: str, judged: Sequence[Judged]) -> Iterator[Finding]:
@@ -47,7 +50,7 @@ def _spec_invalid(host: str, judged: Sequence[Judged]) -> Iterator[Finding]:
         )
 
 
-def _unmet(host: str, judged: Sequence[Judged]) -> Iterator[Finding]:
+def _unmet(host: str, judged: Sequence[Judged], missing_known: bool) -> Iterator[Finding]:
     groups: dict[NormalizedName, list[Judged]] = {}
     for j in judged:
         line = j.requirement
@@ -56,7 +59,8 @@ def _unmet(host: str, judged: Sequence[Judged]) -> Iterator[Finding]:
     for name, group in groups.items():
         first = group[0]
         if first.installed is None and name not in FREEZE_HIDDEN:
-            yield _missing(host, name, group)
+            if missing_known:
+                yield _missing(host, name, group)
         elif first.installed is not None and any(j.satisfied is False for j in group):
             yield _unsatisfied(host, name, first.installed, group)
 

@@ -12,11 +12,13 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from audit import safeio
 from audit.errors import InputError
 from audit.gitdir import read_checkout
 from audit.manifest.gitsource import repository_name, strip_credentials
 from audit.manifest.pyproject import Pyproject, Unreadable, read_limited, read_pyproject
 from audit.model import EntrySource, Manifest, ManifestEntry
+from audit.trust import distrust
 
 __all__ = ["scan_install"]
 
@@ -120,7 +122,7 @@ def _requirements(folder: Path, names: set[str]) -> tuple[tuple[str, ...] | None
     if "requirements.txt" not in names:
         return None, None
     try:
-        data = read_limited(folder / "requirements.txt")
+        data = read_limited(folder / "requirements.txt", within=folder)
     except Unreadable as e:
         return None, str(e)
     text = data.decode("utf-8-sig", errors="replace")
@@ -132,8 +134,10 @@ def _pyproject_id(project: Pyproject | None) -> str | None:
     return project.name.lower() if project is not None and project.name else None
 
 
-def _git_entry(found: _Candidate, host: str, project: Pyproject | None) -> ManifestEntry:
-    checkout = read_checkout(found.path)
+def _git_entry(
+    found: _Candidate, host: str, project: Pyproject | None, within: Path
+) -> ManifestEntry:
+    checkout = read_checkout(found.path, within=within)
     url = strip_credentials(checkout.remote_url) if checkout and checkout.remote_url else None
     head = checkout.head if checkout else None
     node_id = (
@@ -181,7 +185,7 @@ def _entry(
     )
 
 
-def _folder_entry(found: _Candidate, host: str) -> ManifestEntry:
+def _folder_entry(found: _Candidate, host: str, root: Path) -> ManifestEntry:
     try:
         names = set(_list(found.path))
     except OSError as e:
@@ -189,7 +193,9 @@ def _folder_entry(found: _Candidate, host: str) -> ManifestEntry:
         return _entry(found, host, found.name, None, EntrySource.FILE, problem)
     project = read_pyproject(found.path) if "pyproject.toml" in names else None
     if ".git" in names:
-        entry = _git_entry(found, host, project)
+        # NOTE: a submodule's gitdir lies in the install's own .git; a linked pack is its own tree.
+        within = root if safeio.stays_within(found.path, root) else found.path
+        entry = _git_entry(found, host, project, within)
     elif project is not None:
         source = EntrySource.REGISTRY if ".tracking" in names else EntrySource.LOCAL
         entry = _project_entry(found, host, project, source)
@@ -204,14 +210,17 @@ def _folder_entry(found: _Candidate, host: str) -> ManifestEntry:
     )
 
 
-def _pack_entry(found: _Candidate, host: str) -> ManifestEntry:
+def _pack_entry(found: _Candidate, host: str, root: Path) -> ManifestEntry:
+    if found.path.is_symlink() and (problem := distrust(found.path)) is not None:
+        # NOTE: another user's folder (or file) may change under us; it is reported, not read.
+        return _entry(found, host, found.name, None, EntrySource.FILE, f"symlinked: {problem}")
     if found.is_file:
         return _entry(found, host, found.name, None, EntrySource.FILE, None)
-    return _folder_entry(found, host)
+    return _folder_entry(found, host, root)
 
 
 def _comfyui_commit(root: Path) -> str | None:
-    checkout = read_checkout(root)
+    checkout = read_checkout(root, within=root)
     return checkout.head if checkout else None
 
 
@@ -221,19 +230,24 @@ def scan_install(comfyui_path: str | Path, *, host: str) -> Manifest:
     Enabled packs come first, then disabled ones (``.disabled/`` and ``*.disabled``), each group
     sorted by folder or file name. ``comfyui`` is ComfyUI's own commit when it is a checkout.
 
-    :raises InputError: when ``comfyui_path`` has no ``custom_nodes`` folder, or it cannot be
-        listed.
+    A symlinked pack is followed only when its target is owned by the invoking user or root and
+    not writable by others; otherwise it is an entry with a ``problem``.
+
+    :raises InputError: when ``comfyui_path`` has no ``custom_nodes`` folder, it cannot be
+        listed, or it is a symlink to a folder not to be trusted (see ``audit.trust``).
     """
     root = Path(comfyui_path)
     custom_nodes = root / "custom_nodes"
     if not _is_dir(custom_nodes):
         raise InputError(f"{comfyui_path}: not a ComfyUI install: no custom_nodes folder")
+    if custom_nodes.is_symlink() and (problem := distrust(custom_nodes)) is not None:
+        raise InputError(f"{custom_nodes}: symlinked, not followed: {problem}")
     try:
         names = _list(custom_nodes)
     except OSError as e:
         raise InputError(f"{custom_nodes}: cannot list the folder: {e.strerror or e}") from None
     found = sorted(_candidates(custom_nodes, names, in_disabled=False), key=lambda c: c.order)
-    entries = tuple(_pack_entry(c, host) for c in found)
+    entries = tuple(_pack_entry(c, host, root) for c in found)
     return Manifest(
         str(comfyui_path), host, "install", entries, comfyui=_comfyui_commit(root), pips=None
     )

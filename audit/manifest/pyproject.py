@@ -8,12 +8,12 @@ markers, invalid TOML, a missing or mistyped ``[project]`` field) is a one-line 
 from __future__ import annotations
 
 import re
-import stat
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
+from audit import safeio
 from audit.manifest.interface import brief
 from audit.model import NodeVersion
 
@@ -41,28 +41,23 @@ class Unreadable(Exception):
     """A pack file that cannot be read: missing access, not a regular file, or too large."""
 
 
-def _reason(error: OSError) -> str:
-    reason = error.strerror or str(error) or type(error).__name__
-    return reason[:1].lower() + reason[1:]
-
-
-def read_limited(path: Path) -> bytes:
+def read_limited(path: Path, *, within: Path | None = None) -> bytes:
     """Return the bytes of the regular file at ``path``, at most ``MAX_FILE`` of them.
 
+    :param within: the tree being scanned; a file whose symlinks lead outside it is not read.
     :raises Unreadable: with a message naming the file by its name only.
     """
+    if within is not None and not safeio.stays_within(path, within) and path.exists():
+        raise Unreadable(f"{path.name} links outside {within.name}: not read")
     try:
-        # NOTE: a FIFO or device named pyproject.toml would block or never end; only regular
-        # files are opened.
-        if not stat.S_ISREG(path.stat().st_mode):
-            raise Unreadable(f"{path.name} is not a regular file")
-        with path.open("rb") as stream:
-            data = stream.read(MAX_FILE + 1)
-    except OSError as e:
-        raise Unreadable(f"{path.name} cannot be read: {_reason(e)}") from None
-    if len(data) > MAX_FILE:
-        raise Unreadable(f"{path.name} is larger than 1 MiB: not read")
-    return data
+        return safeio.read_bytes(path, limit=MAX_FILE)
+    # NOTE: a FIFO or device named pyproject.toml would block or never end; it is not opened.
+    except safeio.NotRegular:
+        raise Unreadable(f"{path.name} is not a regular file") from None
+    except safeio.TooLarge:
+        raise Unreadable(f"{path.name} is larger than 1 MiB: not read") from None
+    except safeio.Refused as e:
+        raise Unreadable(f"{path.name} cannot be read: {e}") from None
 
 
 @dataclass(frozen=True)
@@ -202,7 +197,7 @@ def _dynamic_version(pack: Path, document: Table) -> str | None:
     """
     path = _version_file(pack, document)
     try:
-        text = read_limited(path).decode("utf-8", errors="replace")
+        text = read_limited(path, within=pack).decode("utf-8", errors="replace")
     except Unreadable:
         return None  # NOTE: no readable version file means an unknown version, not a problem.
     match = _VERSION_ASSIGNMENT.search(text)
@@ -248,7 +243,7 @@ def read_pyproject(pack: Path) -> Pyproject:
     ``[project]`` gives ``problem``, and the fields that could be read are still set.
     """
     try:
-        document = _parse(read_limited(pack / _NAME))
+        document = _parse(read_limited(pack / _NAME, within=pack))
     except Unreadable as e:
         return Pyproject(None, None, error=str(e))
     return _from_document(pack, document)

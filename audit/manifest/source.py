@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
+from audit import safeio
 from audit.manifest.interface import Malformed
 
 __all__ = ["MAX_BYTES", "load_text"]
@@ -15,23 +15,13 @@ _TOO_LARGE = "larger than 32 MiB: not a manifest"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
 
-def _reason(error: OSError) -> str:
-    reason = error.strerror or str(error) or type(error).__name__
-    return reason[:1].lower() + reason[1:]
-
-
 def _read_bytes(path: Path) -> bytes:
     try:
-        with path.open("rb") as stream:
-            if os.fstat(stream.fileno()).st_size > MAX_BYTES:
-                raise Malformed(_TOO_LARGE)
-            # NOTE: read one byte past the cap, since pipes and devices report no size.
-            data = stream.read(MAX_BYTES + 1)
-    except OSError as e:
-        raise Malformed(f"cannot read: {_reason(e)}") from None
-    if len(data) > MAX_BYTES:
-        raise Malformed(_TOO_LARGE)
-    return data
+        return safeio.read_bytes(path, limit=MAX_BYTES)
+    except safeio.TooLarge:
+        raise Malformed(_TOO_LARGE) from None
+    except safeio.Refused as e:
+        raise Malformed(f"cannot read: {e}") from None
 
 
 def load_text(path: Path) -> str:

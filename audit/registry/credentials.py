@@ -10,6 +10,7 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
+from audit import safeio
 from audit.errors import InputError
 
 __all__ = ["TOKEN_ENV", "Token", "load_token"]
@@ -18,6 +19,7 @@ TOKEN_ENV = "COMFY_AUDIT_TOKEN"
 #: Visible ASCII only: anything else could not go into an HTTP header, and requests would
 #: name the bad value in its exception message.
 _TOKEN_TEXT = re.compile(r"[\x21-\x7e]{1,4096}")
+_MAX_TOKEN_FILE = 64 * 1024
 
 
 class Token:
@@ -70,11 +72,9 @@ def load_token(env: Mapping[str, str], path: str | Path | None = None) -> str | 
 
 def _read(path: Path) -> str:
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as error:
-        raise InputError(
-            f"token file {str(path)!r}: cannot read it: {error.strerror or error}"
-        ) from None
+        text = safeio.read_bytes(path, limit=_MAX_TOKEN_FILE).decode("utf-8-sig")
+    except safeio.Refused as error:
+        raise InputError(f"token file {str(path)!r}: cannot read it: {error}") from None
     except UnicodeDecodeError:
         raise InputError(f"token file {str(path)!r}: not UTF-8 text") from None
     if not text.strip():

@@ -7,12 +7,16 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 
+from audit import safeio
 from audit.errors import MirrorError
 from audit.model import Found, Invalid, LookupResult, NodeKey, NodeVersion, NotFound
 from audit.registry.interface import VersionListing
 from audit.registry.parse import parse_node_version
 
 __all__ = ["MirrorRegistry"]
+
+# NOTE: a mirror of the whole registry is tens of MiB; a file far past that is not a mirror.
+_MAX_MIRROR_BYTES = 256 * 1024 * 1024
 
 
 class MirrorRegistry:
@@ -40,11 +44,9 @@ class MirrorRegistry:
         """
         path = Path(path)
         try:
-            text = path.read_text(encoding="utf-8-sig")
-        except OSError as error:
-            raise MirrorError(
-                f"{path}: cannot read the mirror file: {error.strerror or error}"
-            ) from error
+            text = safeio.read_bytes(path, limit=_MAX_MIRROR_BYTES).decode("utf-8-sig")
+        except safeio.Refused as error:
+            raise MirrorError(f"{path}: cannot read the mirror file: {error}") from error
         except UnicodeDecodeError as error:
             raise MirrorError(f"{path}: not UTF-8 text (byte {error.start})") from error
         # NOTE: not splitlines(): JSON strings may hold U+2028, which splitlines() breaks on.

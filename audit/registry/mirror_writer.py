@@ -8,12 +8,11 @@ and `MirrorRegistry.from_file` reads it back.
 from __future__ import annotations
 
 import json
-import os
-import secrets
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
+from audit import atomic
 from audit.errors import ReportError
 from audit.model import NodeKey, NodeVersion
 from audit.registry.http_registry import HttpRegistry
@@ -44,33 +43,17 @@ def write_mirror(records: Iterable[MirrorItem], path: str | Path) -> int:
 
     :raises ReportError: when the file cannot be written.
     """
-    path = Path(path)
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
     try:
-        count = _write_lines(temporary, records)
-        os.replace(temporary, path)
-    except OSError as error:
-        temporary.unlink(missing_ok=True)
-        raise ReportError(
-            f"{path}: cannot write the mirror file: {error.strerror or error}"
-        ) from error
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    return count
+        return atomic.write_with(path, lambda stream: _write_lines(stream, records))
+    except atomic.Refused as error:
+        raise ReportError(f"{path}: cannot write the mirror file: {error}") from error
 
 
-def _write_lines(temporary: Path, records: Iterable[MirrorItem]) -> int:
+def _write_lines(stream: BinaryIO, records: Iterable[MirrorItem]) -> int:
     count = 0
-    # NOTE: O_EXCL never follows or reuses a file someone placed there; 0o666 lets the
-    # umask decide, as for any file the user creates (a mirror is shared across machines).
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    with open(descriptor, "w", encoding="utf-8", newline="\n") as file:
-        for record in records:
-            file.write(_line(record))
-            count += 1
-        file.flush()
-        os.fsync(file.fileno())
+    for record in records:
+        stream.write(_line(record).encode("utf-8"))
+        count += 1
     return count
 
 

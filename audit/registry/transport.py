@@ -23,10 +23,10 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 import urllib3.exceptions
-from requests.adapters import HTTPAdapter
 from requests.auth import AuthBase
 
 from audit.registry.credentials import Token
+from audit.registry.limits import ByteBudget, Deadline, DeadlineAdapter, deadline
 
 __all__ = [
     "MAX_REDIRECTS",
@@ -82,6 +82,8 @@ class TransportOptions:
     """Sent as ``Authorization: Bearer`` to the registry's own origin and nowhere else."""
     ca_bundle: str | None = None
     """A CA bundle that replaces the default trust store (private mirrors); ``None``: default."""
+    max_held_bytes: int | None = None
+    """Bytes of answers all threads may hold at once; ``None``: twice ``max_response_bytes``."""
 
 
 @dataclass(frozen=True)
@@ -179,9 +181,10 @@ class CircuitBreaker:
       budgets, the first failed per-version GET (or the T-th failure) opens the breaker, and
       only attempts already in flight in the other workers still end. 300 pairs with the
       defaults (chunks of 100, 8 workers): 15 + 1 + 7 = 23 attempts, not 303 * 5;
-    - time: an attempt lasts at most ``timeout`` (per connection and per read) and a worker
-      waits at most ``backoff_base * 2**(retries - 1)`` (4 s by default), or a ``Retry-After``
-      of at most ``retry_after_cap`` (60 s), before its next one, so the lookup ends within
+    - time: an attempt lasts at most ``timeout`` (connect, headers and body together) and a
+      worker waits at most ``backoff_base * 2**(retries - 1)`` (4 s by default), or a
+      ``Retry-After`` of at most ``retry_after_cap`` (60 s), before its next one, so the lookup
+      ends within
       ``(ceil(C / concurrency) * (retries + 1) + T) * (timeout + longest wait)``. With the
       defaults and up to 800 pairs: 15 * (10 s + 4 s) = 210 s when every attempt times out,
       60 s of back-off when every answer is an immediate 503. Waiting workers wake as soon as
@@ -266,6 +269,8 @@ class Transport:
         self._lock = threading.Lock()
         self._down: str | None = None
         self._breaker = CircuitBreaker(breaker_threshold(options.retries))
+        held = options.max_held_bytes
+        self._budget = ByteBudget(held if held is not None else 2 * options.max_response_bytes)
 
     def __enter__(self) -> Transport:
         return self
@@ -339,20 +344,33 @@ class Transport:
             {"User-Agent": self._options.user_agent, "Accept": "application/json"}
         )
         # Retries are ours: they must also cover bodies cut short and honour Retry-After.
-        adapter = HTTPAdapter(max_retries=0)
+        adapter = DeadlineAdapter(max_retries=0)
         session.mount("https://", adapter)
         session.mount("http://", adapter)
         return session
 
+    @property
+    def budget(self) -> ByteBudget:
+        return self._budget
+
     def _attempt(self, method: str, url: str, body: object) -> Outcome | _Transient:
-        try:
-            response = self._follow(method, url, body)
-        except (OSError, ValueError) as error:  # requests' exceptions are OSErrors
-            return _request_fault(error)
-        if isinstance(response, Failure):
-            return response
-        with response:
-            return self._read(response)
+        # NOTE: --timeout bounds the whole attempt, redirects and a body sent a byte at a time
+        # included; requests' own timeout only bounds each socket operation.
+        with deadline(self._options.timeout) as limit:
+            try:
+                response = self._follow(method, url, body)
+            except (OSError, ValueError) as error:  # requests' exceptions are OSErrors
+                return self._late(limit) or _request_fault(error)
+            if isinstance(response, Failure):
+                return response
+            with response:
+                result = self._read(response)
+            return result if isinstance(result, Reply) else self._late(limit) or result
+
+    def _late(self, limit: Deadline) -> _Transient | None:
+        if not limit.expired:
+            return None
+        return _Transient("timed out")
 
     def _follow(self, method: str, url: str, body: object) -> requests.Response | Failure:
         """Send, following at most `MAX_REDIRECTS` redirects, and only to allowed URLs."""
@@ -401,16 +419,21 @@ class Transport:
             retry_after = retry_after_seconds(response.headers.get("Retry-After"))
             return _Transient(f"HTTP {status}", retry_after=retry_after)
         body = self._read_body(response)
-        if status != 200:
-            # NOTE: only a 200 needs its body; a 404 is a 404 even if its page was cut.
-            return Reply(status, _json_or_none(body) if isinstance(body, bytes) else None)
-        if not isinstance(body, bytes):
-            return body
         try:
-            return Reply(status, json.loads(body))
-        except (ValueError, RecursionError):
-            kind = response.headers.get("Content-Type", "untyped").split(";")[0].strip()
-            return _Transient(f"{kind or 'untyped'} body", bad_body=True)
+            if status != 200:
+                # NOTE: only a 200 needs its body; a 404 is a 404 even if its page was cut.
+                return Reply(status, _json_or_none(body) if isinstance(body, bytes) else None)
+            if not isinstance(body, bytes):
+                return body
+            try:
+                return Reply(status, json.loads(body))
+            except (ValueError, RecursionError):
+                kind = response.headers.get("Content-Type", "untyped").split(";")[0].strip()
+                return _Transient(f"{kind or 'untyped'} body", bad_body=True)
+        finally:
+            # NOTE: held until parsed, since parsing is where a large answer costs most.
+            if isinstance(body, bytes):
+                self._budget.give(len(body))
 
     def _read_body(self, response: requests.Response) -> bytes | Failure | _Transient:
         limit = self._options.max_response_bytes
@@ -423,11 +446,17 @@ class Transport:
         try:
             # NOTE: counted after decompression, so a small gzip bomb is caught too.
             for chunk in response.iter_content(_CHUNK_BYTES):
-                size += len(chunk)
-                if size > limit:
+                if size + len(chunk) > limit:
+                    self._budget.give(size)
                     return too_large
+                if not self._budget.take(len(chunk)):
+                    self._budget.give(size)
+                    held = self._budget.limit
+                    return _Transient(f"answers held in memory would pass {held} bytes")
+                size += len(chunk)
                 chunks.append(chunk)
         except (OSError, ValueError) as error:
+            self._budget.give(size)
             return _request_fault(error)
         return b"".join(chunks)
 

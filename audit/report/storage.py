@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 import pyarrow as pa
 import pyarrow.fs as pafs
 
+from audit import atomic
 from audit.errors import AuditError, InputError, ReportError, describe_error
 
 __all__ = [
@@ -184,7 +185,7 @@ def _write_local(parent: Location, name: str, files: Sequence[FileBuilder], what
     try:
         for file_name, build in files:
             with translating(final.join(file_name).display, "cannot write the report"):
-                (partial / file_name).write_bytes(build())
+                atomic.write_new(partial / file_name, build())
         _refuse_existing(final, what)
         with translating(final.display, "cannot move the finished reports into place"):
             os.rename(partial, final.path)

@@ -27,7 +27,7 @@ from typing import overload
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from audit import TOOL_NAME, __version__
+from audit import TOOL_NAME, __version__, atomic
 from audit.environment import profile_to_dict
 from audit.errors import ReportError, describe_error
 from audit.model import AuditRun
@@ -108,8 +108,7 @@ def csv_rows(table: pa.Table) -> Iterator[list[str]]:
 def _write_csv(table: pa.Table, path: Path) -> None:
     # NOTE: RFC 4180 line ends; with "\n" alone the csv module leaves a lone "\r" unquoted, and
     # readers then split the row there.
-    with path.open("w", encoding="utf-8", newline="") as stream:
-        csv.writer(stream, lineterminator="\r\n").writerows(csv_rows(table))
+    atomic.write_new(path, csv_bytes(table))
 
 
 def _json_text(document: dict[str, object]) -> str:
@@ -117,7 +116,7 @@ def _json_text(document: dict[str, object]) -> str:
 
 
 def _write_json(document: dict[str, object], path: Path) -> None:
-    path.write_text(_json_text(document), encoding="utf-8")
+    atomic.write_new(path, json_bytes(document))
 
 
 def csv_bytes(table: pa.Table) -> bytes:

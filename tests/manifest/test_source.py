@@ -68,4 +68,4 @@ def test_missing_file(tmp_path: Path) -> None:
 
 
 def test_directory(tmp_path: Path) -> None:
-    assert problems_of(tmp_path) == [(None, "cannot read: is a directory")]
+    assert problems_of(tmp_path) == [(None, "cannot read: a directory, not a regular file")]

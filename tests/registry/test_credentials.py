@@ -55,7 +55,7 @@ def test_a_token_file_beats_the_environment(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("content", "problem"),
     [
-        (None, "cannot read it: No such file or directory"),
+        (None, "cannot read it: no such file or directory"),
         ("", "empty"),
         (" \n\n", "empty"),
         (f"{TOKEN}\n{TOKEN}\n", "the token must be one line"),

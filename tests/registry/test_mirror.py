@@ -133,13 +133,14 @@ def test_a_missing_file_is_a_mirror_error(tmp_path: Path) -> None:
     path = tmp_path / "absent.jsonl"
     with pytest.raises(MirrorError) as caught:
         MirrorRegistry.from_file(str(path))
-    assert str(caught.value) == f"{path}: cannot read the mirror file: No such file or directory"
+    assert str(caught.value) == f"{path}: cannot read the mirror file: no such file or directory"
 
 
 def test_a_directory_is_a_mirror_error(tmp_path: Path) -> None:
     with pytest.raises(MirrorError) as caught:
         MirrorRegistry.from_file(tmp_path)
-    assert str(caught.value) == f"{tmp_path}: cannot read the mirror file: Is a directory"
+    reason = "a directory, not a regular file"
+    assert str(caught.value) == f"{tmp_path}: cannot read the mirror file: {reason}"
 
 
 def test_a_file_that_is_not_utf8_is_a_mirror_error(tmp_path: Path) -> None:

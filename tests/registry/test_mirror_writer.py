@@ -198,7 +198,7 @@ def test_an_unwritable_place_is_a_report_error(tmp_path: Path) -> None:
     path = tmp_path / "no-such-folder" / "mirror.jsonl"
     with pytest.raises(ReportError) as caught:
         write_mirror([NodeVersion("a", "1")], path)
-    assert str(caught.value) == f"{path}: cannot write the mirror file: No such file or directory"
+    assert str(caught.value) == f"{path}: cannot write the mirror file: no folder {path.parent}"
 
 
 def test_a_mirror_file_is_readable_by_others(tmp_path: Path) -> None:

@@ -48,6 +48,8 @@ PROFILE = {
     "target_frontend": None,
     "python_version": None,
     "installed": None,
+    "installed_source": None,
+    "installed_partial": False,
     "sources": {"accelerators": "nvidia-smi", "os": "detected"},
 }
 NODES_CSV = """\
