@@ -90,12 +90,13 @@ def _involved(demands: Sequence[_Demand]) -> list[_Demand]:
 
 
 def _conflict(host: str, name: str, involved: Sequence[_Demand]) -> Iterator[Finding]:
+    # NOTE: named in one order whatever order the packs were listed in, so a scan and its
+    # snapshot say the same.
+    named = sorted((d.describe() for d in involved), key=str.casefold)
     if len(involved) == 1:
-        message = f"{name}: no version satisfies the pack's own range: {involved[0].describe()}"
+        message = f"{name}: no version satisfies the pack's own range: {named[0]}"
     else:
-        message = f"{name}: no version satisfies every pack: " + ", ".join(
-            d.describe() for d in involved
-        )
+        message = f"{name}: no version satisfies every pack: " + ", ".join(named)
     for demand in involved:
         others = "; ".join(d.describe() for d in involved if d is not demand) or "no version"
         yield pack_finding(

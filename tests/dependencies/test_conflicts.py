@@ -23,8 +23,8 @@ def test_a_conflict_names_every_pack_and_its_range_with_one_row_per_pack() -> No
         pack("comfyui-baz", "0.3.0", ["numpy"]),
     ]
     message = (
-        "numpy: no version satisfies every pack: comfyui-foo 1.0.0 wants <2, "
-        "comfyui-bar 2.1.0 wants >=2"
+        "numpy: no version satisfies every pack: comfyui-bar 2.1.0 wants >=2, "
+        "comfyui-foo 1.0.0 wants <2"
     )
     assert _conflicts(packs) == [
         Finding(
