@@ -46,7 +46,7 @@ def _small(tmp_path: Path, venv: Path) -> Path:
 def _with_packages(tmp_path: Path, venv: Path) -> Path:
     """The realistic install, its venv holding packages some packs' requirements reject."""
     root = make_install(tmp_path, venv)
-    where = site_packages(tmp_path / "venv")
+    where = site_packages(root / "venv")
     for name, version in (("scipy", "1.11.4"), ("numpy", "2.1.0"), ("setuptools", "69.0.0")):
         write_dist(where, name, version)
     requirements = "numpy<2\nscipy>=1.11\nsetuptools>=70\nmissing-dist\n"
