@@ -624,7 +624,7 @@ def run(
         allow_prerelease=allow_prerelease,
     )
     progress: Progress = _no_progress if quiet else StderrProgress(sys.stderr)
-    auditor = Auditor(source, audit_options, progress=progress, lister=source)
+    auditor = Auditor(source, audit_options, progress=progress, lister=source, nodes=source)
     audit_run = inputs.audit(auditor, recorded)
     settings.warn_if_stale(source)
     run_dir = report.write_run(audit_run, output)
@@ -708,7 +708,9 @@ def advise(output: str | None, allow_prerelease: bool, **options: Any) -> None:
         policy=rules,
         allow_prerelease=allow_prerelease,
     )
-    audit_run = inputs.audit(Auditor(source, audit_options, lister=source), inputs.recorded)
+    audit_run = inputs.audit(
+        Auditor(source, audit_options, lister=source, nodes=source), inputs.recorded
+    )
     settings.warn_if_stale(source)
     recommendations = audit_run.recommendations
     for line in plan_commands(recommendations) or ["# no pack needs a change"]:

@@ -50,6 +50,12 @@ CHECKS: Mapping[str, Severity] = MappingProxyType(
         "comfyui.spec-invalid": Severity.WARNING,
         "frontend.incompatible": Severity.ERROR,
         "frontend.spec-invalid": Severity.WARNING,
+        "registry.nightly": Severity.INFO,
+        "node.banned": Severity.CRITICAL,
+        "publisher.banned": Severity.CRITICAL,
+        "node.deleted": Severity.ERROR,
+        "status.unknown": Severity.WARNING,
+        "pack.import-failed": Severity.ERROR,
     }
 )
 """Every check code this stage emits → its default severity."""

@@ -9,7 +9,9 @@
   for the upgrade advisor);
 - `open_registry` picks one from the registry options;
 - `load_token` finds the optional registry token;
-- `parse_node_version` is the tolerant reader they all share.
+- every one of them also answers Node records in bulk (`NodeLookup.lookup_nodes`, for the
+  pack-level checks);
+- `parse_node_version` and `parse_node` are the tolerant readers they all share.
 """
 
 from audit.registry.cache import (
@@ -41,6 +43,7 @@ from audit.registry.mirror_writer import (
     version_list_records,
     write_mirror,
 )
+from audit.registry.nodes import FetchedNode, NodeLookup, NodeRecordSource, parse_node
 from audit.registry.parse import parse_node_version
 from audit.registry.transport import RequestStats
 
@@ -51,9 +54,12 @@ __all__ = [
     "CacheError",
     "CachingRegistry",
     "Fetched",
+    "FetchedNode",
     "FetchedVersions",
     "HttpRegistry",
     "MirrorRegistry",
+    "NodeLookup",
+    "NodeRecordSource",
     "OfflineRegistry",
     "RecordSource",
     "Registry",
@@ -70,6 +76,7 @@ __all__ = [
     "mirror_records",
     "node_version_json",
     "open_registry",
+    "parse_node",
     "parse_node_version",
     "stale_data_warning",
     "version_list_records",

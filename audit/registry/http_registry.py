@@ -3,6 +3,7 @@ the paged listing."""
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -20,6 +21,7 @@ from audit.model import (
     Found,
     Invalid,
     LookupResult,
+    NodeAnswer,
     NodeKey,
     NotFound,
 )
@@ -27,6 +29,7 @@ from audit.registry.credentials import Token
 from audit.registry.interface import Fetched, FetchedVersions, Pair, VersionListing, distinct
 from audit.registry.listing import LISTING_QUERY, list_pages
 from audit.registry.node_versions import parse_version_list
+from audit.registry.nodes import FetchedNode, distinct_ids, fetch_nodes, node_urls_allowed
 from audit.registry.parse import parse_node_version
 from audit.registry.transport import (
     Failure,
@@ -159,6 +162,19 @@ class HttpRegistry:
             ThreadPoolExecutor(self._concurrency, thread_name_prefix="registry") as pool,
         ):
             answers.update(pool.map(lambda n: (n.lower(), self._versions_of(transport, n)), wanted))
+        return {node_id: answers[node_id.lower()] for node_id in node_ids}
+
+    def lookup_nodes(self, node_ids: Sequence[str]) -> dict[str, NodeAnswer]:
+        """See `NodeLookup.lookup_nodes`."""
+        return {node_id: f.result for node_id, f in self.fetch_nodes(node_ids).items()}
+
+    def fetch_nodes(self, node_ids: Sequence[str]) -> dict[str, FetchedNode]:
+        """See `NodeRecordSource.fetch_nodes` and `audit.registry.nodes.fetch_nodes`: list
+        requests of 100 ids, with the retries, limits and token of every request."""
+        wanted = list(distinct_ids(node_ids).values())
+        with self._transport(node_urls_allowed(self._base)) as transport:
+            send = functools.partial(transport.send, "GET")
+            answers = fetch_nodes(send, self._base, wanted, concurrency=self._concurrency)
         return {node_id: answers[node_id.lower()] for node_id in node_ids}
 
     def list_versions(

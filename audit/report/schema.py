@@ -17,7 +17,7 @@ __all__ = [
 ]
 
 #: Version of the report layout (columns, types, ``run.json`` keys); bumped on any change.
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 
 #: The severity dictionary, in order; every severity column holds all four, used or not.
 SEVERITY_LABELS = ("info", "warning", "error", "critical")
@@ -65,6 +65,11 @@ NODES_SCHEMA = pa.schema(
         _optional("compatible_after_upgrade", pa.bool_()),
         _optional("worst_severity", SEVERITY_TYPE),
         _required("finding_count", pa.int32()),
+        _optional("node_status", pa.string()),
+        _optional("publisher_id", pa.string()),
+        _optional("publisher_status", pa.string()),
+        _optional("latest_version", pa.string()),
+        _optional("outdated", pa.bool_()),
     ],
     metadata=_METADATA,
 )

@@ -534,7 +534,7 @@ CASES = [
     Case(
         "disabled-banned",
         found(status="NodeVersionStatusBanned", supported_os=("Windows",)),
-        (now("status.banned", "info"), now("os.unsupported", "info")),
+        (now("status.banned", "critical"), now("os.unsupported", "info")),
         entry(disabled=True),
     ),
     Case(

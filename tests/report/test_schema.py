@@ -24,7 +24,7 @@ from tests.report.conftest import make_run
 SEVERITY = pa.dictionary(pa.int8(), pa.string(), ordered=True)
 STRINGS = pa.list_(pa.field("element", pa.string()))
 WHEN = pa.timestamp("us", tz="UTC")
-METADATA = {b"comfy-audit.schema_version": b"1"}
+METADATA = {b"comfy-audit.schema_version": b"2"}
 
 # NOTE: written out by hand, not derived from the module, so that any change to the public
 # layout fails here first.
@@ -51,6 +51,11 @@ EXPECTED_NODES = [
     ("compatible_after_upgrade", pa.bool_(), True),
     ("worst_severity", SEVERITY, True),
     ("finding_count", pa.int32(), False),
+    ("node_status", pa.string(), True),
+    ("publisher_id", pa.string(), True),
+    ("publisher_status", pa.string(), True),
+    ("latest_version", pa.string(), True),
+    ("outdated", pa.bool_(), True),
 ]
 EXPECTED_FINDINGS = [
     ("run_id", pa.string(), False),
@@ -106,7 +111,7 @@ def test_schema_is_exactly_the_public_layout(
 ) -> None:
     assert _described(schema) == expected
     assert schema.metadata == METADATA
-    assert SCHEMA_VERSION == "1"
+    assert SCHEMA_VERSION == "2"
 
 
 def test_list_items_are_named_like_parquet_names_them() -> None:
