@@ -24,7 +24,6 @@ __all__ = ["BAN_CHECKS", "check_node", "node_id_of"]
 BAN_CHECKS = frozenset({"status.banned", "node.banned", "publisher.banned"})
 
 
-
 def node_id_of(entry: ManifestEntry) -> str | None:
     """The registry id whose Node record ``entry`` needs, or ``None`` when it needs none."""
     if entry.problem is not None or ID_PATTERN.fullmatch(entry.node_id) is None:
@@ -56,7 +55,9 @@ def _node_findings(entry: ManifestEntry, node: RegistryNode) -> Iterator[Finding
         message = f"the registry banned {name}, whatever its version's status says"
         yield finding(entry, "node.banned", message, actual=node.status)
     elif word == "deleted":
-        yield finding(entry, "node.deleted", f"{name} was removed from the registry", actual=node.status)
+        yield finding(
+            entry, "node.deleted", f"{name} was removed from the registry", actual=node.status
+        )
     elif word not in (None, "active"):
         yield _unknown(entry, node.status, name)
     publisher = f"the publisher {quote(node.publisher_id or '(unnamed)')}"

@@ -277,7 +277,9 @@ class NodeEntry:
     def answer(self) -> FetchedNode | None:
         """The answer as a lookup gives it (``cache_hit``), or ``None`` if the record is bad."""
         if self.record is None:
-            return FetchedNode(NotFound("no Node record", fetched_at=self.fetched_at, cache_hit=True))
+            return FetchedNode(
+                NotFound("no Node record", fetched_at=self.fetched_at, cache_hit=True)
+            )
         parsed = parse_node(self.record, fetched_at=self.fetched_at, cache_hit=True)
         if isinstance(parsed, Invalid) or parsed.node_id.lower() != self.node_id:
             return None
