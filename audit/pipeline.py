@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 
 from audit import checks
 from audit.advisor import Recommendation, recommend
+from audit.checks.imports import import_findings
+from audit.checks.pack import node_id_of
 from audit.dependencies import DependencyAudit, PackRequirements, audit_dependencies
 from audit.environment import override
 from audit.model import (
@@ -26,8 +28,6 @@ from audit.model import (
     Severity,
 )
 from audit.policy import Policy
-from audit.checks.imports import import_findings
-from audit.checks.pack import node_id_of
 from audit.registry import NodeLookup, Registry, VersionLister
 from audit.versions import parse_local_version
 

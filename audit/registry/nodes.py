@@ -24,8 +24,8 @@ from audit.registry.transport import Failure, NotJson, Outcome, Reply
 __all__ = [
     "MAX_IDS",
     "NO_LIST_ROUTE",
-    "NodeEntry",
     "FetchedNode",
+    "NodeEntry",
     "NodeLookup",
     "NodeRecordSource",
     "distinct_ids",
@@ -98,9 +98,10 @@ def parse_node(
 ) -> RegistryNode | Invalid:
     """Read a Node object; only a missing or non-string ``id`` makes it no Node at all.
 
-    >>> parse_node({"id": "a", "status": "", "publisher": {"id": "p",
+    >>> node = parse_node({"id": "a", "status": "", "publisher": {"id": "p",
     ...     "status": "PublisherStatusBanned"}, "latest_version": {"version": "1.0.0"}})
-    RegistryNode(node_id='a', status=None, publisher_id='p', publisher_status='PublisherStatusBanned', latest_version='1.0.0', invalid_fields=())
+    >>> node.status, node.publisher_id, node.publisher_status, node.latest_version
+    (None, 'p', 'PublisherStatusBanned', '1.0.0')
     """
     if not isinstance(payload, dict):
         return Invalid(f"a Node must be a JSON object, not {type(payload).__name__}")

@@ -670,7 +670,7 @@ def expected_source(found_: Finding, case: Case) -> FindingSource:
 
 def test_every_check_code_is_covered_by_the_table() -> None:
     emitted = {check for case in CASES for check, _, _ in case.expected}
-    # NOTE: import failures come from ComfyUI's log, not from an entry (tests/checks/test_imports.py).
+    # NOTE: import failures come from ComfyUI's log, not from an entry (test_imports.py).
     assert emitted == set(CHECKS) - {"pack.import-failed"}
 
 
