@@ -52,8 +52,9 @@ def test_a_warm_cache_makes_no_request(
 ) -> None:
     args = ["run", manifest, "--registry", server.url, "--cache-dir", cache_dir, "-q"]
     assert invoke(*args, "-o", tmp_path / "cold").exit_code == 1
-    # The banned pack is advised: its version list is fetched (and cached) too.
-    assert server.paths() == [BULK_PATH, "/nodes/comfyui-mxtoolkit/versions"]
+    # The banned pack is advised: its version list is fetched (and cached) too. This registry
+    # has no Node list route: that answer is cached as well.
+    assert server.paths() == [BULK_PATH, "/nodes", "/nodes/comfyui-mxtoolkit/versions"]
     server.clear_log()
     assert invoke(*args, "-o", tmp_path / "warm").exit_code == 1
     assert server.paths() == []
@@ -86,7 +87,7 @@ def test_cache_flags(
     invoke(*args, "-o", tmp_path / "a")
     server.clear_log()
     invoke(*args, "-o", tmp_path / "b", *flags)
-    assert server.paths() == [BULK_PATH] * requests
+    assert server.paths() == [BULK_PATH, "/nodes"] * requests
 
 
 def test_offline_runs_from_the_cache_and_says_how_old(
@@ -177,7 +178,8 @@ def test_the_token_reaches_the_registry_but_never_the_reports(
     monkeypatch.setenv("COMFY_AUDIT_TOKEN", "s3cret-token")
     out = tmp_path / "out"
     invoke("run", manifest, "--registry", server.url, "--no-cache", "-q", "-o", out)
-    assert [r.headers.get("Authorization") for r in server.requests] == ["Bearer s3cret-token"] * 2
+    # The lookup, the Node list and the advisor's version list: the token goes with every one.
+    assert [r.headers.get("Authorization") for r in server.requests] == ["Bearer s3cret-token"] * 3
     (run_dir,) = out.iterdir()
     for path in run_dir.iterdir():
         assert "s3cret" not in path.read_bytes().decode("utf-8", "replace")

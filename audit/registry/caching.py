@@ -233,7 +233,7 @@ class OfflineRegistry:
     def fetch_nodes(self, node_ids: Sequence[str]) -> dict[str, FetchedNode]:
         """See `NodeRecordSource.fetch_nodes`."""
         stored = self._cache.get_nodes(self._base, {node_id.lower() for node_id in node_ids})
-        missing = FetchedNode(NotFound("no Node record in the cache (offline)"))
+        missing = FetchedNode(NotFound("not in the cache (offline)"))
         answers: dict[str, FetchedNode] = {}
         for low, entry in stored.items():
             answer = entry.answer()

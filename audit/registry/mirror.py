@@ -76,11 +76,9 @@ class MirrorRegistry:
     def lookup_nodes(self, node_ids: Sequence[str]) -> dict[str, NodeAnswer]:
         """See `NodeLookup.lookup_nodes`; a file without Node lines runs no pack-level checks."""
         if self._nodes is None:
-            reason = (
-                f"the mirror file {self._name} holds no Node records: pack-level checks not run"
-            )
+            reason = f"the mirror file {self._name} holds none (written before pack-level checks)"
             return dict.fromkeys(node_ids, NotFound(reason))
-        missing = NotFound(f"no Node record in the mirror file {self._name}")
+        missing = NotFound(f"not in the mirror file {self._name}")
         return {node_id: self._nodes.get(node_id.lower(), missing) for node_id in node_ids}
 
     @property

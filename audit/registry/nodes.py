@@ -37,7 +37,7 @@ __all__ = [
 
 #: Ids in one list request: the API's largest page.
 MAX_IDS = 100
-NO_LIST_ROUTE = "the registry has no node list (GET /nodes): pack-level checks not run"
+NO_LIST_ROUTE = "the registry has no node list (GET /nodes)"
 #: Statuses by which a server says it has no such route at all.
 _NO_ROUTE = frozenset({404, 405, 501})
 #: Answers of ``GET /nodes/{id}`` that say "no record for you" rather than "try again".
@@ -198,14 +198,15 @@ class _Lister:
 
     def chunk(self, ids: Sequence[str]) -> tuple[dict[str, FetchedNode], list[str]]:
         """The answers a list request gives for ``ids``, and the ids it left out."""
+        # NOTE: dated, so that it is cached like any answer: a warm run asks nothing again.
         if self._absent.is_set():
-            return _all(ids, NotFound(NO_LIST_ROUTE)), []
+            return _all(ids, NotFound(NO_LIST_ROUTE, fetched_at=datetime.now(UTC))), []
         query = "".join(f"node_id={n}&" for n in ids)
         outcome = self._send(f"{self._base}/nodes?{query}include_banned=true&limit={len(ids)}")
         now = datetime.now(UTC)
         if isinstance(outcome, Reply) and outcome.status in _NO_ROUTE:
             self._absent.set()
-            return _all(ids, NotFound(NO_LIST_ROUTE)), []
+            return _all(ids, NotFound(NO_LIST_ROUTE, fetched_at=now)), []
         items = _list_items(outcome)
         if not isinstance(items, list):
             return _all(ids, items), []
@@ -254,7 +255,7 @@ def _get(send: Send, base: str, node_id: str) -> FetchedNode:
         return FetchedNode(Invalid(f"not JSON: {outcome.detail}"))
     now = datetime.now(UTC)
     if outcome.status in _NO_RECORD:
-        return FetchedNode(NotFound(f"no Node record (HTTP {outcome.status})", fetched_at=now))
+        return FetchedNode(NotFound(f"the registry has none (HTTP {outcome.status})", fetched_at=now))
     if outcome.status != 200:
         return FetchedNode(Failed(f"HTTP {outcome.status}"))
     parsed = parse_node(outcome.payload, fetched_at=now)
