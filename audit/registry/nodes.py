@@ -255,7 +255,9 @@ def _get(send: Send, base: str, node_id: str) -> FetchedNode:
         return FetchedNode(Invalid(f"not JSON: {outcome.detail}"))
     now = datetime.now(UTC)
     if outcome.status in _NO_RECORD:
-        return FetchedNode(NotFound(f"the registry has none (HTTP {outcome.status})", fetched_at=now))
+        return FetchedNode(
+            NotFound(f"the registry has none (HTTP {outcome.status})", fetched_at=now)
+        )
     if outcome.status != 200:
         return FetchedNode(Failed(f"HTTP {outcome.status}"))
     parsed = parse_node(outcome.payload, fetched_at=now)
@@ -279,9 +281,8 @@ class NodeEntry:
     def answer(self) -> FetchedNode | None:
         """The answer as a lookup gives it (``cache_hit``), or ``None`` if the record is bad."""
         if self.record is None:
-            return FetchedNode(
-                NotFound("no Node record", fetched_at=self.fetched_at, cache_hit=True)
-            )
+            reason = "the registry had none (cached)"
+            return FetchedNode(NotFound(reason, fetched_at=self.fetched_at, cache_hit=True))
         parsed = parse_node(self.record, fetched_at=self.fetched_at, cache_hit=True)
         if isinstance(parsed, Invalid) or parsed.node_id.lower() != self.node_id:
             return None
