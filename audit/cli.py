@@ -7,6 +7,7 @@ that write reports, so that ``--help`` stays fast.
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import logging
 import os
@@ -24,6 +25,7 @@ import click
 import yaml
 
 from audit import __version__
+from audit.checks.pack import pack_ids
 from audit.environment import (
     ACCELERATORS,
     OPERATING_SYSTEMS,
@@ -55,10 +57,12 @@ from audit.registry import (
     OfflineRegistry,
     RegistryError,
     default_cache_dir,
+    list_all_nodes,
     list_all_versions,
     load_token,
     merge_records,
     mirror_records,
+    node_records,
     open_registry,
     stale_data_warning,
     version_list_records,
@@ -778,13 +782,16 @@ def mirror(
     answers = source.fetch(keys)
     node_ids = list(dict.fromkeys(key.node_id for key in keys))
     lists = source.fetch_versions_of(node_ids) if with_versions else {}
+    packs = source.fetch_nodes(pack_ids(e for m in read for e in m.entries))
     records = merge_records(version_list_records(lists), mirror_records(answers))
-    count = write_mirror(records, output)
+    count = write_mirror([*records, *node_records(packs)], output)
     found = sum(a.mirror_record() is not None for a in answers.values())
     failed = sum(isinstance(a.result, Failed | Invalid) for a in answers.values())
+    failed += sum(isinstance(p.result, Failed | Invalid) for p in packs.values())
     click.echo(
         f"wrote {count} records to {output} ({found} of {len(keys)} node versions found"
         + (f", every version of {len(lists)} packs" if with_versions else "")
+        + f", {len(node_records(packs))} Node records"
         + (f"; {failed} lookups failed)" if failed else ")"),
         err=True,
     )
@@ -795,16 +802,17 @@ def mirror(
 def _mirror_all(settings: RegistrySettings, output: Path) -> int:
     if "://" not in settings.registry:
         raise click.UsageError("mirror --all needs a registry URL, not a mirror file")
-    records = list_all_versions(
-        settings.registry,
-        token=load_token(os.environ, settings.token_file),
-        ca_bundle=settings.ca_bundle,
-        timeout=settings.timeout,
-        retries=settings.retries,
-        concurrency=settings.concurrency,
-    )
+    options: dict[str, Any] = {
+        "token": load_token(os.environ, settings.token_file),
+        "ca_bundle": settings.ca_bundle,
+        "timeout": settings.timeout,
+        "retries": settings.retries,
+        "concurrency": settings.concurrency,
+    }
+    records = list_all_versions(settings.registry, **options)
+    nodes = list_all_nodes(settings.registry, **options)
     try:
-        return write_mirror(records, output)
+        return write_mirror(itertools.chain(records, nodes), output)
     except RegistryError as e:
         click.echo(f"comfy-audit: error: {e}", err=True)
         sys.exit(EXIT_INCOMPLETE)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from audit import checks
 from audit.advisor import Recommendation, recommend
 from audit.checks.imports import import_findings
-from audit.checks.pack import node_id_of
+from audit.checks.pack import node_id_of, pack_ids
 from audit.dependencies import DependencyAudit, PackRequirements, audit_dependencies
 from audit.environment import override
 from audit.model import (
@@ -239,7 +239,7 @@ class Auditor:
 
     def _lookup_nodes(self, entries: Iterable[ManifestEntry]) -> Mapping[str, NodeAnswer]:
         """The Node answer of every distinct pack id (lower-cased), asked once per run."""
-        ids = list(dict.fromkeys(n for e in entries if (n := node_id_of(e)) is not None))
+        ids = pack_ids(entries)
         if self._nodes is None or not ids:
             return {}
         answers = self._nodes.lookup_nodes(ids)

@@ -122,7 +122,7 @@ def test_mirror_then_offline_run_gives_the_online_findings(
     made = invoke("mirror", manifest, "-o", mirror, "--registry", server.url, "--no-cache")
     assert (made.exit_code, made.stderr) == (
         0,
-        f"wrote 2 records to {mirror} (2 of 3 node versions found)\n",
+        f"wrote 2 records to {mirror} (2 of 3 node versions found, 0 Node records)\n",
     )
     lines = [json.loads(line) for line in mirror.read_text().splitlines()]
     assert sorted(r["node_id"] for r in lines) == ["comfyui-kjnodes", "comfyui-mxtoolkit"]
@@ -146,7 +146,8 @@ def test_mirror_all_pages_through_the_registry(
     result = invoke("mirror", "--all", "-o", mirror, "--registry", server.url)
     assert (result.exit_code, result.stderr) == (0, f"wrote 250 records to {mirror}\n")
     assert len(mirror.read_text().splitlines()) == 250
-    assert sorted(server.paths()) == ["/versions"] * 3
+    # This registry has no Node routes (404): the mirror holds no Node records.
+    assert sorted(server.paths()) == ["/nodes", *["/versions"] * 3]
 
 
 def test_a_stale_mirror_is_warned_about(tmp_path: Path, manifest: Path) -> None:
@@ -193,7 +194,8 @@ def test_a_mirror_with_versions_lets_an_offline_run_advise(
     mirror = tmp_path / "mirror.jsonl"
     made = invoke("mirror", manifest, "--versions", "-o", mirror, "--registry", server.url)
     assert made.stderr == (
-        f"wrote 3 records to {mirror} (2 of 3 node versions found, every version of 3 packs)\n"
+        f"wrote 3 records to {mirror} (2 of 3 node versions found, every version of 3 packs, "
+        "0 Node records)\n"
     )
     advice = invoke("advise", manifest, "--registry", mirror)
     assert advice.stdout.splitlines()[0] == "comfy node install comfyui-mxtoolkit@0.9.95"

@@ -3,7 +3,7 @@ pack or its publisher, removal), whichever version, nightly or git checkout is i
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from audit.checks.interface import finding, quote
 from audit.model import (
@@ -17,7 +17,7 @@ from audit.model import (
     RegistryNode,
 )
 
-__all__ = ["BAN_CHECKS", "check_node", "node_id_of"]
+__all__ = ["BAN_CHECKS", "check_node", "node_id_of", "pack_ids"]
 
 #: Findings that keep their severity when the pack is disabled: a banned pack on disk is still
 #: malware, whether ComfyUI loads it or not.
@@ -30,6 +30,16 @@ def node_id_of(entry: ManifestEntry) -> str | None:
         return None
     in_registry = entry.source in (EntrySource.REGISTRY, EntrySource.LOCAL)
     return entry.node_id if in_registry or entry.registry_pack else None
+
+
+def pack_ids(entries: Iterable[ManifestEntry]) -> list[str]:
+    """The distinct registry ids (first spelling kept) whose Node records ``entries`` need."""
+    ids: dict[str, str] = {}
+    for entry in entries:
+        node_id = node_id_of(entry)
+        if node_id is not None:
+            ids.setdefault(node_id.lower(), node_id)
+    return list(ids.values())
 
 
 def check_node(entry: ManifestEntry, answer: NodeAnswer) -> Iterator[Finding]:

@@ -36,9 +36,11 @@ from audit.registry.interface import (
 )
 from audit.registry.mirror import MirrorRegistry
 from audit.registry.mirror_writer import (
+    list_all_nodes,
     list_all_versions,
     merge_records,
     mirror_records,
+    node_records,
     node_version_json,
     version_list_records,
     write_mirror,
@@ -70,10 +72,12 @@ __all__ = [
     "VersionListing",
     "VersionRecordSource",
     "default_cache_dir",
+    "list_all_nodes",
     "list_all_versions",
     "load_token",
     "merge_records",
     "mirror_records",
+    "node_records",
     "node_version_json",
     "open_registry",
     "parse_node",

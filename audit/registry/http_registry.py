@@ -29,7 +29,14 @@ from audit.registry.credentials import Token
 from audit.registry.interface import Fetched, FetchedVersions, Pair, VersionListing, distinct
 from audit.registry.listing import LISTING_QUERY, list_pages
 from audit.registry.node_versions import parse_version_list
-from audit.registry.nodes import FetchedNode, distinct_ids, fetch_nodes, node_urls_allowed
+from audit.registry.nodes import (
+    FetchedNode,
+    distinct_ids,
+    fetch_nodes,
+    list_node_pages,
+    node_pages_allowed,
+    node_urls_allowed,
+)
 from audit.registry.parse import parse_node_version
 from audit.registry.transport import (
     Failure,
@@ -176,6 +183,18 @@ class HttpRegistry:
             send = functools.partial(transport.send, "GET")
             answers = fetch_nodes(send, self._base, wanted, concurrency=self._concurrency)
         return {node_id: answers[node_id.lower()] for node_id in node_ids}
+
+    def list_nodes(self, *, max_pages: int = 10_000) -> Iterator[dict[str, Any]]:
+        """Yield every Node of the registry as a mirror line, from the paginated ``GET /nodes``;
+        see `audit.registry.nodes.list_node_pages`.
+
+        :raises RegistryError: when a page cannot be fetched.
+        """
+        with self._transport(node_pages_allowed(self._base)) as transport:
+            send = functools.partial(transport.send, "GET")
+            yield from list_node_pages(
+                send, self._base, concurrency=self._concurrency, max_pages=max_pages
+            )
 
     def list_versions(
         self, *, page_size: int = 100, max_pages: int = 10_000

@@ -11,14 +11,17 @@ from __future__ import annotations
 import json
 import re
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import chain
 from typing import Any, Protocol, runtime_checkable
 from urllib.parse import quote
 
 from audit.model import ID_PATTERN, Failed, Invalid, NodeAnswer, NotFound, RegistryNode
+from audit.registry.interface import RegistryError
+from audit.registry.listing import in_order
 from audit.registry.transport import Failure, NotJson, Outcome, Reply
 
 __all__ = [
@@ -31,6 +34,8 @@ __all__ = [
     "distinct_ids",
     "fetch_nodes",
     "is_node_line",
+    "list_node_pages",
+    "node_pages_allowed",
     "node_urls_allowed",
     "parse_node",
 ]
@@ -42,6 +47,7 @@ NO_LIST_ROUTE = "the registry has no node list (GET /nodes)"
 _NO_ROUTE = frozenset({404, 405, 501})
 #: Answers of ``GET /nodes/{id}`` that say "no record for you" rather than "try again".
 _NO_RECORD = frozenset({403, 404})
+_PAGE_QUERY = re.compile(r"page=\d{1,7}&limit=\d{1,3}&include_banned=true")
 _LIST_QUERY = re.compile(
     r"(?:node_id=[A-Za-z0-9._-]{1,128}&){1,100}include_banned=true&limit=\d{1,3}"
 )
@@ -322,3 +328,66 @@ class NodeEntry:
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=UTC)
         return cls(node_id, moment.astimezone(UTC), decoded)
+
+
+def list_node_pages(
+    send: Send, base: str, *, concurrency: int, max_pages: int = 10_000
+) -> Iterator[dict[str, Any]]:
+    """Yield every Node of the registry as a mirror line (``{"node": …}`` with ``fetched_at``),
+    from ``GET /nodes?page=N&limit=100&include_banned=true``; nothing from a registry without
+    the route (its mirror then says that pack-level checks cannot run).
+
+    :raises RegistryError: when a page cannot be fetched or is not a page of Nodes.
+    """
+    first = send(_page_url(base, 1))
+    if isinstance(first, Reply) and first.status in _NO_ROUTE:
+        return
+    nodes, total_pages = _node_page(first, 1)
+    if total_pages > max_pages:
+        raise RegistryError(f"registry node listing: {total_pages} pages, more than {max_pages}")
+    pages = chain(
+        [nodes],
+        in_order(
+            lambda n: _node_page(send(_page_url(base, n)), n),
+            range(2, total_pages + 1),
+            concurrency,
+        ),
+    )
+    seen: set[str] = set()
+    for page in pages:
+        fetched_at = datetime.now(UTC).isoformat()
+        for item in page:
+            parsed = parse_node(item)
+            if isinstance(parsed, Invalid) or parsed.node_id.lower() in seen:
+                continue
+            seen.add(parsed.node_id.lower())
+            assert isinstance(item, dict)
+            yield {"node": {**item, "fetched_at": fetched_at}}
+
+
+def node_pages_allowed(base: str) -> Callable[[str], bool]:
+    """Whether a URL is a page of the Node listing (where a request or a redirect may go)."""
+    prefix = base + "/nodes?"
+    return lambda url: (
+        url.startswith(prefix) and _PAGE_QUERY.fullmatch(url[len(prefix) :]) is not None
+    )
+
+
+def _page_url(base: str, page: int) -> str:
+    return f"{base}/nodes?page={page}&limit={MAX_IDS}&include_banned=true"
+
+
+def _node_page(outcome: Outcome, page: int) -> tuple[list[object], int]:
+    where = f"registry node listing, page {page}"
+    if isinstance(outcome, Failure):
+        raise RegistryError(f"{where}: {outcome.reason}")
+    if isinstance(outcome, NotJson):
+        raise RegistryError(f"{where}: not JSON: {outcome.detail}")
+    if outcome.status != 200:
+        raise RegistryError(f"{where}: HTTP {outcome.status}")
+    payload = outcome.payload
+    nodes = payload.get("nodes") if isinstance(payload, dict) else None
+    total_pages = payload.get("totalPages") if isinstance(payload, dict) else None
+    if not isinstance(nodes, list) or type(total_pages) is not int or total_pages < 0:
+        raise RegistryError(f"{where}: not a listing page (no nodes or totalPages)")
+    return nodes, total_pages
