@@ -8,6 +8,7 @@ import platform
 import subprocess
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,8 @@ from tests.test_interpreter import (
     write_dist,
 )
 
+#: What the profile says of an install whose user/ holds no ComfyUI log.
+NO_LOG = "not used: no ComfyUI log (comfyui*.log) in user/"
 POSIX = pytest.mark.skipif(os.name != "posix", reason="symlinks and shebang scripts")
 LINUX_WITH_GPU = Environment(
     os="linux",
@@ -131,6 +134,7 @@ def test_a_typical_install(install: Path, add_venv: Callable[..., Path]) -> None
             "accelerators": "torch 2.7.1+cu126",
             "comfyui_version": "comfyui_version.py",
             "frontend_version": "installed comfyui-frontend-package",
+            "import_failures": NO_LOG,
             "installed": f"python {python}",
             "os": "detected",
             "python_version": f"python {python}",
@@ -366,13 +370,15 @@ def test_no_interpreter_leaves_installed_unknown(install: Path) -> None:
             "os": "detected",
             "accelerators": "nvidia-smi",
             "installed": f"unknown: no interpreter found in or beside {install}; pass --python",
+            "import_failures": NO_LOG,
         },
     )
 
 
 def test_installed_packages_already_known_are_kept(install: Path) -> None:
     known = environment.override(Environment(), "profile", installed={"torch": "2.7.1"})
-    assert describe_install(install, machine=known) == known
+    described = describe_install(install, machine=known)
+    assert described == replace(known, sources={**known.sources, "import_failures": NO_LOG})
 
 
 @POSIX
@@ -383,7 +389,10 @@ def test_a_found_interpreter_that_fails_leaves_installed_unknown(install: Path) 
     fake.chmod(0o755)
     env = describe_install(install, machine=Environment())
     assert (env.installed, env.python_version) == (None, None)
-    assert env.sources == {"installed": f"unknown: {fake}: did not answer as a Python interpreter"}
+    assert env.sources == {
+        "installed": f"unknown: {fake}: did not answer as a Python interpreter",
+        "import_failures": NO_LOG,
+    }
 
 
 @POSIX

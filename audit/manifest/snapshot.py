@@ -7,7 +7,9 @@ ComfyUI-Manager ignores them:
 - ``disabled_cnr_custom_nodes``: disabled registry packs, which Manager leaves out;
 - ``cnr_id`` in a ``git_custom_nodes`` item: the pack's registry id, which is its node id;
 - ``unlisted_custom_nodes``: ``{node_id: {source, version, disabled, problem, url?}}``, the packs
-  a Manager snapshot cannot express (unknown version, broken, hand-copied, no remote URL).
+  a Manager snapshot cannot express (unknown version, broken, hand-copied, no remote URL);
+- ``import_failures``: ``{node_id: {reason, timestamp}}``, the packs ComfyUI's log said failed to
+  import when the install was scanned.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pathlib import PurePosixPath
 from typing import TypeGuard
 
 from audit.manifest.gitsource import repository_name, strip_credentials
+from audit.manifest.import_failures import IMPORT_FAILURES, read_import_failures
 from audit.manifest.interface import Context, Malformed, brief, merge_duplicates
 from audit.manifest.pips import read_pips
 from audit.manifest.tree import (
@@ -113,7 +116,8 @@ def _git(key: Tree | None, value: Tree, ctx: Context) -> ManifestEntry:
         raise Malformed(f"cannot tell the repository name from git url {brief(url)}", line)
     commit = as_optional_str(value.get("hash"), f"hash of {brief(url)}", line)
     disabled = as_bool(value.get("disabled"), f"disabled of {brief(url)}", line)
-    return ctx.entry(name, commit, line, source=EntrySource.GIT, url=url, disabled=disabled)
+    entry = ctx.entry(name, commit, line, source=EntrySource.GIT, url=url, disabled=disabled)
+    return replace(entry, registry_pack=not is_null(cnr_id))
 
 
 def _file(key: Tree | None, item: Tree, ctx: Context) -> ManifestEntry:
@@ -236,4 +240,5 @@ def read_snapshot(tree: Tree, ctx: Context, label: str) -> Manifest:
         merge_duplicates(found, ctx.problems),
         comfyui=_comfyui(section, tree, ctx),
         pips=read_pips(section.get("pips"), ctx),
+        import_failures=read_import_failures(section.get(IMPORT_FAILURES), ctx),
     )
