@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import doctest
+import re
 from dataclasses import dataclass, replace
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -1029,3 +1031,10 @@ def test_evaluate_never_raises_on_registry_text(
 )
 def test_doctests(module: ModuleType) -> None:
     assert doctest.testmod(module).failed == 0
+
+
+def test_every_check_code_is_in_the_readme_table_at_its_severity() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    table = readme.split("\n## Check codes\n", 1)[1].split("\n## ", 1)[0]
+    rows = dict(re.findall(r"^\| `([a-z.-]+)` \| (\w+) \|", table, re.MULTILINE))
+    assert {code: rows.get(code) for code in CHECKS} == {c: s.label for c, s in CHECKS.items()}
