@@ -16,14 +16,11 @@ IMPORT_FAILURES = "import_failures"
 
 def read_import_failures(tree: Tree | None, ctx: Context) -> dict[str, ImportFailure] | None:
     """The failures the key holds; ``None`` when it is absent or null (unknown, not "none")."""
-    if is_null(tree):
+    if tree is None or is_null(tree):
         return None
     if not isinstance(tree, Map):
-        got = describe(tree) if tree is not None else "nothing"
-        ctx.problems.add(
-            f"{IMPORT_FAILURES} must be a mapping of node id to {{reason, timestamp}}, got {got}",
-            tree.line if tree else None,
-        )
+        shape = "a mapping of node id to {reason, timestamp}"
+        ctx.problems.add(f"{IMPORT_FAILURES} must be {shape}, got {describe(tree)}", tree.line)
         return None
     failures: dict[str, ImportFailure] = {}
     for key, value in tree.pairs:

@@ -7,6 +7,8 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import audit.manifest.comfyui_log
 from audit.manifest.comfyui_log import LOG_TAIL, parse_import_log, read_import_log
@@ -151,3 +153,25 @@ def test_only_the_tail_of_a_huge_log_is_read(tmp_path: Path) -> None:
 
 def test_doctests() -> None:
     assert doctest.testmod(audit.manifest.comfyui_log).failed == 0
+
+
+LINES = st.sampled_from(
+    [
+        "Import times for custom nodes:",
+        "   0.3 seconds (IMPORT FAILED): /x/custom_nodes/A",
+        "   0.1 seconds: C:\\x\\custom_nodes\\b.py",
+        "Cannot import /x/custom_nodes/A module for custom nodes: boom",
+        "[2026-01-01 00:00:00.000] ",
+        "\x1b[31m",
+        "",
+    ]
+)
+
+
+@settings(deadline=None)
+@given(st.lists(LINES | st.text(max_size=20), max_size=12), st.booleans())
+def test_any_text_gives_failures_by_lower_cased_folder_or_none(
+    lines: list[str], partial: bool
+) -> None:
+    failures = parse_import_log("\n".join(lines), partial=partial)
+    assert failures is None or all(name == name.lower() for name in failures)

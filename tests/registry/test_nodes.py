@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from audit.errors import MirrorError
 from audit.model import Failed, Invalid, NodeAnswer, NodeKey, NotFound, RegistryNode
@@ -253,3 +255,26 @@ def test_a_broken_node_line_names_the_file_and_line(tmp_path: Path) -> None:
     path = _write(tmp_path / "m.jsonl", [*VERSIONS, {"node": {"status": "NodeStatusBanned"}}])
     with pytest.raises(MirrorError, match=r"m\.jsonl:2: a Node must have a string id"):
         MirrorRegistry.from_file(path)
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+NODE_KEYS = st.sampled_from(
+    ["id", "status", "publisher", "latest_version", "version", "fetched_at"]
+)
+
+
+@settings(deadline=None)
+@given(st.dictionaries(NODE_KEYS, JSON | st.dictionaries(NODE_KEYS, JSON, max_size=3)))
+def test_parse_node_never_raises_and_keeps_strings_only(payload: dict[str, Any]) -> None:
+    parsed = parse_node(payload)
+    if isinstance(parsed, RegistryNode):
+        texts = (parsed.status, parsed.publisher_id, parsed.publisher_status, parsed.latest_version)
+        assert all(t is None or (isinstance(t, str) and t.strip()) for t in texts)
+    else:
+        assert not (isinstance(payload.get("id"), str) and payload["id"])
