@@ -370,15 +370,17 @@ def _ensure_schema(db: sqlite3.Connection) -> None:
         db.execute(_SCHEMA)
         db.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
         db.execute("COMMIT")
-    for table, schema in ((_LISTS, _LISTS_SCHEMA), (_NODES, _NODES_SCHEMA)):
-        listed = db.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
-        )
-        if listed.fetchone() is None:
-            # NOTE: checked first, so that an ordinary run never takes the write lock for this.
-            db.execute("BEGIN IMMEDIATE")
-            db.execute(schema)
-            db.execute("COMMIT")
+    listed = db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (_LISTS,))
+    if listed.fetchone() is None:
+        # NOTE: checked first, so that an ordinary run never takes the write lock for this.
+        db.execute("BEGIN IMMEDIATE")
+        db.execute(_LISTS_SCHEMA)
+        db.execute("COMMIT")
+    nodes = db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (_NODES,))
+    if nodes.fetchone() is None:
+        db.execute("BEGIN IMMEDIATE")
+        db.execute(_NODES_SCHEMA)
+        db.execute("COMMIT")
 
 
 def _storable(pair: _Pair) -> bool:
