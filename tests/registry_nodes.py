@@ -3,13 +3,14 @@ route and ``GET /nodes/{id}``, modelled on real ``/nodes`` pages.
 
 A `NodeStore` answers both routes; ids match case-insensitively. The list honours repeated
 ``node_id`` filters, ``include_banned`` (banned nodes are left out only for an explicit
-``false``, as the API does) and ``limit``; ids in ``omitted`` are left out of every list answer
-but served by ``GET /nodes/{id}``, as the real list does with some nodes.
+``false``, as the API does), ``page`` and ``limit``; ids in ``omitted`` are left out of every
+list answer but served by ``GET /nodes/{id}``, as the real list does with some nodes.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import threading
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -97,11 +98,14 @@ class NodeStore:
             self._records[node_id.lower()] = json.loads(json.dumps(record))
 
     def listing(self, query: Mapping[str, list[str]]) -> tuple[int, JsonDict]:
-        """The status and body of ``GET /nodes?node_id=…&include_banned=…&limit=…``."""
+        """The status and body of ``GET /nodes?node_id=…&include_banned=…&page=…&limit=…``."""
         try:
+            page = int(query.get("page", ["1"])[0])
             limit = int(query.get("limit", ["10"])[0])
         except ValueError:
-            return 400, {"error": "bad request", "message": "limit is an integer"}
+            return 400, {"error": "bad request", "message": "page and limit are integers"}
+        if page < 1 or limit < 1:
+            return 400, {"error": "bad request", "message": "page and limit must be positive"}
         wanted = {node_id.lower() for node_id in query.get("node_id", [])}
         hide_banned = query.get("include_banned", [""])[0] == "false"
         with self._lock:
@@ -112,9 +116,15 @@ class NodeStore:
                 and low not in self.omitted
                 and not (hide_banned and r.get("status") == "NodeStatusBanned")
             ]
-        total_pages = 1 if records else 0
-        page = {"limit": limit, "nodes": records[:limit], "page": 1, "total": len(records)}
-        return 200, {**page, "totalPages": total_pages}
+        nodes = records[(page - 1) * limit : page * limit]
+        total_pages = math.ceil(len(records) / limit)
+        return 200, {
+            "limit": limit,
+            "nodes": nodes,
+            "page": page,
+            "total": len(records),
+            "totalPages": total_pages,
+        }
 
     def one(self, node_id: str) -> tuple[int, JsonDict]:
         """The status and body of ``GET /nodes/{id}``."""

@@ -277,3 +277,19 @@ def test_import_failures_from_the_install_and_from_its_snapshot(tmp_path: Path) 
         ]
     profile = json.loads((only_run(tmp_path / "a") / "run.json").read_text())["environment"]
     assert profile["sources"]["import_failures"] == "user/comfyui_8188.log"
+
+
+def test_mirror_all_pages_through_the_nodes_too(
+    tmp_path: Path, manifest: Path, make_registry_server: Callable[..., RegistryServer]
+) -> None:
+    fillers = [node_record(f"pack-{i:03d}") for i in range(150)]
+    server = make_registry_server(VERSIONS, nodes=[*NODES, *fillers])
+    mirror = tmp_path / "all.jsonl"
+    result = invoke("mirror", "--all", "-o", mirror, "--registry", server.url)
+    assert (result.exit_code, result.stderr) == (0, f"wrote {6 + 157} records to {mirror}\n")
+    pages = [r.query["page"] for r in server.requests if r.path == "/nodes"]
+    assert sorted(pages) == [["1"], ["2"]]
+    server.stop()
+    out = tmp_path / "out"
+    assert invoke("run", manifest, "--registry", mirror, "-o", out, *MACHINE).exit_code == 1
+    assert findings(out) == EXPECTED_FINDINGS
