@@ -131,11 +131,11 @@ def parse_node(
 
 def _stamp(value: object) -> datetime | None:
     """A mirror line's ``fetched_at``; a bad one is as good as none."""
-    try:
-        moment = datetime.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
+    if not isinstance(value, str):
         return None
-    if moment is None:
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
         return None
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
 
@@ -150,9 +150,10 @@ def _object(payload: Record, name: str, bad: list[str]) -> Record:
 
 def _text(payload: Record, name: str, bad: list[str], prefix: str = "") -> str | None:
     value = payload.get(name)
-    if value is None or isinstance(value, str):
-        # NOTE: real pages hold "" for a status nobody set: no value, not a finding.
-        return value.strip() or None if value is not None else None
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value.strip() or None  # NOTE: real pages hold "" for a status nobody set
     bad.append(prefix + name)
     return None
 
