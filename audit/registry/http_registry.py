@@ -28,15 +28,14 @@ from audit.model import (
 from audit.registry.credentials import Token
 from audit.registry.interface import Fetched, FetchedVersions, Pair, VersionListing, distinct
 from audit.registry.listing import LISTING_QUERY, list_pages
-from audit.registry.node_versions import parse_version_list
-from audit.registry.nodes import (
-    FetchedNode,
-    distinct_ids,
+from audit.registry.node_http import (
     fetch_nodes,
     list_node_pages,
     node_pages_allowed,
     node_urls_allowed,
 )
+from audit.registry.node_versions import parse_version_list
+from audit.registry.nodes import FetchedNode, distinct_ids
 from audit.registry.parse import parse_node_version
 from audit.registry.transport import (
     Failure,
@@ -176,7 +175,7 @@ class HttpRegistry:
         return {node_id: f.result for node_id, f in self.fetch_nodes(node_ids).items()}
 
     def fetch_nodes(self, node_ids: Sequence[str]) -> dict[str, FetchedNode]:
-        """See `NodeRecordSource.fetch_nodes` and `audit.registry.nodes.fetch_nodes`: list
+        """See `NodeRecordSource.fetch_nodes` and `audit.registry.node_http.fetch_nodes`: list
         requests of 100 ids, with the retries, limits and token of every request."""
         wanted = list(distinct_ids(node_ids).values())
         with self._transport(node_urls_allowed(self._base)) as transport:
@@ -186,7 +185,7 @@ class HttpRegistry:
 
     def list_nodes(self, *, max_pages: int = 10_000) -> Iterator[dict[str, Any]]:
         """Yield every Node of the registry as a mirror line, from the paginated ``GET /nodes``;
-        see `audit.registry.nodes.list_node_pages`.
+        see `audit.registry.node_http.list_node_pages`.
 
         :raises RegistryError: when a page cannot be fetched.
         """
