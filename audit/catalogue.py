@@ -119,6 +119,40 @@ CATALOGUE: tuple[CheckCode, ...] = (
         "a git or file install, not a registry one",
     ),
     CheckCode(
+        "registry.nightly",
+        Severity.INFO,
+        "a nightly or git install of a registry pack (named by `.git/.cnr-id`, its "
+        "`pyproject.toml` or a snapshot's `cnr_id`): version checks skipped, pack-level "
+        "checks run",
+    ),
+    CheckCode(
+        "node.banned",
+        Severity.CRITICAL,
+        "the registry banned the whole pack (`NodeStatusBanned`), whatever its version's "
+        "status says",
+    ),
+    CheckCode(
+        "publisher.banned",
+        Severity.CRITICAL,
+        "the registry banned the pack's publisher (`PublisherStatusBanned`), and so all its packs",
+    ),
+    CheckCode(
+        "node.deleted",
+        Severity.ERROR,
+        "the pack was removed from the registry (`NodeStatusDeleted`)",
+    ),
+    CheckCode(
+        "status.unknown",
+        Severity.WARNING,
+        "the pack's or its publisher's status is a word comfy-audit does not know",
+    ),
+    CheckCode(
+        "pack.import-failed",
+        Severity.ERROR,
+        "ComfyUI's last log says it failed to import the pack; the reason is the message, the"
+        " log line's timestamp the `actual`",
+    ),
+    CheckCode(
         "registry.fetch-failed",
         Severity.ERROR,
         "the lookup failed after retries (gives exit 3, not 1)",

@@ -7,6 +7,7 @@ that write reports, so that ``--help`` stays fast.
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import logging
 import os
@@ -23,6 +24,7 @@ import click
 import yaml
 
 from audit import __version__, atomic, terminal
+from audit.checks.pack import pack_ids
 from audit.environment import (
     ACCELERATORS,
     OPERATING_SYSTEMS,
@@ -58,6 +60,7 @@ from audit.registry import (
     load_token,
     merge_records,
     mirror_records,
+    node_records,
     open_registry,
     stale_data_warning,
     version_list_records,
@@ -617,7 +620,7 @@ def run(
         allow_prerelease=allow_prerelease,
     )
     progress: Progress = _no_progress if quiet else StderrProgress(sys.stderr)
-    auditor = Auditor(source, audit_options, progress=progress, lister=source)
+    auditor = Auditor(source, audit_options, progress=progress, lister=source, nodes=source)
     audit_run = inputs.audit(auditor, recorded)
     settings.warn_if_stale(source)
     extras = ((prometheus, report.prometheus_text), (markdown, report.markdown_summary))
@@ -729,7 +732,9 @@ def advise(
         policy=rules,
         allow_prerelease=allow_prerelease,
     )
-    audit_run = inputs.audit(Auditor(source, audit_options, lister=source), inputs.recorded)
+    audit_run = inputs.audit(
+        Auditor(source, audit_options, lister=source, nodes=source), inputs.recorded
+    )
     settings.warn_if_stale(source)
     recommendations = audit_run.recommendations
     for line in plan_commands(recommendations) or ["# no pack needs a change"]:
@@ -796,13 +801,16 @@ def mirror(
     answers = source.fetch(keys)
     node_ids = list(dict.fromkeys(key.node_id for key in keys))
     lists = source.fetch_versions_of(node_ids) if with_versions else {}
+    packs = source.fetch_nodes(pack_ids(e for m in read for e in m.entries))
     records = merge_records(version_list_records(lists), mirror_records(answers))
-    count = write_mirror(records, output)
+    count = write_mirror([*records, *node_records(packs)], output)
     found = sum(a.mirror_record() is not None for a in answers.values())
     failed = sum(isinstance(a.result, Failed | Invalid) for a in answers.values())
+    failed += sum(isinstance(p.result, Failed | Invalid) for p in packs.values())
     terminal.echo(
         f"wrote {count} records to {output} ({found} of {len(keys)} node versions found"
         + (f", every version of {len(lists)} packs" if with_versions else "")
+        + f", {len(node_records(packs))} Node records"
         + (f"; {failed} lookups failed)" if failed else ")"),
         err=True,
     )
@@ -817,7 +825,7 @@ def _mirror_all(settings: RegistrySettings, output: Path) -> int:
     source = replace(settings, no_cache=True).open()
     assert isinstance(source, HttpRegistry)
     try:
-        return write_mirror(source.list_versions(), output)
+        return write_mirror(itertools.chain(source.list_versions(), source.list_nodes()), output)
     except RegistryError as e:
         click.echo(f"comfy-audit: error: {_printable(str(e))}", err=True)
         sys.exit(EXIT_INCOMPLETE)

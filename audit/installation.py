@@ -23,6 +23,7 @@ from audit import environment, safeio
 from audit.errors import InputError
 from audit.gitdir import read_checkout
 from audit.interpreter import TorchBuild, query_interpreter
+from audit.manifest.comfyui_log import read_import_log
 from audit.model import Environment
 from audit.sitepackages import (
     ENVIRONMENT_NAMES,
@@ -101,7 +102,9 @@ def describe_install(
     frontend = _frontend_version(root, facts)
     if frontend is not None:
         env = environment.override(env, frontend[1], frontend_version=frontend[0])
-    return env
+    # NOTE: the import failures belong to the manifest (scan_install); the profile says which
+    # log they came from, or why none was used.
+    return replace(env, sources={**env.sources, "import_failures": read_import_log(root).note})
 
 
 def describe_interpreter(env: Environment, python: str | Path) -> Environment:

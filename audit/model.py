@@ -19,14 +19,17 @@ __all__ = [
     "Finding",
     "FindingSource",
     "Found",
+    "ImportFailure",
     "Invalid",
     "LookupResult",
     "Manifest",
     "ManifestEntry",
+    "NodeAnswer",
     "NodeKey",
     "NodeVersion",
     "NotFound",
     "Recommendation",
+    "RegistryNode",
     "RequirementRow",
     "Severity",
     "When",
@@ -129,6 +132,9 @@ class ManifestEntry:
     """What the pack's own ``pyproject.toml`` declares (OS, accelerators, ranges, dependencies)."""
     requirements: tuple[str, ...] | None = None
     """The lines of the pack's own ``requirements.txt``, as written; ``None`` when it has none."""
+    registry_pack: bool = False
+    """A git install whose ``node_id`` is a registry id (``.git/.cnr-id``, its ``pyproject.toml``
+    or a snapshot's ``cnr_id``): a nightly of a registry pack, checked at pack level."""
 
     @property
     def is_valid(self) -> bool:
@@ -169,6 +175,9 @@ class Manifest:
         """The hosts this manifest describes: its entries' (a CSV ``host`` column can name
         several), else its own when it lists no pack."""
         return tuple(dict.fromkeys(e.host for e in self.entries)) or (self.host,)
+
+    import_failures: Mapping[str, ImportFailure] | None = None
+    """Packs ComfyUI failed to import at its last start, by node id; ``None`` when unknown."""
 
 
 @dataclass(frozen=True)
@@ -237,6 +246,40 @@ LookupResult = Found | NotFound | Failed | Invalid
 
 
 @dataclass(frozen=True)
+class RegistryNode:
+    """Represents the registry's record of a whole pack (a ``Node``), parsed tolerantly.
+
+    Empty strings are ``None``; fields of the wrong type are ``None`` and named in
+    ``invalid_fields``.
+    """
+
+    node_id: str
+    status: str | None = None
+    publisher_id: str | None = None
+    publisher_status: str | None = None
+    latest_version: str | None = None
+    """``latest_version.version``: the newest Active version; ``None`` when there is none."""
+    invalid_fields: tuple[str, ...] = ()
+    # NOTE: when and whence the record came do not make it another record.
+    fetched_at: datetime | None = field(default=None, compare=False)
+    cache_hit: bool = field(default=False, compare=False)
+
+
+NodeAnswer = RegistryNode | NotFound | Failed | Invalid
+"""The registry's answer about a pack: its Node, none (404/403, no node list, an old mirror:
+the pack-level checks cannot run), or a failed or broken lookup."""
+
+
+@dataclass(frozen=True)
+class ImportFailure:
+    """Represents a pack ComfyUI's log says failed to import."""
+
+    reason: str
+    timestamp: str | None = None
+    """The log line's timestamp, verbatim; ``None`` when the line had none."""
+
+
+@dataclass(frozen=True)
 class Environment:
     """Represents the machine a pack runs on, and the versions planned for an upgrade.
 
@@ -292,6 +335,8 @@ class AuditedEntry:
     findings: tuple[Finding, ...]
     compatible_now: bool | None
     compatible_after_upgrade: bool | None
+    node: NodeAnswer | None = None
+    """The registry's Node record of the pack; ``None`` when it was not looked up."""
 
     @property
     def node_version(self) -> NodeVersion | None:

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 
 from audit import checks
 from audit.advisor import Recommendation, recommend
+from audit.checks.imports import import_findings
+from audit.checks.pack import node_id_of, pack_ids
 from audit.dependencies import DependencyAudit, PackRequirements, audit_dependencies
 from audit.environment import override
 from audit.errors import ExitCode
@@ -22,11 +24,12 @@ from audit.model import (
     LookupResult,
     Manifest,
     ManifestEntry,
+    NodeAnswer,
     NodeKey,
     Severity,
 )
 from audit.policy import Policy
-from audit.registry import Registry, VersionLister
+from audit.registry import NodeLookup, Registry, VersionLister
 from audit.registry.padded import lookup_padded
 from audit.versions import parse_local_version
 
@@ -139,13 +142,16 @@ class Auditor:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         progress: Progress = _no_progress,
         lister: VersionLister | None = None,
+        nodes: NodeLookup | None = None,
     ) -> None:
-        """:param lister: lists a node's versions for the advisor; without one, no advice."""
+        """:param lister: lists a node's versions for the advisor; without one, no advice.
+        :param nodes: answers the packs' Node records; without one, no pack-level checks."""
         self._registry = registry
         self._options = options
         self._clock = clock
         self._progress = progress
         self._lister = lister
+        self._nodes = nodes
 
     def run(
         self,
@@ -163,7 +169,7 @@ class Auditor:
         environments = self._host_environments(manifests, environment, profiles or {})
         entries = [e for m in manifests for e in m.entries]
         results = self._lookup(entries)
-        evaluate = _Evaluator(results)
+        evaluate = _Evaluator(results, self._lookup_nodes(entries))
         audited = []
         for done, entry in enumerate(entries, 1):
             audited.append(evaluate(entry, environments[entry.host]))
@@ -173,7 +179,8 @@ class Auditor:
         audited_hosts = {h for m in manifests if not m.unreadable for h in m.hosts}
         readable = {h: e for h, e in environments.items() if h in audited_hosts}
         by_host = self._dependency_audits(audited, readable)
-        attached = _attach(audited, [f for d in by_host for f in d.findings if f.node_id])
+        extra = [f for d in by_host for f in d.findings if f.node_id]
+        attached = _attach(audited, [*extra, *(f for m in manifests for f in import_findings(m))])
         host_findings = (
             *(checks.registry.check_unreadable(m) for m in unreadable),
             *(f for d in by_host for f in d.findings if f.node_id is None),
@@ -242,6 +249,14 @@ class Auditor:
         self._progress("lookup", len(keys), len(keys))
         return results
 
+    def _lookup_nodes(self, entries: Iterable[ManifestEntry]) -> Mapping[str, NodeAnswer]:
+        """The Node answer of every distinct pack id (lower-cased), asked once per run."""
+        ids = pack_ids(entries)
+        if self._nodes is None or not ids:
+            return {}
+        answers = self._nodes.lookup_nodes(ids)
+        return {node_id.lower(): answer for node_id, answer in answers.items()}
+
     def _dependency_audits(
         self, audited: Sequence[AuditedEntry], environments: Mapping[str, Environment]
     ) -> list[DependencyAudit]:
@@ -275,16 +290,21 @@ class _Evaluator:
     """Evaluates the checks once per distinct (pack, registry answer, environment) and fans the
     result out to every host that has that pack, so a fleet costs distinct pairs, not hosts."""
 
-    def __init__(self, results: Mapping[NodeKey, LookupResult]) -> None:
+    def __init__(
+        self, results: Mapping[NodeKey, LookupResult], nodes: Mapping[str, NodeAnswer]
+    ) -> None:
         self._results = results
+        self._nodes = nodes
         self._seen: dict[object, checks.Evaluation] = {}
 
     def __call__(self, entry: ManifestEntry, env: Environment) -> AuditedEntry:
         result = self._results[entry.key] if entry.key is not None else None
-        key = checks.evaluation_key(entry, result, env)
+        node_id = node_id_of(entry)
+        node = self._nodes.get(node_id.lower()) if node_id is not None else None
+        key = checks.evaluation_key(entry, result, env, node)
         evaluation = self._seen.get(key)
         if evaluation is None:
-            evaluation = self._seen[key] = checks.evaluate(entry, result, env)
+            evaluation = self._seen[key] = checks.evaluate(entry, result, env, node)
         findings = tuple(replace(f, host=entry.host) for f in evaluation.findings)
         return AuditedEntry(
             entry,
@@ -292,4 +312,5 @@ class _Evaluator:
             findings,
             evaluation.compatible_now,
             evaluation.compatible_after_upgrade,
+            node,
         )

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import random
 from collections.abc import Hashable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from benchmarks.shape import Shape
+from tests.registry_nodes import node_record
 from tests.registry_server import node_version_record
 
 __all__ = [
@@ -65,6 +66,8 @@ class Registry:
     packs: list[Pack]
     popularity: list[float]
     """Cumulative Zipf weights of `packs`, for `random.choices`."""
+    nodes: list[dict[str, Any]] = field(default_factory=list)
+    """The Node record of every pack (a few banned, or of a banned publisher)."""
 
 
 def generate_registry(shape: Shape, rng: random.Random, nodes: int) -> Registry:
@@ -75,7 +78,17 @@ def generate_registry(shape: Shape, rng: random.Random, nodes: int) -> Registry:
     for rank in range(1, nodes + 1):
         total += 1.0 / rank
         cumulative.append(total)
-    return Registry(records, packs, cumulative)
+    return Registry(records, packs, cumulative, [_node(i, p) for i, p in enumerate(packs)])
+
+
+def _node(index: int, pack: Pack) -> dict[str, Any]:
+    # NOTE: by index, not from the random stream, so the other generated data stays as it was.
+    status = "NodeStatusBanned" if index % 97 == 13 else "NodeStatusActive"
+    publisher = "PublisherStatusBanned" if index % 89 == 7 else "PublisherStatusActive"
+    latest = pack.versions[0] if pack.versions else None
+    return node_record(
+        pack.node_id, status=status, publisher_status=publisher, latest_version=latest
+    )
 
 
 def _pack(shape: Shape, rng: random.Random, index: int) -> Pack:

@@ -20,6 +20,8 @@ versions exactly; path segments are percent-decoded):
 - ``GET /nodes/{id}/versions``: a plain JSON array of that node's records (``statuses`` filters).
 - ``GET /versions?page=&pageSize=&nodeId=&statuses=``: ``{total, versions, page, pageSize,
   totalPages}``; a ``pageSize`` outside 1..100 is a 400, as on the real API.
+- ``GET /nodes?node_id=…`` and ``GET /nodes/{id}``: Node records (`tests.registry_nodes`), only
+  when the server is given ``nodes``; without, it predates them and answers 404.
 
 Faults are deterministic, never random: `RegistryServer.fail` makes the next N requests to one
 path misbehave, then the server answers normally again (see `Fault`). Every request is logged,
@@ -44,6 +46,8 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 from uuid import NAMESPACE_URL, uuid5
+
+from tests.registry_nodes import NodeStore
 
 __all__ = [
     "BULK_PATH",
@@ -207,6 +211,9 @@ class RegistryServer:
     :param no_bulk_status: what the bulk route answers when it does not exist.
     :param error_pairs: ``(node_id, version)`` pairs the bulk route answers with ``error``.
     :param latency: seconds to wait before answering any request.
+    :param nodes: Node records to serve (`tests.registry_nodes.node_record`); ``None``: no
+        Node routes at all.
+    :param omitted_nodes: ids that list answers leave out (``GET /nodes/{id}`` serves them).
     """
 
     def __init__(
@@ -217,7 +224,10 @@ class RegistryServer:
         no_bulk_status: int = 404,
         error_pairs: Iterable[tuple[str, str]] = (),
         latency: float = 0.0,
+        nodes: Iterable[Mapping[str, Any]] | None = None,
+        omitted_nodes: Iterable[str] = (),
     ) -> None:
+        self.nodes = None if nodes is None else NodeStore(nodes, omitted_nodes)
         self.bulk = bulk
         self.no_bulk_status = no_bulk_status
         self.latency = latency
@@ -369,6 +379,10 @@ class RegistryServer:
                 return self._versions_of(node_id, request.query)
             case ("GET", ["versions"]):
                 return self._page(request.query)
+            case ("GET", ["nodes"]) if self.nodes is not None:
+                return _json(*self.nodes.listing(request.query))
+            case ("GET", ["nodes", node_id]) if self.nodes is not None:
+                return _json(*self.nodes.one(node_id))
         return _json(404, {"message": "Not Found"})
 
     def _bulk(self, body: object) -> _Answer:

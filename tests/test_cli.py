@@ -24,6 +24,7 @@ from audit.report import (
     RECOMMENDATIONS_SCHEMA,
     REQUIREMENTS_SCHEMA,
 )
+from tests.registry_nodes import node_record
 from tests.registry_server import BULK_PATH, RegistryServer, node_version_record
 from tests.report.test_write import FILES as RUN_FILES
 
@@ -88,6 +89,8 @@ def test_clean_run_exits_0(tmp_path: Path, mirror: Path, write: Callable[..., Pa
         "\n"
         "no findings at warning or above\n"
         "\n"
+        "pack-level checks: 1 pack without a Node record: the mirror file mirror.jsonl holds none "
+        "(written before pack-level checks)\n"
         "reports: OUT/RUN\n"
     )
 
@@ -142,6 +145,8 @@ def test_snapshot_upgrade_run(tmp_path: Path, mirror: Path, write: Callable[...,
         "upgrade verdict: blocked by these packs: comfyui-impact-pack@8.8.1\n"
         "\n"
         "after upgrade: 1 pack incompatible (now: 0)\n"
+        "pack-level checks: 5 packs without a Node record: the mirror file mirror.jsonl holds none "
+        "(written before pack-level checks)\n"
         "reports: OUT/RUN\n"
     )
     run_dir = only_run(out)
@@ -261,9 +266,13 @@ def test_registry_down_exits_3_and_still_reports(
     result = invoke("run", manifest, "--registry", url, "-o", out, "--retries", "1", "-q")
     assert result.exit_code == 3
     findings = pd.read_parquet(only_run(out) / "findings.parquet")
-    assert findings.check.tolist() == ["env.unknown"] + ["registry.fetch-failed"] * 2
+    # The version lookup and the pack's Node lookup both fail, for each pack.
+    assert findings.check.tolist() == ["env.unknown"] + ["registry.fetch-failed"] * 4
     failures = set(findings.message.iloc[1:])
-    assert failures == {"registry lookup failed: connection refused after 2 attempts"}
+    assert failures == {
+        "registry lookup failed: connection refused after 2 attempts",
+        "registry lookup of the pack failed: connection refused after 2 attempts",
+    }
 
 
 def test_a_finding_beats_an_incomplete_audit(
@@ -298,7 +307,7 @@ def test_http_run_matches_the_mirror_run_in_one_request(
     )  # fmt: skip
     offline = invoke("run", manifest, "--registry", mirror, "-o", tmp_path / "b", "-q", *MACHINE)
     assert over_http.exit_code == offline.exit_code == 1
-    assert server.paths() == [BULK_PATH]
+    assert server.paths() == [BULK_PATH, "/nodes"]
     not_found = ("render-01", "comfyui-unknown", "0.1.0", "registry.not-found")
     http_findings = [f for f in _findings_of(tmp_path / "a") if f[:4] != not_found]
     mirror_findings = [f for f in _findings_of(tmp_path / "b") if f[:4] != not_found]
@@ -329,12 +338,13 @@ def test_distinct_pairs_are_fetched_once_across_hosts(
     tmp_path: Path, write: Callable[..., Path], make_registry_server: Callable[..., RegistryServer]
 ) -> None:
     records = [node_version_record(f"pack-{i:03d}", "1.0.0") for i in range(250)]
-    server = make_registry_server(records)
+    server = make_registry_server(records, nodes=[node_record(f"pack-{i:03d}") for i in range(250)])
     lines = "".join(f"pack-{i:03d}@1.0.0\n" for i in range(250))
     hosts = [write(f"host-{n}.txt", lines) for n in range(3)]
     result = invoke("run", *hosts, "--registry", server.url, "-o", tmp_path / "out", "-q")
     assert result.exit_code == 0
-    assert server.paths() == [BULK_PATH] * 3
+    # 250 distinct packs: 3 bulk requests for their versions, 3 list requests for their Nodes.
+    assert sorted(server.paths()) == [BULK_PATH] * 3 + ["/nodes"] * 3
     nodes = pd.read_parquet(only_run(tmp_path / "out") / "nodes.parquet")
     assert len(nodes) == 750
     assert sorted(set(nodes.host)) == ["host-0", "host-1", "host-2"]

@@ -150,7 +150,7 @@ def test_run_in_place_checks_what_the_install_says(install: Path, tmp_path: Path
         ("comfyui-impact-pack", "comfyui.incompatible", "error", "registry", "after-upgrade"),
         ("comfyui-logic", "registry.not-registry", "info", "manifest", "now"),
         ("comfyui-winonly", "os.unsupported", "error", "local", "now"),
-        ("comfyui-winonly", "registry.not-registry", "info", "manifest", "now"),
+        ("comfyui-winonly", "registry.nightly", "info", "manifest", "now"),
         ("websocket_image_save", "registry.not-registry", "info", "manifest", "now"),
     ]
     document = json.loads((run_dir / "run.json").read_text())

@@ -52,8 +52,9 @@ def test_a_warm_cache_makes_no_request(
 ) -> None:
     args = ["run", manifest, "--registry", server.url, "--cache-dir", cache_dir, "-q"]
     assert invoke(*args, "-o", tmp_path / "cold").exit_code == 1
-    # The banned pack is advised: its version list is fetched (and cached) too.
-    assert server.paths() == [BULK_PATH, "/nodes/comfyui-mxtoolkit/versions"]
+    # The banned pack is advised: its version list is fetched (and cached) too. This registry
+    # has no Node list route: that answer is cached as well.
+    assert server.paths() == [BULK_PATH, "/nodes", "/nodes/comfyui-mxtoolkit/versions"]
     server.clear_log()
     assert invoke(*args, "-o", tmp_path / "warm").exit_code == 1
     assert server.paths() == []
@@ -86,7 +87,7 @@ def test_cache_flags(
     invoke(*args, "-o", tmp_path / "a")
     server.clear_log()
     invoke(*args, "-o", tmp_path / "b", *flags)
-    assert server.paths() == [BULK_PATH] * requests
+    assert server.paths() == [BULK_PATH, "/nodes"] * requests
 
 
 def test_offline_runs_from_the_cache_and_says_how_old(
@@ -121,7 +122,7 @@ def test_mirror_then_offline_run_gives_the_online_findings(
     made = invoke("mirror", manifest, "-o", mirror, "--registry", server.url, "--no-cache")
     assert (made.exit_code, made.stderr) == (
         0,
-        f"wrote 2 records to {mirror} (2 of 3 node versions found)\n",
+        f"wrote 2 records to {mirror} (2 of 3 node versions found, 0 Node records)\n",
     )
     lines = [json.loads(line) for line in mirror.read_text().splitlines()]
     assert sorted(r["node_id"] for r in lines) == ["comfyui-kjnodes", "comfyui-mxtoolkit"]
@@ -145,7 +146,8 @@ def test_mirror_all_pages_through_the_registry(
     result = invoke("mirror", "--all", "-o", mirror, "--registry", server.url)
     assert (result.exit_code, result.stderr) == (0, f"wrote 250 records to {mirror}\n")
     assert len(mirror.read_text().splitlines()) == 250
-    assert sorted(server.paths()) == ["/versions"] * 3
+    # This registry has no Node routes (404): the mirror holds no Node records.
+    assert sorted(server.paths()) == ["/nodes", *["/versions"] * 3]
 
 
 def test_a_stale_mirror_is_warned_about(tmp_path: Path, manifest: Path) -> None:
@@ -177,7 +179,8 @@ def test_the_token_reaches_the_registry_but_never_the_reports(
     monkeypatch.setenv("COMFY_AUDIT_TOKEN", "s3cret-token")
     out = tmp_path / "out"
     invoke("run", manifest, "--registry", server.url, "--no-cache", "-q", "-o", out)
-    assert [r.headers.get("Authorization") for r in server.requests] == ["Bearer s3cret-token"] * 2
+    # The lookup, the Node list and the advisor's version list: the token goes with every one.
+    assert [r.headers.get("Authorization") for r in server.requests] == ["Bearer s3cret-token"] * 3
     (run_dir,) = out.iterdir()
     for path in run_dir.iterdir():
         assert "s3cret" not in path.read_bytes().decode("utf-8", "replace")
@@ -191,7 +194,8 @@ def test_a_mirror_with_versions_lets_an_offline_run_advise(
     mirror = tmp_path / "mirror.jsonl"
     made = invoke("mirror", manifest, "--versions", "-o", mirror, "--registry", server.url)
     assert made.stderr == (
-        f"wrote 3 records to {mirror} (2 of 3 node versions found, every version of 3 packs)\n"
+        f"wrote 3 records to {mirror} (2 of 3 node versions found, every version of 3 packs, "
+        "0 Node records)\n"
     )
     advice = invoke("advise", manifest, "--registry", mirror)
     assert advice.stdout.splitlines()[0] == "comfy node install comfyui-mxtoolkit@0.9.95"

@@ -8,6 +8,7 @@ import platform
 import subprocess
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,8 @@ from tests.test_interpreter import (
     write_dist,
 )
 
+#: What the profile says of an install whose user/ holds no ComfyUI log.
+NO_LOG = "not used: no ComfyUI log (comfyui*.log) in user/"
 POSIX = pytest.mark.skipif(os.name != "posix", reason="symlinks and shebang scripts")
 LINUX_WITH_GPU = Environment(
     os="linux",
@@ -134,6 +137,7 @@ def test_a_typical_install(install: Path, add_venv: Callable[..., Path]) -> None
             "comfyui_version": "comfyui_version.py",
             "frontend_version": "installed comfyui-frontend-package",
             "installed": f"site-packages of {install / 'venv'}",
+            "import_failures": NO_LOG,
             "os": "detected",
             "python_version": f"site-packages of {install / 'venv'}",
         },
@@ -371,13 +375,15 @@ def test_no_interpreter_leaves_installed_unknown(install: Path) -> None:
                 f"unknown: no environment (.venv, venv, python_embeded) found inside {install};"
                 " pass --python"
             ),
+            "import_failures": NO_LOG,
         },
     )
 
 
 def test_installed_packages_already_known_are_kept(install: Path) -> None:
     known = environment.override(Environment(), "profile", installed={"torch": "2.7.1"})
-    assert describe_install(install, machine=known) == known
+    described = describe_install(install, machine=known)
+    assert described == replace(known, sources={**known.sources, "import_failures": NO_LOG})
 
 
 @POSIX

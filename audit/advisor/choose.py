@@ -18,9 +18,12 @@ from audit.checks.status import status_name
 from audit.model import VERSION_PATTERN, AuditedEntry, Environment, Failed, NodeVersion
 from audit.registry.interface import VersionLister, VersionListing
 
-__all__ = ["advice_targets", "advise", "needs_advice", "recommend"]
+__all__ = ["BANNED_PACK", "advice_targets", "advise", "needs_advice", "recommend"]
 
 _NOT_LISTED = Failed("the node's versions were not listed")
+#: Findings no version clears: the registry banned the whole pack, or its publisher.
+_PACK_BANS = frozenset({"node.banned", "publisher.banned"})
+BANNED_PACK = "the pack is banned; remove it"
 
 
 def needs_advice(audited: AuditedEntry, env: Environment | None = None) -> bool:
@@ -37,7 +40,13 @@ def needs_advice(audited: AuditedEntry, env: Environment | None = None) -> bool:
     entry = audited.entry
     if entry.disabled or entry.problem is not None or entry.key is None:
         return False
-    return any(is_trigger(f.check) and counts(f, env) for f in audited.findings)
+    return _pack_banned(audited) or any(
+        is_trigger(f.check) and counts(f, env) for f in audited.findings
+    )
+
+
+def _pack_banned(audited: AuditedEntry) -> bool:
+    return any(f.check in _PACK_BANS and not f.waived for f in audited.findings)
 
 
 def advice_targets(
@@ -47,7 +56,7 @@ def advice_targets(
     (ids compare case-insensitively; the first spelling is kept), in run order."""
     ids: dict[str, str] = {}
     for a in audited:
-        if needs_advice(a, environments[a.entry.host]):
+        if needs_advice(a, environments[a.entry.host]) and not _pack_banned(a):
             ids.setdefault(a.entry.node_id.lower(), a.entry.node_id)
     return list(ids.values())
 
@@ -117,6 +126,9 @@ def _advise_one(
             entry.host, entry.node_id, entry.version, version, clears, blocked_by, installs
         )
 
+    if _pack_banned(audited):
+        # NOTE: no version of a banned pack is safe, so none is looked for.
+        return recommendation(None, (BANNED_PACK,))
     if isinstance(listing, Failed):
         reason = clean(listing.reason, limit=200)
         return recommendation(None, (f"versions list unavailable: {reason}",))

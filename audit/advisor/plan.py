@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from audit.advisor.choose import needs_advice
+from audit.advisor.choose import BANNED_PACK, needs_advice
 from audit.advisor.interface import Recommendation, counts, is_trigger
 from audit.advisor.judge import clean
 from audit.errors import InputError
@@ -68,10 +68,11 @@ def upgrade_verdict(
 def plan_commands(recommendations: Sequence[Recommendation]) -> list[str]:
     """Return the plan as shell lines a user can paste: ``comfy node install <id>@<version>``.
 
-    A pack with no fitting version gets a comment saying why, and how to disable it. With
-    several hosts, each host's lines follow a ``# host <name>`` comment. A command holds only
-    an id and a version of the registry's shapes (else the line is a comment), shell-quoted;
-    registry text and host names in comments are kept to one line.
+    A pack with no fitting version gets a comment saying why, and how to disable it (to
+    uninstall it, when the registry banned the pack or its publisher). With several hosts, each
+    host's lines follow a ``# host <name>`` comment. A command holds only an id and a version of
+    the registry's shapes (else the line is a comment), shell-quoted; registry text and host
+    names in comments are kept to one line.
     """
     hosts = list(dict.fromkeys(r.host for r in recommendations))
     lines: list[str] = []
@@ -204,7 +205,9 @@ def _command(r: Recommendation) -> str:
             return f"# {_change(r)}: not a registry version; no command given"
         return f"comfy node install {shlex.quote(f'{r.node_id}@{r.recommended_version}')}"
     why = clean("; ".join(r.blocked_by), limit=300)
+    # NOTE: a banned pack is malware on disk even when disabled: it is to be removed.
+    verb = "uninstall" if BANNED_PACK in r.blocked_by else "disable"
     return (
         f"# {_pack(r.node_id, r.version)}: no fitting version ({why}); "
-        f"to disable it: comfy node disable {shlex.quote(r.node_id)}"
+        f"to {verb} it: comfy node {verb} {shlex.quote(r.node_id)}"
     )

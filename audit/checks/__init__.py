@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from itertools import chain
 
-from audit.checks import platform, registry, security, status, versions
+from audit.checks import pack, platform, registry, security, status, versions
 from audit.checks.interface import CHECKS, Check
 from audit.model import (
     Environment,
@@ -22,6 +22,7 @@ from audit.model import (
     Invalid,
     LookupResult,
     ManifestEntry,
+    NodeAnswer,
     NodeVersion,
     Severity,
     When,
@@ -58,21 +59,37 @@ class Evaluation:
     """The same after the planned upgrade; ``None`` too when no upgrade target is given."""
 
 
-def evaluate(entry: ManifestEntry, result: LookupResult | None, env: Environment) -> Evaluation:
+def evaluate(
+    entry: ManifestEntry,
+    result: LookupResult | None,
+    env: Environment,
+    node: NodeAnswer | None = None,
+) -> Evaluation:
     """Return every finding about ``entry``, given its registry answer and its environment.
 
     :param result: the lookup's answer; ``None`` when the entry was not looked up.
+    :param node: the registry's Node answer for the pack; ``None`` when it was not looked up.
     """
     evaluation = _evaluate(entry, result, env)
+    if node is not None and entry.problem is None:
+        found = (*evaluation.findings, *pack.check_node(entry, node))
+        evaluation = replace(evaluation, findings=found)
     if entry.disabled:
-        # A disabled pack does not run: what is wrong with it is worth knowing, not failing on.
-        quiet = tuple(replace(f, severity=Severity.INFO) for f in evaluation.findings)
+        # A disabled pack does not run: what is wrong with it is worth knowing, not failing on;
+        # but a banned pack on disk is still malware.
+        quiet = tuple(
+            f if f.check in pack.BAN_CHECKS else replace(f, severity=Severity.INFO)
+            for f in evaluation.findings
+        )
         return replace(evaluation, findings=quiet)
     return evaluation
 
 
 def evaluation_key(
-    entry: ManifestEntry, result: LookupResult | None, env: Environment
+    entry: ManifestEntry,
+    result: LookupResult | None,
+    env: Environment,
+    node: NodeAnswer | None = None,
 ) -> tuple[object, ...]:
     """What `evaluate` depends on: equal keys give equal findings but for their host.
 
@@ -87,7 +104,7 @@ def evaluation_key(
         env.target_comfyui,
         env.target_frontend,
     )
-    return (replace(entry, host="", manifest="", line=None), result, facts)
+    return (replace(entry, host="", manifest="", line=None), result, facts, node)
 
 
 def _evaluate(entry: ManifestEntry, result: LookupResult | None, env: Environment) -> Evaluation:

@@ -38,6 +38,9 @@ _FAMILIES = (
     "accelerator",
     "comfyui",
     "frontend",
+    "node",
+    "publisher",
+    "pack",
 )
 
 CHECKS: Mapping[str, Severity] = severities(*_FAMILIES)

@@ -63,7 +63,13 @@ def check_invalid_entry(entry: ManifestEntry) -> Finding:
 
 def check_not_looked_up(entry: ManifestEntry) -> Iterator[Finding]:
     """Explain why a valid entry has no registry answer: a git or file install, or no version."""
-    if entry.source in (EntrySource.GIT, EntrySource.FILE):
+    if entry.source is EntrySource.GIT and entry.registry_pack:
+        message = f"git install of the registry pack {entry.node_id}: version checks skipped"
+        actual = entry.url or entry.hash
+        yield finding(
+            entry, "registry.nightly", message, source=FindingSource.MANIFEST, actual=actual
+        )
+    elif entry.source in (EntrySource.GIT, EntrySource.FILE):
         message = f"{entry.source.value} install, not a registry pack: registry checks skipped"
         actual = entry.url or entry.node_id
         yield finding(

@@ -15,6 +15,7 @@ from pathlib import Path
 from audit import safeio
 from audit.errors import InputError
 from audit.gitdir import read_checkout
+from audit.manifest.comfyui_log import failures_by_id, read_import_log
 from audit.manifest.gitsource import repository_name, strip_credentials
 from audit.manifest.pyproject import Pyproject, Unreadable, read_limited, read_pyproject
 from audit.model import EntrySource, Manifest, ManifestEntry
@@ -149,7 +150,11 @@ def _git_entry(
     # NOTE: a git pack's version is its commit, and a pyproject kept only for tools (ruff,
     # black) is no fault of the pack: only a file that cannot be read at all is a problem.
     problem = project.error if project is not None else None
-    return _entry(found, host, node_id, head, EntrySource.GIT, problem, url=url, hash=head)
+    entry = _entry(found, host, node_id, head, EntrySource.GIT, problem, url=url, hash=head)
+    # NOTE: Manager writes `.cnr-id` for nightly installs of a registry pack; a pyproject name
+    # is the id the pack is published under.
+    named = bool(checkout and checkout.cnr_id) or _pyproject_id(project) is not None
+    return replace(entry, registry_pack=named)
 
 
 def _project_entry(
@@ -229,6 +234,8 @@ def scan_install(comfyui_path: str | Path, *, host: str) -> Manifest:
 
     Enabled packs come first, then disabled ones (``.disabled/`` and ``*.disabled``), each group
     sorted by folder or file name. ``comfyui`` is ComfyUI's own commit when it is a checkout.
+    ``import_failures`` are the packs ComfyUI's newest log says failed to import (see
+    `audit.manifest.comfyui_log`), ``None`` when no log could be used.
 
     A symlinked pack is followed only when its target is owned by the invoking user or root and
     not writable by others; otherwise it is an entry with a ``problem``.
@@ -248,6 +255,14 @@ def scan_install(comfyui_path: str | Path, *, host: str) -> Manifest:
         raise InputError(f"{custom_nodes}: cannot list the folder: {e.strerror or e}") from None
     found = sorted(_candidates(custom_nodes, names, in_disabled=False), key=lambda c: c.order)
     entries = tuple(_pack_entry(c, host, root) for c in found)
+    log = read_import_log(root)
+    failures = None if log.failures is None else failures_by_id(entries, log.failures)
     return Manifest(
-        str(comfyui_path), host, "install", entries, comfyui=_comfyui_commit(root), pips=None
+        str(comfyui_path),
+        host,
+        "install",
+        entries,
+        comfyui=_comfyui_commit(root),
+        pips=None,
+        import_failures=failures,
     )

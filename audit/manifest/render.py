@@ -14,6 +14,7 @@ from pathlib import PurePath
 from packaging.utils import canonicalize_name
 
 from audit.manifest.gitsource import repository_name
+from audit.manifest.import_failures import IMPORT_FAILURES, import_failures_json
 from audit.manifest.packfacts import write_pack_facts
 from audit.manifest.snapshot import UNLISTED
 from audit.model import EntrySource, Manifest, ManifestEntry
@@ -111,8 +112,10 @@ def _section(entry: ManifestEntry) -> str:
 
 def _git_item(entry: ManifestEntry) -> dict[str, object]:
     item: dict[str, object] = {"hash": entry.hash, "disabled": entry.disabled}
-    # NOTE: the reader takes a git pack's id from its URL; a registry id that differs is kept.
-    if entry.url is not None and repository_name(entry.url) != entry.node_id:
+    # NOTE: the reader takes a git pack's id from its URL; a registry id is kept, and says
+    # that the pack is a nightly of a registry pack.
+    named = entry.url is not None and repository_name(entry.url) != entry.node_id
+    if entry.registry_pack or named:
         item["cnr_id"] = entry.node_id
     return item
 
@@ -188,4 +191,10 @@ def to_snapshot(
         "pips": _pips(installed if installed is not None else manifest.pips),
         UNLISTED: sections[UNLISTED],
         **write_pack_facts(manifest.entries),
+        **_import_failures(manifest),
     }
+
+
+def _import_failures(manifest: Manifest) -> dict[str, object]:
+    failures = manifest.import_failures
+    return {} if failures is None else {IMPORT_FAILURES: import_failures_json(failures)}

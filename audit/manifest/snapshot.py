@@ -10,6 +10,8 @@ ComfyUI-Manager ignores them:
   a Manager snapshot cannot express (unknown version, broken, hand-copied, no remote URL);
 - ``pack_requirements`` and ``pack_declared``: what each pack's own files say (see
   `audit.manifest.packfacts`).
+- ``import_failures``: ``{node_id: {reason, timestamp}}``, the packs ComfyUI's log said failed to
+  import when the install was scanned.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pathlib import PurePosixPath
 from typing import TypeGuard
 
 from audit.manifest.gitsource import repository_name, strip_credentials
+from audit.manifest.import_failures import IMPORT_FAILURES, read_import_failures
 from audit.manifest.interface import Context, Malformed, brief, merge_duplicates
 from audit.manifest.packfacts import read_pack_facts
 from audit.manifest.pips import read_pips
@@ -119,7 +122,8 @@ def _git(key: Tree | None, value: Tree, ctx: Context) -> ManifestEntry:
     # after it restores a snapshot): the commit is the line's content.
     commit = (commit.strip() or None) if commit is not None else None
     disabled = as_bool(value.get("disabled"), f"disabled of {brief(url)}", line)
-    return ctx.entry(name, commit, line, source=EntrySource.GIT, url=url, disabled=disabled)
+    entry = ctx.entry(name, commit, line, source=EntrySource.GIT, url=url, disabled=disabled)
+    return replace(entry, registry_pack=not is_null(cnr_id))
 
 
 def _file(key: Tree | None, item: Tree, ctx: Context) -> ManifestEntry:
@@ -242,4 +246,5 @@ def read_snapshot(tree: Tree, ctx: Context, label: str) -> Manifest:
         read_pack_facts(section, merge_duplicates(found, ctx.problems), ctx),
         comfyui=_comfyui(section, tree, ctx),
         pips=read_pips(section.get("pips"), ctx),
+        import_failures=read_import_failures(section.get(IMPORT_FAILURES), ctx),
     )

@@ -9,7 +9,9 @@
   for the upgrade advisor);
 - `open_registry` picks one from the registry options;
 - `load_token` finds the optional registry token;
-- `parse_node_version` is the tolerant reader they all share.
+- every one of them also answers Node records in bulk (`NodeLookup.lookup_nodes`, for the
+  pack-level checks);
+- `parse_node_version` and `parse_node` are the tolerant readers they all share.
 """
 
 from audit.registry.cache import (
@@ -34,13 +36,16 @@ from audit.registry.interface import (
 )
 from audit.registry.mirror import MirrorRegistry
 from audit.registry.mirror_writer import (
+    list_all_nodes,
     list_all_versions,
     merge_records,
     mirror_records,
+    node_records,
     node_version_json,
     version_list_records,
     write_mirror,
 )
+from audit.registry.nodes import FetchedNode, NodeLookup, NodeRecordSource, parse_node
 from audit.registry.parse import parse_node_version
 from audit.registry.transport import RequestStats
 
@@ -51,9 +56,12 @@ __all__ = [
     "CacheError",
     "CachingRegistry",
     "Fetched",
+    "FetchedNode",
     "FetchedVersions",
     "HttpRegistry",
     "MirrorRegistry",
+    "NodeLookup",
+    "NodeRecordSource",
     "OfflineRegistry",
     "RecordSource",
     "Registry",
@@ -64,12 +72,15 @@ __all__ = [
     "VersionListing",
     "VersionRecordSource",
     "default_cache_dir",
+    "list_all_nodes",
     "list_all_versions",
     "load_token",
     "merge_records",
     "mirror_records",
+    "node_records",
     "node_version_json",
     "open_registry",
+    "parse_node",
     "parse_node_version",
     "stale_data_warning",
     "version_list_records",

@@ -12,6 +12,7 @@ warning and the run goes on as if there were no cache.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import sqlite3
@@ -27,6 +28,7 @@ from audit.errors import AuditError
 from audit.model import ID_PATTERN, VERSION_PATTERN, Found, Invalid, NodeKey, NotFound
 from audit.registry.interface import Fetched, FetchedVersions
 from audit.registry.node_versions import parse_version_list
+from audit.registry.nodes import NodeEntry
 from audit.registry.parse import parse_node_version
 
 __all__ = [
@@ -35,6 +37,7 @@ __all__ = [
     "CacheEntry",
     "CacheError",
     "ListEntry",
+    "NodeEntry",
     "RegistryCache",
     "cache_key",
     "default_cache_dir",
@@ -81,6 +84,23 @@ ON CONFLICT (registry, node_id) DO UPDATE
 SET fetched_at = excluded.fetched_at, records = excluded.records
 """
 _SELECT_LIST = f"SELECT fetched_at, records FROM {_LISTS} WHERE registry = ? AND node_id = ?"
+# NOTE: Node records (pack-level checks) get a table of their own, for the same reason.
+_NODES = "node_records"
+_NODES_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS {_NODES} (
+    registry   TEXT NOT NULL,  -- cache_key() of the registry's base URL
+    node_id    TEXT NOT NULL,  -- lower-cased
+    fetched_at TEXT NOT NULL,  -- ISO 8601 in UTC
+    record     TEXT,           -- the Node JSON as the registry sent it; NULL: no record (404/403)
+    PRIMARY KEY (registry, node_id)
+) WITHOUT ROWID
+"""
+_UPSERT_NODE = f"""
+INSERT INTO {_NODES} (registry, node_id, fetched_at, record) VALUES (?, ?, ?, ?)
+ON CONFLICT (registry, node_id) DO UPDATE
+SET fetched_at = excluded.fetched_at, record = excluded.record
+"""
+_SELECT_NODE = f"SELECT fetched_at, record FROM {_NODES} WHERE registry = ? AND node_id = ?"
 
 _log = logging.getLogger(__name__)
 
@@ -243,6 +263,35 @@ class RegistryCache:
         except _FAULTS as error:
             self._give_up(error)
 
+    def get_nodes(self, registry: str, node_ids: Iterable[str]) -> dict[str, NodeEntry]:
+        """The stored Node answers of ``registry`` for ``node_ids`` (lower-cased ids)."""
+        wanted = [node_id for node_id in node_ids if ID_PATTERN.fullmatch(node_id) is not None]
+        if self._problem is not None or not wanted:
+            return {}
+        try:
+            with self._connection() as db:
+                select = functools.partial(db.execute, _SELECT_NODE)
+                rows = [(n, select((cache_key(registry), n)).fetchone()) for n in wanted]
+        except _FAULTS as error:
+            self._give_up(error)
+            return {}
+        entries = (NodeEntry.from_row(n, *row) for n, row in rows if row is not None)
+        return {entry.node_id: entry for entry in entries if entry is not None}
+
+    def put_nodes(self, registry: str, entries: Iterable[NodeEntry]) -> None:
+        """Store Node answers for ``registry``, replacing what it held for the same nodes."""
+        key = cache_key(registry)
+        rows = [row for entry in entries if (row := entry.row(key)) is not None]
+        if self._problem is not None or not rows:
+            return
+        try:
+            with self._connection() as db:
+                db.execute("BEGIN IMMEDIATE")
+                db.executemany(_UPSERT_NODE, rows)
+                db.execute("COMMIT")
+        except _FAULTS as error:
+            self._give_up(error)
+
     def count(self, registry: str) -> int:
         """How many answers of ``registry`` the cache holds; 0 when there is no cache file.
 
@@ -326,6 +375,11 @@ def _ensure_schema(db: sqlite3.Connection) -> None:
         # NOTE: checked first, so that an ordinary run never takes the write lock for this.
         db.execute("BEGIN IMMEDIATE")
         db.execute(_LISTS_SCHEMA)
+        db.execute("COMMIT")
+    nodes = db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (_NODES,))
+    if nodes.fetchone() is None:
+        db.execute("BEGIN IMMEDIATE")
+        db.execute(_NODES_SCHEMA)
         db.execute("COMMIT")
 
 

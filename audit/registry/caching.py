@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
 from audit.errors import InputError
-from audit.model import Failed, LookupResult, NodeKey, NotFound
+from audit.model import Failed, LookupResult, NodeAnswer, NodeKey, NotFound
 from audit.registry.cache import DEFAULT_MAX_AGE, CacheEntry, CacheError, ListEntry, RegistryCache
 from audit.registry.interface import (
     Fetched,
@@ -16,6 +16,13 @@ from audit.registry.interface import (
     VersionListing,
     VersionRecordSource,
     distinct,
+)
+from audit.registry.nodes import (
+    NO_LIST_ROUTE,
+    FetchedNode,
+    NodeEntry,
+    NodeRecordSource,
+    distinct_ids,
 )
 
 __all__ = ["CachingRegistry", "OfflineRegistry"]
@@ -101,6 +108,33 @@ class CachingRegistry:
             self._cache.put_lists(self.base_url, (e for e in entries if e is not None))
             answers.update((node_id.lower(), f) for node_id, f in fetched.items())
         return {node_id: answers[node_id.lower()] for node_id in node_ids}
+
+    def lookup_nodes(self, node_ids: Sequence[str]) -> dict[str, NodeAnswer]:
+        """See `NodeLookup.lookup_nodes`."""
+        return {node_id: f.result for node_id, f in self.fetch_nodes(node_ids).items()}
+
+    def fetch_nodes(self, node_ids: Sequence[str]) -> dict[str, FetchedNode]:
+        """See `NodeRecordSource.fetch_nodes`: Node answers follow the rules of all answers."""
+        unique = distinct_ids(node_ids)
+        now = self._clock()
+        stored = {} if self._refresh else self._cache.get_nodes(self.base_url, list(unique))
+        answers = {
+            low: answer
+            for low, entry in stored.items()
+            if abs(now - entry.fetched_at) < self._max_age and (answer := entry.answer())
+        }
+        missing = [node_id for low, node_id in unique.items() if low not in answers]
+        if missing:
+            fetched = self._fetch_nodes(missing)
+            entries = (NodeEntry.of(node_id, f, now) for node_id, f in fetched.items())
+            self._cache.put_nodes(self.base_url, (e for e in entries if e is not None))
+            answers.update((node_id.lower(), f) for node_id, f in fetched.items())
+        return {node_id: answers[node_id.lower()] for node_id in node_ids}
+
+    def _fetch_nodes(self, node_ids: list[str]) -> Mapping[str, FetchedNode]:
+        if not isinstance(self._inner, NodeRecordSource):
+            return dict.fromkeys(node_ids, FetchedNode(NotFound(NO_LIST_ROUTE)))
+        return self._inner.fetch_nodes(node_ids)
 
     def _fetch_lists(self, node_ids: list[str]) -> Mapping[str, FetchedVersions]:
         if not isinstance(self._inner, VersionRecordSource):
@@ -191,6 +225,22 @@ class OfflineRegistry:
     def _note(self, fetched_at: datetime) -> None:
         if self._oldest is None or fetched_at < self._oldest:
             self._oldest = fetched_at
+
+    def lookup_nodes(self, node_ids: Sequence[str]) -> dict[str, NodeAnswer]:
+        """See `NodeLookup.lookup_nodes`; a node the cache does not hold has no record."""
+        return {node_id: f.result for node_id, f in self.fetch_nodes(node_ids).items()}
+
+    def fetch_nodes(self, node_ids: Sequence[str]) -> dict[str, FetchedNode]:
+        """See `NodeRecordSource.fetch_nodes`."""
+        stored = self._cache.get_nodes(self._base, {node_id.lower() for node_id in node_ids})
+        missing = FetchedNode(NotFound("not in the cache (offline)"))
+        answers: dict[str, FetchedNode] = {}
+        for low, entry in stored.items():
+            answer = entry.answer()
+            if answer is not None:
+                answers[low] = answer
+                self._note(entry.fetched_at)
+        return {node_id: answers.get(node_id.lower(), missing) for node_id in node_ids}
 
     def list_versions_of(self, node_ids: Sequence[str]) -> dict[str, VersionListing]:
         """See `VersionLister.list_versions_of`."""

@@ -3,6 +3,7 @@ the paged listing."""
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -20,13 +21,21 @@ from audit.model import (
     Found,
     Invalid,
     LookupResult,
+    NodeAnswer,
     NodeKey,
     NotFound,
 )
 from audit.registry.credentials import Token
 from audit.registry.interface import Fetched, FetchedVersions, Pair, VersionListing, distinct
 from audit.registry.listing import LISTING_QUERY, list_pages
+from audit.registry.node_http import (
+    fetch_nodes,
+    list_node_pages,
+    node_pages_allowed,
+    node_urls_allowed,
+)
 from audit.registry.node_versions import parse_version_list
+from audit.registry.nodes import FetchedNode, distinct_ids
 from audit.registry.parse import parse_node_version
 from audit.registry.transport import (
     Failure,
@@ -160,6 +169,31 @@ class HttpRegistry:
         ):
             answers.update(pool.map(lambda n: (n.lower(), self._versions_of(transport, n)), wanted))
         return {node_id: answers[node_id.lower()] for node_id in node_ids}
+
+    def lookup_nodes(self, node_ids: Sequence[str]) -> dict[str, NodeAnswer]:
+        """See `NodeLookup.lookup_nodes`."""
+        return {node_id: f.result for node_id, f in self.fetch_nodes(node_ids).items()}
+
+    def fetch_nodes(self, node_ids: Sequence[str]) -> dict[str, FetchedNode]:
+        """See `NodeRecordSource.fetch_nodes` and `audit.registry.node_http.fetch_nodes`: list
+        requests of 100 ids, with the retries, limits and token of every request."""
+        wanted = list(distinct_ids(node_ids).values())
+        with self._transport(node_urls_allowed(self._base)) as transport:
+            send = functools.partial(transport.send, "GET")
+            answers = fetch_nodes(send, self._base, wanted, concurrency=self._concurrency)
+        return {node_id: answers[node_id.lower()] for node_id in node_ids}
+
+    def list_nodes(self, *, max_pages: int = 10_000) -> Iterator[dict[str, Any]]:
+        """Yield every Node of the registry as a mirror line, from the paginated ``GET /nodes``;
+        see `audit.registry.node_http.list_node_pages`.
+
+        :raises RegistryError: when a page cannot be fetched.
+        """
+        with self._transport(node_pages_allowed(self._base)) as transport:
+            send = functools.partial(transport.send, "GET")
+            yield from list_node_pages(
+                send, self._base, concurrency=self._concurrency, max_pages=max_pages
+            )
 
     def list_versions(
         self, *, page_size: int = 100, max_pages: int = 10_000

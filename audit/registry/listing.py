@@ -20,7 +20,7 @@ from audit.registry.interface import RegistryError
 from audit.registry.parse import parse_node_version
 from audit.registry.transport import Failure, NotJson, Outcome
 
-__all__ = ["LISTING_QUERY", "MAX_PAGE_SIZE", "list_pages"]
+__all__ = ["LISTING_QUERY", "MAX_PAGE_SIZE", "in_order", "list_pages"]
 
 #: The API answers 400 to a larger ``pageSize``.
 MAX_PAGE_SIZE = 100
@@ -57,7 +57,7 @@ def list_pages(
     first, total_pages = fetch(1)
     if total_pages > max_pages:
         raise RegistryError(f"registry listing: {total_pages} pages, more than {max_pages}")
-    later = _in_order(fetch, range(2, total_pages + 1), concurrency)
+    later = in_order(fetch, range(2, total_pages + 1), concurrency)
     yield from _Sieve().records(chain([first], later))
 
 
@@ -77,7 +77,7 @@ class _PageFetcher:
         return stamped, total_pages
 
 
-def _in_order(
+def in_order(
     fetch: Callable[[int], _Page], pages: range, concurrency: int
 ) -> Iterator[list[object]]:
     """Fetch ``pages`` with ``concurrency`` workers; yield their records in page order."""

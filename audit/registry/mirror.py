@@ -9,8 +9,18 @@ from pathlib import Path
 
 from audit import safeio
 from audit.errors import MirrorError
-from audit.model import Found, Invalid, LookupResult, NodeKey, NodeVersion, NotFound
+from audit.model import (
+    Found,
+    Invalid,
+    LookupResult,
+    NodeAnswer,
+    NodeKey,
+    NodeVersion,
+    NotFound,
+    RegistryNode,
+)
 from audit.registry.interface import VersionListing
+from audit.registry.nodes import is_node_line, parse_node
 from audit.registry.parse import parse_node_version
 
 __all__ = ["MirrorRegistry"]
@@ -31,9 +41,18 @@ class MirrorRegistry:
     for the advisor to see the others.
     """
 
-    def __init__(self, records: Iterable[NodeVersion], *, name: str = "mirror") -> None:
+    def __init__(
+        self,
+        records: Iterable[NodeVersion],
+        *,
+        name: str = "mirror",
+        nodes: Iterable[RegistryNode] | None = None,
+    ) -> None:
+        """:param nodes: the file's Node records; ``None`` for a file that holds none (written
+        before pack-level checks), whose packs then get no pack-level checks."""
         self._name = name
         self._records = {record.key.normalized: record for record in records}
+        self._nodes = None if nodes is None else {n.node_id.lower(): n for n in nodes}
 
     @classmethod
     def from_file(cls, path: str | Path) -> MirrorRegistry:
@@ -51,9 +70,18 @@ class MirrorRegistry:
             raise MirrorError(f"{path}: not UTF-8 text (byte {error.start})") from error
         # NOTE: not splitlines(): JSON strings may hold U+2028, which splitlines() breaks on.
         lines = enumerate(text.split("\n"), start=1)
-        return cls(
-            (_parse_line(path, n, line) for n, line in lines if line.strip()), name=path.name
-        )
+        parsed = [_parse_line(path, n, line) for n, line in lines if line.strip()]
+        versions = [p for p in parsed if isinstance(p, NodeVersion)]
+        nodes = [p for p in parsed if isinstance(p, RegistryNode)]
+        return cls(versions, name=path.name, nodes=nodes or None)
+
+    def lookup_nodes(self, node_ids: Sequence[str]) -> dict[str, NodeAnswer]:
+        """See `NodeLookup.lookup_nodes`; a file without Node lines runs no pack-level checks."""
+        if self._nodes is None:
+            reason = f"the mirror file {self._name} holds none (written before pack-level checks)"
+            return dict.fromkeys(node_ids, NotFound(reason))
+        missing = NotFound(f"not in the mirror file {self._name}")
+        return {node_id: self._nodes.get(node_id.lower(), missing) for node_id in node_ids}
 
     @property
     def oldest_fetched_at(self) -> datetime | None:
@@ -78,7 +106,7 @@ class MirrorRegistry:
         return missing if record is None else Found(record)
 
 
-def _parse_line(path: Path, number: int, line: str) -> NodeVersion:
+def _parse_line(path: Path, number: int, line: str) -> NodeVersion | RegistryNode:
     try:
         obj = json.loads(line)
     except json.JSONDecodeError as error:
@@ -87,7 +115,7 @@ def _parse_line(path: Path, number: int, line: str) -> NodeVersion:
         ) from None
     except RecursionError:
         raise MirrorError(f"{path}:{number}: not JSON: nested too deeply") from None
-    parsed = parse_node_version(obj)
+    parsed = parse_node(obj["node"]) if is_node_line(obj) else parse_node_version(obj)
     if isinstance(parsed, Invalid):
         raise MirrorError(f"{path}:{number}: {parsed.reason}")
     return parsed

@@ -17,11 +17,14 @@ from audit.errors import ReportError
 from audit.model import NodeKey, NodeVersion
 from audit.registry.http_registry import HttpRegistry
 from audit.registry.interface import Fetched, FetchedVersions
+from audit.registry.nodes import FetchedNode
 
 __all__ = [
+    "list_all_nodes",
     "list_all_versions",
     "merge_records",
     "mirror_records",
+    "node_records",
     "node_version_json",
     "version_list_records",
     "write_mirror",
@@ -112,6 +115,25 @@ def merge_records(*groups: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any
         for line in group:
             merged[(str(line.get("node_id")).lower(), str(line.get("version")))] = line
     return list(merged.values())
+
+
+def node_records(answers: Mapping[str, FetchedNode]) -> list[dict[str, Any]]:
+    """The mirror lines (``{"node": …}``) of a Node lookup's records, one per pack."""
+    lines: dict[str, dict[str, Any]] = {}
+    for node_id, fetched in answers.items():
+        line = fetched.mirror_line()
+        if line is not None:
+            lines.setdefault(node_id.lower(), line)
+    return list(lines.values())
+
+
+def list_all_nodes(base_url: str, **http_options: Any) -> Iterator[dict[str, Any]]:
+    """Yield every Node of the registry at ``base_url`` as a mirror line; see
+    `HttpRegistry.list_nodes`.
+
+    :raises RegistryError: when a page cannot be fetched.
+    """
+    return HttpRegistry(base_url, **http_options).list_nodes()
 
 
 def list_all_versions(

@@ -102,8 +102,8 @@ class _Fields:
 
     def status(self) -> str | None:
         raw = self.string("status")
-        if raw is None:
-            return None
+        if raw is None or not raw.strip():
+            return None  # NOTE: real pages hold "" for a status nobody set: no value, no defect
         normalized = normalize_status(raw)
         if normalized is None:
             # NOTE: an enum word we do not know is data (the registry may add a status), not a

@@ -65,6 +65,11 @@ NODES_SCHEMA = pa.schema(
         _optional("compatible_after_upgrade", pa.bool_()),
         _optional("worst_severity", SEVERITY_TYPE),
         _required("finding_count", pa.int32()),
+        _optional("node_status", pa.string()),
+        _optional("publisher_id", pa.string()),
+        _optional("publisher_status", pa.string()),
+        _optional("latest_version", pa.string()),
+        _optional("outdated", pa.bool_()),
     ],
     metadata=_METADATA,
 )

@@ -17,6 +17,7 @@ from audit.model import (
     Severity,
     When,
 )
+from audit.report.pack_summary import pack_lines
 from audit.report.tables import run_hosts, severity_counts
 
 __all__ = ["one_line", "render_summary"]
@@ -192,7 +193,7 @@ def render_summary(run: AuditRun, run_dir: Path | str | None) -> str:
     findings = _finding_lines(run) or ["no findings at warning or above"]
     upgrade = _upgrade_line(run)
     where = one_line(str(run_dir), limit=None) if run_dir is not None else "not written"
-    closing = [*([upgrade] if upgrade else []), f"reports: {where}"]
+    closing = [*([upgrade] if upgrade else []), *pack_lines(run), f"reports: {where}"]
     advice = _advice_lines(run)
     sections = [
         [_header(run), _environment_line(run), _severity_line(run)],

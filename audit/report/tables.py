@@ -22,6 +22,7 @@ from audit.model import (
     RequirementRow,
     Severity,
 )
+from audit.report.node_columns import node_columns
 from audit.report.schema import (
     FINDINGS_SCHEMA,
     NODES_SCHEMA,
@@ -148,6 +149,7 @@ def _node_row(run_id: str, audited: AuditedEntry) -> Row:
         "compatible_after_upgrade": audited.compatible_after_upgrade,
         "worst_severity": audited.worst_severity,
         "finding_count": len(audited.findings),
+        **node_columns(audited),
     }
 
 

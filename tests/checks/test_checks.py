@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import doctest
+import re
 from dataclasses import dataclass, replace
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -27,8 +29,10 @@ from audit.model import (
     LookupResult,
     Manifest,
     ManifestEntry,
+    NodeAnswer,
     NodeVersion,
     NotFound,
+    RegistryNode,
     Severity,
 )
 
@@ -76,6 +80,8 @@ class Case:
     expected: Expected
     entry: ManifestEntry = ENTRY
     env: Environment = ENV
+    node: NodeAnswer | None = None
+    """The pack's Node answer; ``None`` when it was not looked up."""
 
 
 def now(check: str, severity: str | None = None) -> tuple[str, str, str]:
@@ -86,7 +92,19 @@ def after(check: str, severity: str | None = None) -> tuple[str, str, str]:
     return (check, severity or CHECKS[check].label, "after-upgrade")
 
 
+def node(**fields: Any) -> RegistryNode:
+    """The Node record of comfyui-foo: Active, by an Active publisher, unless ``fields`` say."""
+    fields.setdefault("status", "NodeStatusActive")
+    fields.setdefault("publisher_id", "someone")
+    fields.setdefault("publisher_status", "PublisherStatusActive")
+    return RegistryNode("comfyui-foo", **fields)
+
+
 UNKNOWN = now("env.unknown")
+NIGHTLY = entry(
+    source=EntrySource.GIT, version="5c5457a4", url=GIT_URL, hash="5c5457a4", registry_pack=True
+)
+BANNED_NODE = node(status="NodeStatusBanned")
 LOCAL_WINDOWS = NodeVersion("comfyui-foo", "1.2.0", supported_os=("Microsoft :: Windows",))
 BAD_ID = "comfyui\x00foo"
 CPU_ONLY = frozenset({"cpu"})
@@ -121,6 +139,76 @@ CASES = [
         entry(source=EntrySource.FILE, node_id="my_nodes", version=None),
     ),
     Case("registry-version-unknown", None, (UNKNOWN,), entry(version=None)),
+    # --- pack-level checks: the Node record, whichever version is installed ---
+    Case("node-active", found(), (), node=node()),
+    Case("node-banned-version-active", found(), (now("node.banned"),), node=BANNED_NODE),
+    Case("node-banned-db-word", found(), (now("node.banned"),), node=node(status="banned")),
+    Case(
+        "publisher-banned",
+        found(),
+        (now("publisher.banned"),),
+        node=node(publisher_status="PublisherStatusBanned"),
+    ),
+    Case(
+        "node-and-publisher-banned",
+        found(status="NodeVersionStatusBanned"),
+        (now("status.banned"), now("node.banned"), now("publisher.banned")),
+        node=node(status="NodeStatusBanned", publisher_status="PublisherStatusBanned"),
+    ),
+    Case("node-deleted", found(), (now("node.deleted"),), node=node(status="NodeStatusDeleted")),
+    Case("node-status-unknown", found(), (now("status.unknown"),), node=node(status="Frozen")),
+    Case(
+        "publisher-status-unknown",
+        found(),
+        (now("status.unknown"),),
+        node=node(publisher_status="PublisherStatusSuspended"),
+    ),
+    Case("node-status-empty", found(), (), node=node(status=None, publisher_status=None)),
+    Case("node-no-record", found(), (), node=NotFound("no Node record (HTTP 404)")),
+    Case("node-fetch-failed", found(), (now("registry.fetch-failed"),), node=Failed("timed out")),
+    Case("node-invalid", found(), (now("registry.invalid-response"),), node=Invalid("no id")),
+    Case(
+        "node-malformed-publisher",
+        found(),
+        (now("registry.invalid-response"),),
+        node=node(publisher_status=None, invalid_fields=("publisher",)),
+    ),
+    Case(
+        "disabled-node-banned",
+        found(status="NodeVersionStatusPending"),
+        (now("status.pending", "info"), now("node.banned")),
+        entry(disabled=True),
+        node=BANNED_NODE,
+    ),
+    Case("nightly", None, (now("registry.nightly"),), NIGHTLY, node=node()),
+    Case(
+        "nightly-banned",
+        None,
+        (now("registry.nightly"), now("node.banned")),
+        NIGHTLY,
+        node=BANNED_NODE,
+    ),
+    Case(
+        "nightly-disabled-banned",
+        None,
+        (now("registry.nightly", "info"), now("node.banned")),
+        replace(NIGHTLY, disabled=True),
+        node=BANNED_NODE,
+    ),
+    Case(
+        "nightly-declares-windows",
+        None,
+        (now("registry.nightly"), now("os.unsupported"), now("publisher.banned")),
+        replace(NIGHTLY, declared=LOCAL_WINDOWS),
+        node=node(publisher_status="PublisherStatusBanned"),
+    ),
+    Case(
+        "broken-pack-gets-no-pack-checks",
+        None,
+        (now("manifest.broken-pack"),),
+        entry(version=None, problem="pyproject.toml is not valid TOML"),
+        node=BANNED_NODE,
+    ),
     # --- packs read from an install: broken ones, and what their own pyproject declares ---
     Case(
         "broken-pack",
@@ -540,7 +628,7 @@ CASES = [
     Case(
         "disabled-banned",
         found(status="NodeVersionStatusBanned", supported_os=("Windows",)),
-        (now("status.banned", "info"), now("os.unsupported", "info")),
+        (now("status.banned", "critical"), now("os.unsupported", "info")),
         entry(disabled=True),
     ),
     Case(
@@ -559,12 +647,14 @@ def observed(findings: tuple[Finding, ...]) -> Expected:
 
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
 def test_evaluate(case: Case) -> None:
-    assert observed(evaluate(case.entry, case.result, case.env).findings) == case.expected
+    assert (
+        observed(evaluate(case.entry, case.result, case.env, case.node).findings) == case.expected
+    )
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
 def test_findings_name_the_entry_and_their_source(case: Case) -> None:
-    for found_ in evaluate(case.entry, case.result, case.env).findings:
+    for found_ in evaluate(case.entry, case.result, case.env, case.node).findings:
         assert (found_.host, found_.node_id, found_.version) == (
             case.entry.host,
             case.entry.node_id,
@@ -574,7 +664,7 @@ def test_findings_name_the_entry_and_their_source(case: Case) -> None:
 
 
 def expected_source(found_: Finding, case: Case) -> FindingSource:
-    if found_.check in ("manifest.invalid-entry", "registry.not-registry"):
+    if found_.check in ("manifest.invalid-entry", "registry.not-registry", "registry.nightly"):
         return FindingSource.MANIFEST
     if found_.check == "manifest.broken-pack":
         return FindingSource.LOCAL
@@ -588,8 +678,9 @@ def expected_source(found_: Finding, case: Case) -> FindingSource:
 
 def test_every_check_code_is_covered_by_the_table() -> None:
     emitted = {check for case in CASES for check, _, _ in case.expected}
-    # NOTE: a manifest that cannot be read has no entry to evaluate: see the next test.
-    assert emitted == set(CHECKS) - {"manifest.unreadable"}
+    # NOTE: a manifest that cannot be read has no entry to evaluate (see the next test), and
+    # import failures come from ComfyUI's log, not from an entry (test_imports.py).
+    assert emitted == set(CHECKS) - {"manifest.unreadable", "pack.import-failed"}
 
 
 def test_an_unreadable_manifest_is_its_hosts_one_finding() -> None:
@@ -610,6 +701,7 @@ def test_check_defaults_follow_the_design() -> None:
     assert CHECKS["status.banned"] is Severity.CRITICAL
     assert {code for code, s in CHECKS.items() if s is Severity.INFO} == {
         "registry.not-registry",
+        "registry.nightly",
         "env.unknown",
     }
     assert all(code.count(".") == 1 for code in CHECKS)
@@ -960,3 +1052,10 @@ def test_evaluate_never_raises_on_registry_text(
 )
 def test_doctests(module: ModuleType) -> None:
     assert doctest.testmod(module).failed == 0
+
+
+def test_every_check_code_is_in_the_readme_table_at_its_severity() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    table = readme.split("\n## Check codes\n", 1)[1].split("\n## ", 1)[0]
+    rows = dict(re.findall(r"^\| `([a-z.-]+)` \| (\w+) \|", table, re.MULTILINE))
+    assert {code: rows.get(code) for code in CHECKS} == {c: s.label for c, s in CHECKS.items()}

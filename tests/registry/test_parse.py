@@ -175,11 +175,17 @@ def test_known_statuses_are_normalised(status: str, expected: str) -> None:
     assert (result.status, result.invalid_fields) == (expected, ())
 
 
-@pytest.mark.parametrize("status", ["NodeVersionStatusApproved", "NodeStatusBanned", "", "ok"])
+@pytest.mark.parametrize("status", ["NodeVersionStatusApproved", "NodeStatusBanned", "ok"])
 def test_an_unknown_status_is_kept_as_data(status: str) -> None:
     # NOTE: a new status word is data (checked as status.unknown), not a broken answer.
     result = parsed({"node_id": "a", "version": "1", "status": status})
     assert (result.status, result.invalid_fields) == (status, ())
+
+
+@pytest.mark.parametrize("status", ["", "  "])
+def test_an_empty_status_is_no_status(status: str) -> None:
+    result = parsed({"node_id": "a", "version": "1", "status": status})
+    assert (result.status, result.invalid_fields) == (None, ())
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 import requests
 
+from tests.registry_nodes import node_record
 from tests.registry_server import (
     BULK_PATH,
     SAMPLE_RECORDS,
@@ -182,3 +183,25 @@ def test_a_stopped_server_frees_its_port() -> None:
 def test_a_record_needs_an_identity() -> None:
     with pytest.raises(ValueError, match="node_id and version"):
         RegistryServer([{"version": "1.0.0"}])
+
+
+def test_node_routes_exist_only_with_nodes(make_registry_server: MakeServer) -> None:
+    without = make_registry_server()
+    assert get(without, "/nodes", node_id="a").status_code == 404
+    assert get(without, "/nodes/a").status_code == 404
+    nodes = [
+        node_record("Banned-Pack", status="NodeStatusBanned"),
+        node_record("hidden"),
+        *(node_record(f"p{i}") for i in range(3)),
+    ]
+    server = make_registry_server(nodes=nodes, omitted_nodes=["HIDDEN"])
+    listed = get(server, "/nodes", node_id=["banned-pack", "hidden", "p0"], limit="10").json()
+    assert [n["id"] for n in listed["nodes"]] == ["Banned-Pack", "p0"]
+    assert (listed["total"], listed["page"], listed["totalPages"]) == (2, 1, 1)
+    safe = get(server, "/nodes", node_id=["banned-pack", "p0"], include_banned="false").json()
+    assert [n["id"] for n in safe["nodes"]] == ["p0"]
+    second = get(server, "/nodes", page="2", limit="2").json()
+    assert ([n["id"] for n in second["nodes"]], second["totalPages"]) == (["p1", "p2"], 2)
+    assert get(server, "/nodes/HIDDEN").json()["id"] == "hidden"
+    assert get(server, "/nodes/nothing").status_code == 404
+    assert get(server, "/nodes", page="x").status_code == 400

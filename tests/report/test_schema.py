@@ -51,6 +51,11 @@ EXPECTED_NODES = [
     ("compatible_after_upgrade", pa.bool_(), True),
     ("worst_severity", SEVERITY, True),
     ("finding_count", pa.int32(), False),
+    ("node_status", pa.string(), True),
+    ("publisher_id", pa.string(), True),
+    ("publisher_status", pa.string(), True),
+    ("latest_version", pa.string(), True),
+    ("outdated", pa.bool_(), True),
 ]
 EXPECTED_FINDINGS = [
     ("run_id", pa.string(), False),

@@ -37,6 +37,9 @@ NO_REGISTRY = {
     "tags_admin": None,
     "fetched_at": None,
 }
+NO_NODE = dict.fromkeys(
+    ("node_status", "publisher_id", "publisher_status", "latest_version", "outdated")
+)
 
 
 #: The sample run's second finding, as a row of the findings table.
@@ -87,6 +90,7 @@ def test_nodes_rows(run: AuditRun) -> None:
             "compatible_after_upgrade": None,
             "worst_severity": "error",
             "finding_count": 2,
+            **NO_NODE,
         },
         {
             **ids,
@@ -102,6 +106,7 @@ def test_nodes_rows(run: AuditRun) -> None:
             "compatible_after_upgrade": None,
             "worst_severity": None,
             "finding_count": 0,
+            **NO_NODE,
         },
         {
             **ids,
@@ -117,6 +122,7 @@ def test_nodes_rows(run: AuditRun) -> None:
             "compatible_after_upgrade": None,
             "worst_severity": "error",
             "finding_count": 1,
+            **NO_NODE,
         },
     ]
 
@@ -191,6 +197,11 @@ def test_parquet_nodes_read_by_pandas_equal_the_expected_frame(
             "compatible_after_upgrade": pd.Series([None] * 3, dtype=object),
             "worst_severity": _severities(["error", None, "error"]),
             "finding_count": pd.Series([2, 0, 1], dtype="int32"),
+            "node_status": pd.Series([None] * 3, dtype="str"),
+            "publisher_id": pd.Series([None] * 3, dtype="str"),
+            "publisher_status": pd.Series([None] * 3, dtype="str"),
+            "latest_version": pd.Series([None] * 3, dtype="str"),
+            "outdated": pd.Series([None] * 3, dtype=object),
         }
     )
     pd.testing.assert_frame_equal(read_frame(tmp_path / "nodes.parquet"), expected)

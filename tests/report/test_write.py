@@ -55,11 +55,12 @@ PROFILE = {
 NODES_CSV = """\
 run_id,host,node_id,version,source,status,deprecated,supported_os,supported_accelerators,\
 supported_comfyui_version,supported_comfyui_frontend_version,dependencies,tags_admin,fetched_at,\
-cache_hit,disabled,url,hash,compatible_now,compatible_after_upgrade,worst_severity,finding_count
+cache_hit,disabled,url,hash,compatible_now,compatible_after_upgrade,worst_severity,finding_count,\
+node_status,publisher_id,publisher_status,latest_version,outdated
 run-1,gpu-01,comfyui-foo,1.2.0,registry,NodeVersionStatusActive,false,linux;windows,cuda,>=0.4.0,,\
-numpy>=1.26;torch,,2024-04-30T08:15:00.000000Z,true,false,,,false,,error,2
-run-1,gpu-01,my-node,0123abc,git,,,,,,,,,,,true,https://github.com/me/my-node,0123abc,true,,,0
-run-1,gpu-01,bar,2.0,registry,,,,,,,,,,false,false,,,,,error,1
+numpy>=1.26;torch,,2024-04-30T08:15:00.000000Z,true,false,,,false,,error,2,,,,,
+run-1,gpu-01,my-node,0123abc,git,,,,,,,,,,,true,https://github.com/me/my-node,0123abc,true,,,0,,,,,
+run-1,gpu-01,bar,2.0,registry,,,,,,,,,,false,false,,,,,error,1,,,,,
 """
 FINDINGS_CSV = """\
 run_id,host,node_id,version,check,severity,message,expected,actual,source,when,waived,\
