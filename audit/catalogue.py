@@ -60,8 +60,9 @@ CATALOGUE: tuple[CheckCode, ...] = (
     CheckCode(
         "status.unknown",
         Severity.WARNING,
-        "the registry sent a status word this version of comfy-audit does not know "
-        "(`NodeVersionStatusArchived`); the rest of the record is checked",
+        "the registry sent a status word (of the version, the pack or its publisher) this "
+        "version of comfy-audit does not know (`NodeVersionStatusArchived`); the rest of the "
+        "record is checked",
     ),
     CheckCode(
         "security.tag",
@@ -140,11 +141,6 @@ CATALOGUE: tuple[CheckCode, ...] = (
         "node.deleted",
         Severity.ERROR,
         "the pack was removed from the registry (`NodeStatusDeleted`)",
-    ),
-    CheckCode(
-        "status.unknown",
-        Severity.WARNING,
-        "the pack's or its publisher's status is a word comfy-audit does not know",
     ),
     CheckCode(
         "pack.import-failed",

@@ -354,7 +354,7 @@ def test_short_versions_are_asked_in_both_forms_at_once(
     out = tmp_path / "out"
     args = ["run", manifest, "--registry", server.url, "--no-cache", "--no-advice", "-q"]
     assert invoke(*args, "-o", out).exit_code == 1
-    (request,) = server.requests
+    (request,) = [r for r in server.requests if r.path == "/bulk/nodes/versions"]
     assert isinstance(request.body, dict)
     assert sorted((p["node_id"], p["version"]) for p in request.body["node_versions"]) == [
         ("comfyui-bar", "1.2.0"),

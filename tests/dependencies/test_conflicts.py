@@ -108,7 +108,7 @@ def test_only_the_packs_of_a_conflicting_pair_are_involved() -> None:
     ]
     found = _conflicts(packs)
     assert [f.node_id for f in found] == ["narrow", "modern"]
-    assert found[0].message.endswith("narrow 1 wants <2, modern 1 wants >=2")
+    assert found[0].message.endswith("modern 1 wants >=2, narrow 1 wants <2")
 
 
 def test_a_conflict_no_pair_shows_involves_every_pack_with_a_range() -> None:

@@ -102,8 +102,8 @@ CV2_CLASH = (
     "comfyui-jovimetrix 1.7.0"
 )
 NUMPY_CONFLICT = (
-    "numpy: no version satisfies every pack: comfyui-rmbg 2.9.0 wants ==1.26, "
-    "comfyui-jovimetrix 1.7.0 wants <2.0.0,>=1.26.4"
+    "numpy: no version satisfies every pack: comfyui-jovimetrix 1.7.0 wants <2.0.0,>=1.26.4, "
+    "comfyui-rmbg 2.9.0 wants ==1.26"
 )
 ULTRALYTICS = (
     "a cryptocurrency miner was injected into these PyPI releases (December 2024); 8.3.47 and "
