@@ -45,7 +45,7 @@ from audit.manifest import (
     to_snapshot,
 )
 from audit.model import AuditRun, Environment, Failed, Invalid, Manifest, Severity
-from audit.pipeline import AuditOptions, Auditor, Progress
+from audit.pipeline import AuditOptions, Auditor, Progress, host_environment
 from audit.policy import UNSET, Policy, Unset, find_policy, load_policy, resolve_fail_on
 from audit.registry import (
     TOKEN_ENV,
@@ -65,6 +65,12 @@ from audit.registry import (
     write_mirror,
 )
 from audit.versions import parse_local_version
+from audit.vulnerabilities import (
+    VulnerabilitySource,
+    default_vuln_db,
+    open_vulnerability_source,
+    write_advisories,
+)
 
 __all__ = ["cli", "main"]
 
@@ -377,6 +383,13 @@ registry_options = option_group(
         is_flag=True,
         help="Allow a plain http:// registry that is not on loopback.",
     ),
+    click.option(
+        "--vuln-db",
+        metavar="URL|ZIP|DIR|none",
+        help="Where known vulnerabilities of installed Python packages come from: the OSV API, "
+        "OSV's PyPI export zip, a folder of OSV records, or none. Default: the OSV API with the "
+        "default registry, else none.",
+    ),
 )
 
 
@@ -486,6 +499,7 @@ class RegistrySettings:
     ca_bundle: str | None
     token_file: str | None
     allow_insecure_http: bool
+    vuln_db: str | None
 
     @classmethod
     def pop(cls, options: dict[str, Any]) -> RegistrySettings:
@@ -507,6 +521,28 @@ class RegistrySettings:
             retries=self.retries,
             concurrency=self.concurrency,
             chunk_size=self.chunk_size,
+        )
+
+    @property
+    def vulnerability_db(self) -> str:
+        """``--vuln-db``, or what it is by default for these registry options."""
+        return self.vuln_db or default_vuln_db(
+            self.registry, DEFAULT_REGISTRY, offline=self.offline
+        )
+
+    def open_vulnerabilities(self, spec: str | None = None) -> VulnerabilitySource | None:
+        """The vulnerability source of ``spec`` (default: `vulnerability_db`); ``None``: none."""
+        return open_vulnerability_source(
+            spec or self.vulnerability_db,
+            cache_dir=None if self.no_cache else (self.cache_dir or default_cache_dir()),
+            max_age=self.max_age,
+            refresh=self.refresh,
+            offline=self.offline,
+            allow_insecure_http=self.allow_insecure_http,
+            timeout=self.timeout,
+            retries=self.retries,
+            concurrency=self.concurrency,
+            ca_bundle=self.ca_bundle,
         )
 
     def warn_if_stale(self, source: AnyRegistry) -> None:
@@ -604,6 +640,7 @@ def run(
     recorded = {
         **inputs.recorded,
         "registry": settings.registry,
+        "vuln_db": settings.vulnerability_db,
         "offline": settings.offline,
         "max_age_seconds": settings.max_age.total_seconds(),
         "output": output,
@@ -624,7 +661,10 @@ def run(
         allow_prerelease=allow_prerelease,
     )
     progress: Progress = _no_progress if quiet else StderrProgress(sys.stderr)
-    auditor = Auditor(source, audit_options, progress=progress, lister=source)
+    vulnerabilities = settings.open_vulnerabilities()
+    auditor = Auditor(
+        source, audit_options, progress=progress, lister=source, vulnerabilities=vulnerabilities
+    )
     audit_run = inputs.audit(auditor, recorded)
     settings.warn_if_stale(source)
     run_dir = report.write_run(audit_run, output)
@@ -708,7 +748,9 @@ def advise(output: str | None, allow_prerelease: bool, **options: Any) -> None:
         policy=rules,
         allow_prerelease=allow_prerelease,
     )
-    audit_run = inputs.audit(Auditor(source, audit_options, lister=source), inputs.recorded)
+    vulnerabilities = settings.open_vulnerabilities()
+    auditor = Auditor(source, audit_options, lister=source, vulnerabilities=vulnerabilities)
+    audit_run = inputs.audit(auditor, inputs.recorded)
     settings.warn_if_stale(source)
     recommendations = audit_run.recommendations
     for line in plan_commands(recommendations) or ["# no pack needs a change"]:
@@ -745,6 +787,13 @@ def advise(output: str | None, allow_prerelease: bool, **options: Any) -> None:
     help="Also every version of each listed pack (one request a pack), for offline advice.",
 )
 @click.option(
+    "--vulns",
+    type=click.Path(file_okay=False),
+    metavar="DIR",
+    help="Also write the OSV advisories the manifests' installed packages need, as a folder "
+    "for --vuln-db DIR (from --vuln-db, default the OSV API).",
+)
+@click.option(
     "--manifest-format",
     type=click.Choice([f.value for f in ManifestFormat]),
     default=ManifestFormat.AUTO.value,
@@ -756,6 +805,7 @@ def mirror(
     output: str,
     everything: bool,
     with_versions: bool,
+    vulns: str | None,
     manifest_format: str,
     **options: Any,
 ) -> None:
@@ -786,8 +836,35 @@ def mirror(
         + (f"; {failed} lookups failed)" if failed else ")"),
         err=True,
     )
-    if failed:
+    incomplete = vulns is not None and not _mirror_vulnerabilities(settings, read, vulns)
+    if failed or incomplete:
         sys.exit(EXIT_INCOMPLETE)
+
+
+def _mirror_vulnerabilities(
+    settings: RegistrySettings, manifests: Sequence[Manifest], folder: str
+) -> bool:
+    """Write the advisories that the installed packages of ``manifests`` (their snapshots'
+    ``pips`` or their ``<stem>.env.json`` profiles) need into ``folder``; whether every lookup
+    succeeded."""
+    from audit.vulnerabilities import DEFAULT_OSV_URL
+
+    source = settings.open_vulnerabilities(settings.vuln_db or DEFAULT_OSV_URL)
+    if source is None:
+        raise click.UsageError("--vulns needs a vulnerability source, not --vuln-db none")
+    profiles = _sibling_profiles(manifests, {})
+    environments = {
+        m.host: host_environment(m, profiles.get(m.path, Environment()), installed_is_explicit=False)
+        for m in manifests
+    }
+    written = write_advisories(source, environments, folder)
+    failed = f"; {len(written.failed)} lookups failed" if written.failed else ""
+    click.echo(
+        f"wrote {written.records} advisories to {folder} "
+        f"(for {written.pairs} installed package versions{failed})",
+        err=True,
+    )
+    return not written.failed
 
 
 def _mirror_all(settings: RegistrySettings, output: Path) -> int:

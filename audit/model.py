@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # NOTE: the advisor builds on this module; only the type is needed here.
     from audit.advisor import Recommendation
+    from audit.vulnerabilities import DistributionAdvice, VulnerabilityRow
 
 __all__ = [
     "ID_PATTERN",
@@ -81,6 +82,7 @@ class FindingSource(enum.StrEnum):
     MANIFEST = "manifest"
     ENVIRONMENT = "environment"
     POLICY = "policy"
+    OSV = "osv"
 
 
 class When(enum.StrEnum):
@@ -335,6 +337,10 @@ class AuditRun:
     requirements: tuple[RequirementRow, ...] = ()
     recommendations: tuple[Recommendation, ...] = ()
     """The upgrade advisor's answers, one per entry that needed advice (empty when it was off)."""
+    vulnerabilities: tuple[VulnerabilityRow, ...] = ()
+    """Known vulnerabilities of installed distributions, one per host, distribution and one."""
+    upgrades: tuple[DistributionAdvice, ...] = ()
+    """Upgrade advice for vulnerable distributions (``recommendations`` rows with no pack)."""
 
     @property
     def findings(self) -> tuple[Finding, ...]:

@@ -27,6 +27,7 @@ from audit.model import (
 from audit.policy import Policy
 from audit.registry import Registry, VersionLister
 from audit.versions import parse_local_version
+from audit.vulnerabilities import VulnerabilitySource, audit_vulnerabilities
 
 if TYPE_CHECKING:  # NOTE: a baseline reads Parquet; only runs with --baseline load pyarrow.
     from audit.baseline import Baseline
@@ -41,7 +42,9 @@ __all__ = [
 ]
 
 #: Findings that mean the audit could not finish; they give exit 3, never exit 1.
-INCOMPLETE_CHECKS = frozenset({"registry.fetch-failed", "registry.invalid-response"})
+INCOMPLETE_CHECKS = frozenset(
+    {"registry.fetch-failed", "registry.invalid-response", "vulnerability.lookup-failed"}
+)
 
 _COMMIT = re.compile(r"[0-9a-f]{7,40}")
 
@@ -133,8 +136,12 @@ class Auditor:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         progress: Progress = _no_progress,
         lister: VersionLister | None = None,
+        vulnerabilities: VulnerabilitySource | None = None,
     ) -> None:
-        """:param lister: lists a node's versions for the advisor; without one, no advice."""
+        """:param lister: lists a node's versions for the advisor; without one, no advice.
+        :param vulnerabilities: where advisories come from; without one, no vulnerability check.
+        """
+        self._vulnerabilities = vulnerabilities
         self._registry = registry
         self._options = options
         self._clock = clock
@@ -164,6 +171,10 @@ class Auditor:
             self._progress("checks", done, len(entries))
         by_host = self._dependency_audits(audited, environments)
         attached = _attach(audited, [f for d in by_host for f in d.findings if f.node_id])
+        requirements = tuple(row for d in by_host for row in d.requirements)
+        vulns = audit_vulnerabilities(
+            self._vulnerabilities, environments, requirements, self._progress
+        )
         host_findings = tuple(f for d in by_host for f in d.findings if f.node_id is None)
         run = AuditRun(
             run_id=new_run_id(started_at),
@@ -172,10 +183,12 @@ class Auditor:
             environment=environment,
             host_environments=environments,
             entries=attached,
-            host_findings=host_findings,
+            host_findings=host_findings + vulns.findings,
             options=run_options,
             exit_code=0,
-            requirements=tuple(row for d in by_host for row in d.requirements),
+            requirements=requirements,
+            vulnerabilities=vulns.rows,
+            upgrades=vulns.advice,
         )
         return self._judge(run)
 

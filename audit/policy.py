@@ -34,6 +34,7 @@ from audit.checks.interface import CHECKS, quote
 from audit.dependencies.interface import DEPENDENCY_CHECKS
 from audit.errors import InputError
 from audit.model import AuditedEntry, AuditRun, Finding, FindingSource, Severity
+from audit.vulnerabilities.interface import VULNERABILITY_CHECKS
 
 __all__ = [
     "DEFAULT_FAIL_ON",
@@ -57,7 +58,12 @@ EXPIRED = "policy.waiver-expired"
 POLICY_CHECKS: Mapping[str, Severity] = MappingProxyType({EXPIRED: Severity.WARNING})
 """Every check code the policy emits → its default severity."""
 
-KNOWN_CHECKS = frozenset(CHECKS) | frozenset(DEPENDENCY_CHECKS) | frozenset(POLICY_CHECKS)
+KNOWN_CHECKS = (
+    frozenset(CHECKS)
+    | frozenset(DEPENDENCY_CHECKS)
+    | frozenset(POLICY_CHECKS)
+    | frozenset(VULNERABILITY_CHECKS)
+)
 """The check codes a policy file may name."""
 
 PackKey = tuple[str, str | None, str | None]

@@ -22,6 +22,7 @@ from audit.report.tables import (
     nodes_table,
     recommendations_table,
     requirements_table,
+    vulnerabilities_table,
 )
 from audit.report.write import run_document, write_run
 
@@ -43,6 +44,7 @@ __all__ = [
     "recommendations_table",
     "render_summary",
     "requirements_table",
+    "vulnerabilities_table",
     "run_document",
     "write_run",
 ]

@@ -27,11 +27,13 @@ from audit.report.schema import (
     RECOMMENDATIONS_SCHEMA,
     REQUIREMENTS_SCHEMA,
     SEVERITY_LABELS,
+    VULNERABILITIES_SCHEMA,
     SEVERITY_TYPE,
 )
 
 if TYPE_CHECKING:
     from audit.advisor import Recommendation
+    from audit.vulnerabilities import DistributionAdvice, VulnerabilityRow
 
 __all__ = [
     "findings_table",
@@ -43,6 +45,7 @@ __all__ = [
     "severity_array",
     "severity_counts",
     "to_utc",
+    "vulnerabilities_table",
 ]
 
 Row = dict[str, object]
@@ -213,13 +216,52 @@ def _recommendation_row(run_id: str, r: Recommendation) -> Row:
         "recommended_version": r.recommended_version,
         "clears": list(r.clears),
         "blocked_by": list(r.blocked_by),
+        "distribution": None,
+    }
+
+
+def _upgrade_row(run_id: str, a: DistributionAdvice) -> Row:
+    return {
+        "run_id": run_id,
+        "host": a.host,
+        "node_id": None,
+        "version": a.version,
+        "recommended_version": a.recommended_version,
+        "clears": list(a.clears),
+        "blocked_by": list(a.blocked_by),
+        "distribution": a.distribution,
     }
 
 
 def recommendations_table(run: AuditRun) -> pa.Table:
-    """Return one row per recommendation, in run order, with ``RECOMMENDATIONS_SCHEMA``."""
+    """Return one row per recommendation, in run order, then one per vulnerable distribution,
+    with ``RECOMMENDATIONS_SCHEMA``."""
     rows = [_recommendation_row(run.run_id, r) for r in run.recommendations]
+    rows += [_upgrade_row(run.run_id, a) for a in run.upgrades]
     return _table(rows, RECOMMENDATIONS_SCHEMA)
+
+
+def _vulnerability_row(run_id: str, v: VulnerabilityRow) -> Row:
+    return {
+        "run_id": run_id,
+        "host": v.host,
+        "distribution": v.distribution,
+        "installed_version": v.installed_version,
+        "vuln_id": v.vuln_id,
+        "aliases": list(v.aliases),
+        "severity": v.severity,
+        "score": v.score,
+        "fixed_in": v.fixed_in,
+        "summary": v.summary,
+        "required_by": list(v.required_by),
+    }
+
+
+def vulnerabilities_table(run: AuditRun) -> pa.Table:
+    """Return one row per known vulnerability of an installed distribution, in run order, with
+    ``VULNERABILITIES_SCHEMA`` (the full schema when there are none)."""
+    rows = [_vulnerability_row(run.run_id, v) for v in run.vulnerabilities]
+    return _table(rows, VULNERABILITIES_SCHEMA)
 
 
 def run_hosts(run: AuditRun) -> list[str]:
