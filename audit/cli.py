@@ -854,7 +854,9 @@ def _mirror_vulnerabilities(
         raise click.UsageError("--vulns needs a vulnerability source, not --vuln-db none")
     profiles = _sibling_profiles(manifests, {})
     environments = {
-        m.host: host_environment(m, profiles.get(m.path, Environment()), installed_is_explicit=False)
+        m.host: host_environment(
+            m, profiles.get(m.path, Environment()), installed_is_explicit=False
+        )
         for m in manifests
     }
     written = write_advisories(source, environments, folder)

@@ -106,7 +106,9 @@ def fleet(rng: random.Random) -> dict[str, Environment]:
     return hosts
 
 
-def requests_case(records: list[dict[str, Any]], hosts: dict[str, Environment], tmp: Path) -> dict[str, int]:
+def requests_case(
+    records: list[dict[str, Any]], hosts: dict[str, Environment], tmp: Path
+) -> dict[str, int]:
     pairs = {(n, v) for env in hosts.values() for n, v in (env.installed or {}).items()}
     with OsvServer(records) as server:
         source = open_vulnerability_source(server.url, cache_dir=tmp / "cache")
@@ -114,11 +116,11 @@ def requests_case(records: list[dict[str, Any]], hosts: dict[str, Environment], 
         batches = len(server.paths("POST"))
         gets = server.paths("GET")
         names = {n for n, _ in pairs}
-        candidates = {
-            r["id"] for r in records if r["affected"][0]["package"]["name"] in names
-        }
+        candidates = {r["id"] for r in records if r["affected"][0]["package"]["name"] in names}
         server.clear_log()
-        audit_vulnerabilities(open_vulnerability_source(server.url, cache_dir=tmp / "cache"), hosts, [])
+        audit_vulnerabilities(
+            open_vulnerability_source(server.url, cache_dir=tmp / "cache"), hosts, []
+        )
         warm = len(server.requests)
     if any(p != BATCH_PATH for p in server.paths("POST")):
         raise BenchmarkError("unexpected POST route")
@@ -151,7 +153,9 @@ def write_fleet(folder: Path, hosts: dict[str, Environment]) -> list[Path]:
     return paths
 
 
-def offline_case(records: list[dict[str, Any]], hosts: dict[str, Environment], tmp: Path) -> tuple[float, float]:
+def offline_case(
+    records: list[dict[str, Any]], hosts: dict[str, Environment], tmp: Path
+) -> tuple[float, float]:
     export = write_export(tmp / "all.zip", records)
     manifests = write_fleet(tmp / "fleet", hosts)
     mirror = tmp / "registry.jsonl"
@@ -161,7 +165,8 @@ def offline_case(records: list[dict[str, Any]], hosts: dict[str, Environment], t
         raise BenchmarkError("comfy-audit is not installed beside this Python")
 
     def run(vuln_db: str | Path, out: str) -> tuple[float, float]:
-        argv = [executable, "run", *manifests, "--registry", mirror, "-q", "--no-advice"]
+        argv: list[str | Path] = [executable, "run", *manifests, "--registry", mirror, "-q"]
+        argv += ["--no-advice"]
         argv += ["--os", "linux", "--accelerator", "cuda", "--fail-on", "never"]
         summary = measure_median([*argv, "--vuln-db", vuln_db, "-o", tmp / out], REPEAT)
         return summary.seconds, summary.peak_rss_mb
@@ -204,7 +209,8 @@ def _table(r: Result) -> str:
         [
             f"vulnerabilities: {HOSTS} hosts x {IMAGE + OWN} installed, {r.distinct_pairs} "
             f"distinct pairs, {ADVISORIES} advisories",
-            f"  query batches      {r.batches:>6}  (budget {r.batches_allowed})  {ok[r.met['batches']]}",
+            f"  query batches      {r.batches:>6}  (budget {r.batches_allowed})  "
+            f"{ok[r.met['batches']]}",
             f"  advisory GETs      {r.advisory_gets:>6}  (distinct {r.distinct_advisories})  "
             f"{ok[r.met['gets']]}",
             f"  warm run requests  {r.warm_requests:>6}  (budget 0)  {ok[r.met['warm']]}",

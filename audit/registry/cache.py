@@ -267,7 +267,7 @@ class RegistryCache:
     def get_documents(
         self, service: str, kind: str, keys: Iterable[str]
     ) -> dict[str, tuple[datetime, Any]]:
-        """The stored ``(fetched_at, body)`` of ``service`` (a base URL) for ``keys`` of ``kind``."""
+        """The stored ``(fetched_at, body)`` of ``service`` (a base URL) for ``kind`` ``keys``."""
         wanted = list(keys)
         if self._problem is not None or not wanted:
             return {}

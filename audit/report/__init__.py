@@ -44,7 +44,7 @@ __all__ = [
     "recommendations_table",
     "render_summary",
     "requirements_table",
-    "vulnerabilities_table",
     "run_document",
+    "vulnerabilities_table",
     "write_run",
 ]

@@ -25,7 +25,9 @@ __all__ = ["vulnerability_rows"]
 _STEM = "vulnerabilities"
 
 
-def vulnerability_rows(root: Location, picks: Sequence[tuple[RunInfo, str]]) -> list[dict[str, Any]]:
+def vulnerability_rows(
+    root: Location, picks: Sequence[tuple[RunInfo, str]]
+) -> list[dict[str, Any]]:
     """One row per (vulnerability, distribution) on the chosen ``(run, host)`` pairs, the most
     severe and most widespread first: its aliases, worst severity, highest ``fixed_in`` (what
     every exposed host needs) and ``hosts_exposed``."""
@@ -37,7 +39,9 @@ def vulnerability_rows(root: Location, picks: Sequence[tuple[RunInfo, str]]) -> 
         {
             "run_id": pa.array([run.run_id for run, _ in having], pa.string()),
             "host": pa.array([host for _, host in having], pa.string()),
-            "target_comfyui": pa.array([run.targets.get(host) for run, host in having], pa.string()),
+            "target_comfyui": pa.array(
+                [run.targets.get(host) for run, host in having], pa.string()
+            ),
         }
     )
     files = [run.table(_STEM) for _, run in sorted(runs.items())]

@@ -31,9 +31,9 @@ __all__ = [
     "Advisory",
     "Affected",
     "Event",
+    "names_in",
     "parse_advisory",
     "release_of",
-    "names_in",
 ]
 
 _ECOSYSTEM = "PyPI"
@@ -219,9 +219,9 @@ def _in_range(version: Version, events: Iterable[Event]) -> bool:
         at = event.version
         if event.kind == "introduced":
             affected = affected or at is None or version >= at
-        elif event.kind == "fixed" and at is not None and version >= at:
-            affected = False
-        elif event.kind == "last_affected" and at is not None and version > at:
+        elif (event.kind == "fixed" and at is not None and version >= at) or (
+            event.kind == "last_affected" and at is not None and version > at
+        ):
             affected = False
         elif event.kind == "limit" and at is not None:
             limits.append(at)

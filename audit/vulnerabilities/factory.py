@@ -84,9 +84,7 @@ def open_vulnerability_source(
         # NOTE: no origin, so no registry token ever goes to the OSV service.
         return Transport(options, shared, allow=allow, trust_env=not loopback)
 
-    return OsvApi(
-        base, transport, cache, max_age=max_age, refresh=refresh, concurrency=concurrency
-    )
+    return OsvApi(base, transport, cache, max_age=max_age, refresh=refresh, concurrency=concurrency)
 
 
 def _base_url(spec: str, allow_insecure_http: bool) -> str:

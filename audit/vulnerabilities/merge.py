@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 
 from packaging.version import Version
 
@@ -64,14 +63,14 @@ def vector_score(kind: str, vector: str) -> float | None:
     >>> vector_score("CVSS_V3", "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H")
     9.8
     """
-    from cvss import CVSS3, CVSS4  # NOTE: only runs that find a vulnerability need it
+    from cvss import CVSS3, CVSS4  # type: ignore[import-untyped]  # NOTE: loaded when needed
 
     try:
         if kind == "CVSS_V3" and vector.startswith("CVSS:3"):
             return float(CVSS3(vector).base_score)
         if kind == "CVSS_V4" and vector.startswith("CVSS:4"):
-            return float(Decimal(str(CVSS4(vector).base_score)))
-    except Exception:  # noqa: BLE001  # NOTE: the package raises its own kinds for bad vectors
+            return float(CVSS4(vector).base_score)
+    except Exception:  # NOTE: the package raises its own kinds for bad vectors
         return None
     return None
 
@@ -100,7 +99,10 @@ def merge(group: Sequence[Advisory], distribution: str) -> Vulnerability:
     names = sorted({n for a in group for n in (a.id, *a.aliases)})
     ids = sorted(a.id for a in group)
     vuln_id = _preferred(names, ids)
-    summary = next((a.summary for a in _by_preference(group, vuln_id) if a.summary), "")
+    preferred = _by_preference(group, vuln_id)
+    # NOTE: a record's own summary beats another's first sentence of details.
+    summary = next((a.summary for a in preferred if _has_summary(a)), None)
+    summary = summary or next((a.summary for a in preferred if a.summary), "")
     return Vulnerability(
         vuln_id=vuln_id,
         aliases=tuple(n for n in names if n != vuln_id),
@@ -123,11 +125,16 @@ def _by_preference(group: Iterable[Advisory], vuln_id: str) -> list[Advisory]:
     return sorted(group, key=lambda a: (a.id != vuln_id, not a.id.startswith("GHSA-"), a.id))
 
 
+def _has_summary(advisory: Advisory) -> bool:
+    text = advisory.record.get("summary")
+    return isinstance(text, str) and bool(text.strip())
+
+
 def _score(group: Iterable[Advisory]) -> float | None:
     vectors = [v for a in group for v in a.vectors]
     for kind in ("CVSS_V4", "CVSS_V3"):
-        scores = [vector_score(k, vector) for k, vector in vectors if k == kind]
-        scores = [s for s in scores if s is not None]
+        computed = (vector_score(k, vector) for k, vector in vectors if k == kind)
+        scores = [s for s in computed if s is not None]
         if scores:
             return max(scores)
     return None

@@ -36,7 +36,8 @@ class OfflineDatabase:
 
     def __init__(self, path: str | Path) -> None:
         self._path = Path(path)
-        self._by_name: dict[str, list[Advisory]] | None = None
+        self._by_name: dict[str, list[Advisory]] = {}
+        self._loaded: set[str] | None = None
 
     @property
     def name(self) -> str:
@@ -51,23 +52,20 @@ class OfflineDatabase:
         by_name = self._load(names)
         return Candidates({pair: tuple(by_name.get(pair[0], ())) for pair in pairs})
 
-    def records(self, names: set[str]) -> list[Advisory]:
-        """Every record about one of ``names`` (canonical), withdrawn ones included."""
-        by_name = self._load(names)
-        unique = {a.id: a for name in sorted(names) for a in by_name.get(name, ())}
-        return list(unique.values())
-
     def _load(self, names: set[str]) -> dict[str, list[Advisory]]:
-        if self._by_name is None:
-            by_name: dict[str, list[Advisory]] = {}
-            for label, data in self._files():
-                record = _decode(label, data)
-                relevant = names_in(record) & names if isinstance(record, dict) else set()
-                advisory = parse_advisory(record) if relevant else None
-                for name in relevant if advisory is not None else ():
+        """The records about ``names``, read in one pass unless an earlier pass kept them."""
+        if self._loaded is not None and names <= self._loaded:
+            return self._by_name
+        by_name: dict[str, list[Advisory]] = {}
+        for label, data in self._files():
+            record = _decode(label, data)
+            relevant = names_in(record) & names if isinstance(record, dict) else set()
+            advisory = parse_advisory(record) if relevant else None
+            for name in relevant:
+                if advisory is not None:
                     by_name.setdefault(name, []).append(advisory)
-            self._by_name = by_name
-        return self._by_name
+        self._by_name, self._loaded = by_name, set(names)
+        return by_name
 
     def _files(self) -> Iterator[tuple[str, bytes]]:
         if self._path.is_dir():

@@ -9,7 +9,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from audit.model import Environment, Finding, FindingSource, RequirementRow, Severity
+from audit.model import Environment, Finding, FindingSource, RequirementRow
 from audit.vulnerabilities.advisory import release_of
 from audit.vulnerabilities.interface import (
     VULNERABILITY_CHECKS,
@@ -43,10 +43,11 @@ def installed_pairs(environments: Mapping[str, Environment]) -> dict[str, list[_
     hosts: dict[str, list[_Installed]] = {}
     for host, env in environments.items():
         mine = hosts.setdefault(host, [])
-        for name, written in sorted((env.installed or {}).items()):
+        for name, written in (env.installed or {}).items():
             release = release_of(written) if written else None
             if written is not None and release is not None:
                 mine.append(_Installed(canonicalize_name(name), written, release))
+        mine.sort(key=lambda i: i.distribution)
     return hosts
 
 
@@ -165,7 +166,9 @@ def _lookup_failed(
         f"distribution{'s' if len(failed) > 1 else ''} ({names}): {reason}"
     )
     severity = VULNERABILITY_CHECKS["vulnerability.lookup-failed"]
-    yield Finding(host, None, None, "vulnerability.lookup-failed", severity, message, FindingSource.OSV)
+    yield Finding(
+        host, None, None, "vulnerability.lookup-failed", severity, message, FindingSource.OSV
+    )
 
 
 def _advice(

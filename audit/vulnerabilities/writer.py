@@ -41,9 +41,11 @@ def write_advisories(
         dict.fromkeys((i.distribution, str(i.release)) for m in hosts.values() for i in m)
     )
     answer = source.candidates(pairs) if pairs else None
-    records = {} if answer is None else {
-        a.id: a.record for found in answer.advisories.values() for a in found
-    }
+    records = (
+        {}
+        if answer is None
+        else {a.id: a.record for found in answer.advisories.values() for a in found}
+    )
     target = Path(folder)
     try:
         target.mkdir(parents=True, exist_ok=True)

@@ -19,7 +19,8 @@ def make_osv_server() -> Iterator[Callable[..., OsvServer]]:
     servers: list[OsvServer] = []
 
     def make(records: Any = RECORDS, **options: Any) -> OsvServer:
-        server = OsvServer(records, **options).start()
+        server = OsvServer(records, **options)
+        server.start()
         servers.append(server)
         return server
 

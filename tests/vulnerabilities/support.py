@@ -46,9 +46,7 @@ def osv_record(
     """One OSV record about one PyPI package: one ``ECOSYSTEM`` range of ``events`` (if any)."""
     affected: Record = {"package": {"ecosystem": "PyPI", "name": package}}
     if events:
-        affected["ranges"] = [
-            {"type": "ECOSYSTEM", "events": [{kind: v} for kind, v in events]}
-        ]
+        affected["ranges"] = [{"type": "ECOSYSTEM", "events": [{kind: v} for kind, v in events]}]
     if versions:
         affected["versions"] = list(versions)
     record: Record = {

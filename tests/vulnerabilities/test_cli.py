@@ -83,7 +83,7 @@ def test_torch_gets_cve_2025_32434_and_zip_and_api_agree(
             "severity": "critical",
             "score": "9.3",
             "fixed_in": "2.6.0",
-            "summary": "In version 2.5.1 and prior, torch.load with weights_only=True runs code.",
+            "summary": "PyTorch: torch.load with weights_only=True leads to remote code execution",
             "required_by": "comfyui-pinned 1.0.0",
         }
     ]
@@ -99,8 +99,7 @@ def test_advice_upgrades_or_names_the_pack_that_holds_back(tmp_path: Path, osv_z
     _, folder = run(tmp_path, "out", "--vuln-db", osv_zip)
     advice = [r for r in rows(folder, "recommendations") if r["distribution"]]
     assert [
-        (r["distribution"], r["node_id"], r["recommended_version"], r["blocked_by"])
-        for r in advice
+        (r["distribution"], r["node_id"], r["recommended_version"], r["blocked_by"]) for r in advice
     ] == [
         ("pillow", "", "10.0.0", ""),
         ("requests", "", "2.32.0", ""),

