@@ -12,6 +12,7 @@ from audit.advisor import Recommendation
 from audit.model import AuditRun, Found, Severity, When
 from audit.report import RECOMMENDATIONS_SCHEMA, recommendations_table, render_summary
 from audit.report.write import csv_rows
+from audit.vulnerabilities import DistributionAdvice
 from tests.report.conftest import FOO_VERSION, audited, entry, finding, make_run, read_frame
 
 STRINGS = pa.list_(pa.field("element", pa.string()))
@@ -19,11 +20,12 @@ STRINGS = pa.list_(pa.field("element", pa.string()))
 EXPECTED = [
     ("run_id", pa.string(), False),
     ("host", pa.string(), False),
-    ("node_id", pa.string(), False),
+    ("node_id", pa.string(), True),
     ("version", pa.string(), True),
     ("recommended_version", pa.string(), True),
     ("clears", STRINGS, False),
     ("blocked_by", STRINGS, False),
+    ("distribution", pa.string(), True),
 ]
 MOVE = Recommendation(
     "gpu-01", "comfyui-foo", "1.2.0", "1.5.0", ("comfyui.incompatible", "status.flagged"), ()
@@ -67,7 +69,7 @@ def advised_run(*recommendations: Recommendation, **options: object) -> AuditRun
 
 def test_the_exact_schema() -> None:
     assert [(f.name, f.type, f.nullable) for f in RECOMMENDATIONS_SCHEMA] == EXPECTED
-    assert RECOMMENDATIONS_SCHEMA.metadata == {b"comfy-audit.schema_version": b"1"}
+    assert RECOMMENDATIONS_SCHEMA.metadata == {b"comfy-audit.schema_version": b"2"}
 
 
 def test_an_empty_table_has_the_full_schema() -> None:
@@ -86,6 +88,7 @@ def test_rows() -> None:
             "recommended_version": "1.5.0",
             "clears": ["comfyui.incompatible", "status.flagged"],
             "blocked_by": [],
+            "distribution": None,
         },
         {
             "run_id": "run-1",
@@ -98,7 +101,27 @@ def test_rows() -> None:
                 "every Active version requires ComfyUI <0.4.0",
                 "0.9.0: carries tags_admin x",
             ],
+            "distribution": None,
         },
+    ]
+
+
+def test_a_vulnerable_distribution_is_a_row_without_a_pack() -> None:
+    upgrade = DistributionAdvice(
+        "gpu-01", "torch", "2.5.1+cu124", "2.6.0", ("vulnerability.known",), ()
+    )
+    run = replace(advised_run(MOVE), upgrades=(upgrade,))
+    assert recommendations_table(run).to_pylist()[1:] == [
+        {
+            "run_id": "run-1",
+            "host": "gpu-01",
+            "node_id": None,
+            "version": "2.5.1+cu124",
+            "recommended_version": "2.6.0",
+            "clears": ["vulnerability.known"],
+            "blocked_by": [],
+            "distribution": "torch",
+        }
     ]
 
 
@@ -120,6 +143,7 @@ def test_parquet_and_csv(tmp_path: Path) -> None:
             "1.5.0",
             "comfyui.incompatible;status.flagged",
             "",
+            "",
         ],
         [
             "run-1",
@@ -129,6 +153,7 @@ def test_parquet_and_csv(tmp_path: Path) -> None:
             "",
             "",
             "every Active version requires ComfyUI <0.4.0;0.9.0: carries tags_admin x",
+            "",
         ],
     ]
 
