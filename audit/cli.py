@@ -814,6 +814,8 @@ def mirror(
     settings = RegistrySettings.pop(options)
     if everything == bool(manifests):
         raise click.UsageError("give MANIFEST files or --all, not both and not neither")
+    if everything and vulns:
+        raise click.UsageError("--vulns needs MANIFEST files: it writes what their packages need")
     if everything:
         count = _mirror_all(settings, Path(output))
         click.echo(f"wrote {count} records to {output}", err=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Protocol, runtime_checkable
 
 from audit.model import Finding, Severity
@@ -19,10 +20,12 @@ __all__ = [
     "VulnerabilitySource",
 ]
 
-VULNERABILITY_CHECKS: Mapping[str, Severity] = {
-    "vulnerability.known": Severity.WARNING,
-    "vulnerability.lookup-failed": Severity.ERROR,
-}
+VULNERABILITY_CHECKS: Mapping[str, Severity] = MappingProxyType(
+    {
+        "vulnerability.known": Severity.WARNING,
+        "vulnerability.lookup-failed": Severity.ERROR,
+    }
+)
 """The check codes of this stage → their default severity; a ``vulnerability.known`` finding
 takes its severity from the CVSS score instead (warning when there is none)."""
 

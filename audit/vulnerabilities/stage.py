@@ -133,13 +133,14 @@ def _row(
 def _finding(row: VulnerabilityRow, vulnerability: Vulnerability) -> Finding:
     ids = ", ".join((row.vuln_id, *row.aliases))
     shown = f"{row.distribution} {row.installed_version}"
+    fix = f"; fixed in {row.fixed_in}" if row.fixed_in else "; no fixed version known"
     if vulnerability.malicious:
-        check, what = "dependency.compromised", "is a known malicious release"
+        check, what, fix = "dependency.compromised", "is a known malicious release", ""
     else:
         check, what = "vulnerability.known", "has a known vulnerability"
-    fix = f"; fixed in {row.fixed_in}" if row.fixed_in else "; no fixed version known"
     score = "" if row.score is None else f" (CVSS {row.score:.1f})"
-    message = f"{shown} {what}: {ids}{score}: {row.summary or 'no summary'}{fix}"
+    summary = row.summary.rstrip(".") or "no summary"
+    message = f"{shown} {what}: {ids}{score}: {summary}{fix}"
     return Finding(
         row.host,
         None,
@@ -177,29 +178,52 @@ def _advice(
     found: Sequence[Vulnerability],
     needs: Sequence[tuple[str, str | None]],
 ) -> Iterator[DistributionAdvice]:
-    """Upgrade advice for one vulnerable distribution: the lowest version that clears every
-    vulnerability with a fix, unless a pack's requirement excludes it."""
+    """Upgrade advice for one vulnerable distribution: the lowest version at or above every
+    nearest fix that every pack's requirement admits (the fix itself, or a lower bound a pack
+    names above it), else the packs that admit none of those versions."""
     fixes = [f for v in found if not v.malicious and (f := v.fixed_above(item.release))]
     if not fixes:
         return
     target = max(fixes)
-    blocked = tuple(
-        f"{pack} requires {item.distribution}{spec}"
-        for pack, spec in needs
-        if spec and not _allows(spec, target)
-    )
+    specs = [(pack, spec) for pack, spec in needs if spec and _specifier(spec) is not None]
+    candidates = sorted({target, *(b for _, spec in specs for b in _bounds(spec, target))})
+    fitting = [c for c in candidates if all(_allows(spec, c) for _, spec in specs)]
+    blocked = () if fitting else _holding_back(item.distribution, specs, candidates)
     yield DistributionAdvice(
         host=host,
         distribution=item.distribution,
         version=item.written,
-        recommended_version=None if blocked else str(target),
-        clears=() if blocked else ("vulnerability.known",),
-        blocked_by=tuple(dict.fromkeys(blocked)),
+        recommended_version=str(fitting[0]) if fitting else None,
+        clears=("vulnerability.known",) if fitting else (),
+        blocked_by=blocked,
     )
 
 
-def _allows(specifier: str, version: Version) -> bool:
+def _holding_back(
+    distribution: str, specs: Sequence[tuple[str, str]], candidates: list[Version]
+) -> tuple[str, ...]:
+    """The packs that admit none of ``candidates``; when each admits one but not together, the
+    packs that cap the version below the highest."""
+    none = [(p, s) for p, s in specs if not any(_allows(s, c) for c in candidates)]
+    chosen = none or [(p, s) for p, s in specs if not _allows(s, candidates[-1])]
+    return tuple(dict.fromkeys(f"{pack} requires {distribution}{spec}" for pack, spec in chosen))
+
+
+def _specifier(text: str) -> SpecifierSet | None:
     try:
-        return SpecifierSet(specifier).contains(version, prereleases=True)
+        return SpecifierSet(text)
     except InvalidSpecifier:
-        return True
+        return None
+
+
+def _bounds(text: str, floor: Version) -> Iterator[Version]:
+    """The versions a specifier names as a lowest admitted version, at or above ``floor``."""
+    for spec in _specifier(text) or ():
+        bound = release_of(spec.version) if spec.operator in (">=", "==", "~=") else None
+        if bound is not None and bound >= floor and not spec.version.endswith(".*"):
+            yield bound
+
+
+def _allows(text: str, version: Version) -> bool:
+    specifier = _specifier(text)
+    return specifier is None or specifier.contains(version, prereleases=True)
