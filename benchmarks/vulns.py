@@ -36,11 +36,17 @@ from tests.osv_server import BATCH_PATH, OsvServer
 
 SEED = 16
 ADVISORIES = 20_000
-PACKAGES = 4_000
+MALICIOUS = 12_000
+"""Of the advisories, malicious-package records, each about a typosquat of its own (as in the
+real export, where they are the majority)."""
+PACKAGES = 1_500
+"""Packages the other advisories are about."""
 HOSTS = 500
 IMAGE = 140
 OWN = 10
 VERSIONS = 40
+RECENT = 10
+"""Installed versions are among the newest this many: most advisories are fixed below them."""
 REPEAT = 3
 MAX_SECONDS, MAX_MB = 5.0, 500.0
 V3 = "CVSS:3.1/AV:N/AC:L/PR:N/UI:R/S:U/C:H/I:H/A:H"
@@ -66,9 +72,10 @@ def _version(i: int) -> str:
 
 
 def advisories(rng: random.Random) -> list[dict[str, Any]]:
-    """``ADVISORIES`` records over ``PACKAGES`` packages, each a range and a versions list."""
-    records = []
-    for n in range(ADVISORIES):
+    """``ADVISORIES`` records: ``MALICIOUS`` typosquats (a versions list each), the rest about
+    ``PACKAGES`` packages, each a range and a versions list."""
+    records = [_malicious(n) for n in range(MALICIOUS)]
+    for n in range(ADVISORIES - MALICIOUS):
         package = f"pkg-{rng.randrange(PACKAGES):04d}"
         fixed = rng.randrange(1, VERSIONS)
         records.append(
@@ -95,13 +102,29 @@ def advisories(rng: random.Random) -> list[dict[str, Any]]:
     return records
 
 
+def _malicious(n: int) -> dict[str, Any]:
+    return {
+        "id": f"MAL-2099-{n}",
+        "modified": "2026-01-01T00:00:00Z",
+        "summary": f"Malicious code in typo-{n} (PyPI)",
+        "details": "Exfiltrates environment variables on import. " * 10,
+        "affected": [
+            {"package": {"ecosystem": "PyPI", "name": f"typo-{n}"}, "versions": ["0.0.1"]}
+        ],
+    }
+
+
+def _recent(rng: random.Random) -> str:
+    return _version(rng.randrange(VERSIONS - RECENT, VERSIONS))
+
+
 def fleet(rng: random.Random) -> dict[str, Environment]:
     """``HOSTS`` hosts: one image of ``IMAGE`` distributions plus ``OWN`` of their own."""
     names = [f"pkg-{i:04d}" for i in rng.sample(range(PACKAGES), IMAGE + OWN * 4)]
-    image = {name: _version(rng.randrange(VERSIONS)) for name in names[:IMAGE]}
+    image = {name: _recent(rng) for name in names[:IMAGE]}
     hosts = {}
     for h in range(HOSTS):
-        own = {name: _version(rng.randrange(VERSIONS)) for name in rng.sample(names[IMAGE:], OWN)}
+        own = {name: _recent(rng) for name in rng.sample(names[IMAGE:], OWN)}
         hosts[f"host-{h:03d}"] = Environment(installed={**image, **own})
     return hosts
 
@@ -208,7 +231,7 @@ def _table(r: Result) -> str:
     return "\n".join(
         [
             f"vulnerabilities: {HOSTS} hosts x {IMAGE + OWN} installed, {r.distinct_pairs} "
-            f"distinct pairs, {ADVISORIES} advisories",
+            f"distinct pairs, {ADVISORIES} advisories ({MALICIOUS} malicious)",
             f"  query batches      {r.batches:>6}  (budget {r.batches_allowed})  "
             f"{ok[r.met['batches']]}",
             f"  advisory GETs      {r.advisory_gets:>6}  (distinct {r.distinct_advisories})  "

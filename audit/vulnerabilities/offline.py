@@ -113,7 +113,7 @@ def _folder_files(root: Path) -> Iterator[tuple[str, bytes]]:
 
 
 def _wanted(name: str) -> bool:
-    return name.lower().endswith(_SUFFIXES) and not Path(name).name.startswith(".")
+    return name.lower().endswith(_SUFFIXES) and not name.rpartition("/")[2].startswith(".")
 
 
 def _decode(label: str, data: bytes) -> object:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
+from typing import Any
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
@@ -36,19 +37,34 @@ class _Installed:
     written: str
     """The installed version as the environment gives it (``2.5.1+cu124``)."""
     release: Version
+    pair: Pair
+    """What is asked for: ``(distribution, str(release))``."""
 
 
 def installed_pairs(environments: Mapping[str, Environment]) -> dict[str, list[_Installed]]:
     """Each host's installed distributions that have a readable version, by host."""
     hosts: dict[str, list[_Installed]] = {}
+    seen: dict[tuple[str, str], _Installed | None] = {}
     for host, env in environments.items():
         mine = hosts.setdefault(host, [])
         for name, written in (env.installed or {}).items():
-            release = release_of(written) if written else None
-            if written is not None and release is not None:
-                mine.append(_Installed(canonicalize_name(name), written, release))
+            if written is None:
+                continue
+            if (name, written) not in seen:
+                seen[name, written] = _installed(name, written)
+            item = seen[name, written]
+            if item is not None:
+                mine.append(item)
         mine.sort(key=lambda i: i.distribution)
     return hosts
+
+
+def _installed(name: str, written: str) -> _Installed | None:
+    release = release_of(written)
+    if release is None:
+        return None
+    canonical = canonicalize_name(name)
+    return _Installed(canonical, written, release, (canonical, str(release)))
 
 
 def audit_vulnerabilities(
@@ -67,29 +83,61 @@ def audit_vulnerabilities(
     if source is None:
         return VulnerabilityAudit()
     hosts = installed_pairs(environments)
-    pairs = list(dict.fromkeys((i.distribution, str(i.release)) for m in hosts.values() for i in m))
+    pairs = list(dict.fromkeys(i.pair for m in hosts.values() for i in m))
     if progress:
         progress("vulnerabilities", 0, len(pairs))
     answer = source.candidates(pairs) if pairs else Candidates({})
     if progress:
         progress("vulnerabilities", len(pairs), len(pairs))
-    matched = {pair: _vulnerabilities(answer, pair) for pair in pairs}
+    fan_out = _FanOut(answer)
     required = _required_by(requirements)
     findings: list[Finding] = []
     rows: list[VulnerabilityRow] = []
     advice: list[DistributionAdvice] = []
     for host, installed in hosts.items():
-        failed = [i for i in installed if (i.distribution, str(i.release)) in answer.failed]
+        failed = [i for i in installed if i.pair in answer.failed]
         findings += _lookup_failed(host, failed, answer.failed, source.name)
         for item in installed:
-            found = matched[(item.distribution, str(item.release))]
-            needs = required.get((host, item.distribution), ())
-            for vulnerability in found:
-                row = _row(host, item, vulnerability, tuple(sorted({p for p, _ in needs})))
-                rows.append(row)
-                findings.append(_finding(row, vulnerability))
-            advice += _advice(host, item, found, needs)
+            needs = tuple(required.get((host, item.distribution), ()))
+            for row, finding in fan_out.reports(item):
+                rows.append(VulnerabilityRow(host, *row, tuple(sorted({p for p, _ in needs}))))
+                findings.append(Finding(host, *finding))
+            advice += fan_out.advice(host, item, needs)
     return VulnerabilityAudit(tuple(findings), tuple(rows), tuple(advice))
+
+
+class _FanOut:
+    """Matches, merges and words each distinct installed version once and gives the result to
+    every host that has it, so a fleet costs distinct versions, not hosts."""
+
+    def __init__(self, answer: Candidates) -> None:
+        self._answer = answer
+        self._found: dict[Pair, tuple[Vulnerability, ...]] = {}
+        self._reports: dict[tuple[str, str], list[tuple[tuple[Any, ...], tuple[Any, ...]]]] = {}
+        self._advice: dict[tuple[object, ...], tuple[tuple[Any, ...], ...]] = {}
+
+    def found(self, item: _Installed) -> tuple[Vulnerability, ...]:
+        if item.pair not in self._found:
+            self._found[item.pair] = _vulnerabilities(self._answer, item.pair)
+        return self._found[item.pair]
+
+    def reports(self, item: _Installed) -> list[tuple[tuple[Any, ...], tuple[Any, ...]]]:
+        """The fields of each row and finding of ``item`` but the host (and ``required_by``)."""
+        key = (item.distribution, item.written)
+        if key not in self._reports:
+            self._reports[key] = [_report(item, v) for v in self.found(item)]
+        return self._reports[key]
+
+    def advice(
+        self, host: str, item: _Installed, needs: tuple[tuple[str, str | None], ...]
+    ) -> list[DistributionAdvice]:
+        if not self.found(item):
+            return []
+        key = (item.distribution, item.written, needs)
+        if key not in self._advice:
+            made = _advice("", item, self.found(item), needs)
+            self._advice[key] = tuple(astuple(a)[1:] for a in made)
+        return [DistributionAdvice(host, *fields) for fields in self._advice[key]]
 
 
 def _vulnerabilities(answer: Candidates, pair: Pair) -> tuple[Vulnerability, ...]:
@@ -112,46 +160,34 @@ def _required_by(
     return found
 
 
-def _row(
-    host: str, item: _Installed, vulnerability: Vulnerability, required_by: tuple[str, ...]
-) -> VulnerabilityRow:
+def _report(
+    item: _Installed, vulnerability: Vulnerability
+) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+    """The fields of a `VulnerabilityRow` between ``host`` and ``required_by``, and of its
+    `Finding` after ``host``."""
     fixed = vulnerability.fixed_above(item.release)
-    return VulnerabilityRow(
-        host=host,
-        distribution=item.distribution,
-        installed_version=item.written,
-        vuln_id=vulnerability.vuln_id,
-        aliases=vulnerability.aliases,
-        severity=vulnerability.severity,
-        score=vulnerability.score,
-        fixed_in=None if fixed is None else str(fixed),
-        summary=vulnerability.summary,
-        required_by=required_by,
-    )
-
-
-def _finding(row: VulnerabilityRow, vulnerability: Vulnerability) -> Finding:
-    ids = ", ".join((row.vuln_id, *row.aliases))
-    shown = f"{row.distribution} {row.installed_version}"
-    fix = f"; fixed in {row.fixed_in}" if row.fixed_in else "; no fixed version known"
+    fixed_in = None if fixed is None else str(fixed)
+    ids = ", ".join((vulnerability.vuln_id, *vulnerability.aliases))
+    fix = f"; fixed in {fixed_in}" if fixed_in else "; no fixed version known"
     if vulnerability.malicious:
         check, what, fix = "dependency.compromised", "is a known malicious release", ""
     else:
         check, what = "vulnerability.known", "has a known vulnerability"
-    score = "" if row.score is None else f" (CVSS {row.score:.1f})"
-    summary = row.summary.rstrip(".") or "no summary"
-    message = f"{shown} {what}: {ids}{score}: {summary}{fix}"
-    return Finding(
-        row.host,
-        None,
-        None,
-        check,
-        row.severity,
-        message,
-        FindingSource.OSV,
-        expected=row.fixed_in,
-        actual=row.installed_version,
+    score = "" if vulnerability.score is None else f" (CVSS {vulnerability.score:.1f})"
+    summary = vulnerability.summary.rstrip(".") or "no summary"
+    message = f"{item.distribution} {item.written} {what}: {ids}{score}: {summary}{fix}"
+    row = (
+        item.distribution,
+        item.written,
+        vulnerability.vuln_id,
+        vulnerability.aliases,
+        vulnerability.severity,
+        vulnerability.score,
+        fixed_in,
+        vulnerability.summary,
     )
+    finding = (None, None, check, vulnerability.severity, message, FindingSource.OSV, fixed_in)
+    return row, (*finding, item.written)
 
 
 def _lookup_failed(
@@ -160,7 +196,7 @@ def _lookup_failed(
     if not failed:
         return
     first = failed[0]
-    reason = reasons[(first.distribution, str(first.release))]
+    reason = reasons[first.pair]
     names = ", ".join(i.distribution for i in failed[:5]) + (", …" if len(failed) > 5 else "")
     message = (
         f"vulnerability lookup in {source} failed for {len(failed)} installed "

@@ -53,3 +53,12 @@ def test_unknown_or_url_installs_are_not_looked_up(osv_zip: Path) -> None:
 def test_no_source_no_check() -> None:
     hosts = {"h": Environment(installed={"torch": "2.5.1"})}
     assert audit_vulnerabilities(None, hosts, []).findings == ()
+
+
+def test_doctests() -> None:
+    import doctest
+
+    from audit.vulnerabilities import advisory, factory, merge
+
+    for module in (advisory, factory, merge):
+        assert doctest.testmod(module).failed == 0, module.__name__
