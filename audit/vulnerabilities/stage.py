@@ -10,7 +10,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from audit.model import Environment, Finding, FindingSource, RequirementRow
+from audit.model import Environment, Finding, FindingSource, RequirementRow, Severity
 from audit.vulnerabilities.advisory import release_of
 from audit.vulnerabilities.interface import (
     VULNERABILITY_CHECKS,
@@ -26,6 +26,10 @@ from audit.vulnerabilities.merge import Vulnerability, group_aliases, merge
 __all__ = ["audit_vulnerabilities", "installed_pairs"]
 
 Progress = Callable[[str, int, int], None]
+#: A `VulnerabilityRow`'s fields between ``host`` and ``required_by``.
+_RowFields = tuple[str, str, str, tuple[str, ...], Severity, float | None, str | None, str]
+#: A `Finding`'s fields after ``host``.
+_FindingFields = tuple[None, None, str, Severity, str, FindingSource, str | None, str]
 
 
 @dataclass(frozen=True)
@@ -99,8 +103,9 @@ def audit_vulnerabilities(
         findings += _lookup_failed(host, failed, answer.failed, source.name)
         for item in installed:
             needs = tuple(required.get((host, item.distribution), ()))
+            required_by = tuple(sorted({pack for pack, _ in needs}))
             for row, finding in fan_out.reports(item):
-                rows.append(VulnerabilityRow(host, *row, tuple(sorted({p for p, _ in needs}))))
+                rows.append(VulnerabilityRow(host, *row, required_by))
                 findings.append(Finding(host, *finding))
             advice += fan_out.advice(host, item, needs)
     return VulnerabilityAudit(tuple(findings), tuple(rows), tuple(advice))
@@ -113,7 +118,7 @@ class _FanOut:
     def __init__(self, answer: Candidates) -> None:
         self._answer = answer
         self._found: dict[Pair, tuple[Vulnerability, ...]] = {}
-        self._reports: dict[tuple[str, str], list[tuple[tuple[Any, ...], tuple[Any, ...]]]] = {}
+        self._reports: dict[tuple[str, str], list[tuple[_RowFields, _FindingFields]]] = {}
         self._advice: dict[tuple[object, ...], tuple[tuple[Any, ...], ...]] = {}
 
     def found(self, item: _Installed) -> tuple[Vulnerability, ...]:
@@ -121,7 +126,7 @@ class _FanOut:
             self._found[item.pair] = _vulnerabilities(self._answer, item.pair)
         return self._found[item.pair]
 
-    def reports(self, item: _Installed) -> list[tuple[tuple[Any, ...], tuple[Any, ...]]]:
+    def reports(self, item: _Installed) -> list[tuple[_RowFields, _FindingFields]]:
         """The fields of each row and finding of ``item`` but the host (and ``required_by``)."""
         key = (item.distribution, item.written)
         if key not in self._reports:
@@ -160,9 +165,7 @@ def _required_by(
     return found
 
 
-def _report(
-    item: _Installed, vulnerability: Vulnerability
-) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+def _report(item: _Installed, vulnerability: Vulnerability) -> tuple[_RowFields, _FindingFields]:
     """The fields of a `VulnerabilityRow` between ``host`` and ``required_by``, and of its
     `Finding` after ``host``."""
     fixed = vulnerability.fixed_above(item.release)
@@ -176,7 +179,7 @@ def _report(
     score = "" if vulnerability.score is None else f" (CVSS {vulnerability.score:.1f})"
     summary = vulnerability.summary.rstrip(".") or "no summary"
     message = f"{item.distribution} {item.written} {what}: {ids}{score}: {summary}{fix}"
-    row = (
+    row: _RowFields = (
         item.distribution,
         item.written,
         vulnerability.vuln_id,
@@ -186,8 +189,8 @@ def _report(
         fixed_in,
         vulnerability.summary,
     )
-    finding = (None, None, check, vulnerability.severity, message, FindingSource.OSV, fixed_in)
-    return row, (*finding, item.written)
+    severity = vulnerability.severity
+    return row, (None, None, check, severity, message, FindingSource.OSV, fixed_in, item.written)
 
 
 def _lookup_failed(
