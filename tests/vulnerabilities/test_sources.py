@@ -250,3 +250,23 @@ def test_the_clock_decides_freshness(
         audit_vulnerabilities(source, HOSTS, []).rows
         == audit_vulnerabilities(first, HOSTS, []).rows
     )
+
+
+def test_a_record_under_another_id_is_a_failed_lookup(
+    make_osv_server: Callable[..., OsvServer],
+) -> None:
+    server = make_osv_server()
+    other = vuln_path("GHSA-53q9-r3pm-6pq6")
+    server.fail(vuln_path("PYSEC-2025-41"), Fault.REDIRECT, times=5, location=other)
+    audit = audit_vulnerabilities(api(server), HOSTS, [])
+    (lookup,) = [f for f in audit.findings if f.check == "vulnerability.lookup-failed"]
+    assert lookup.message.endswith("advisory PYSEC-2025-41: not an OSV record for that id")
+
+
+def test_a_redirect_elsewhere_is_refused(make_osv_server: Callable[..., OsvServer]) -> None:
+    server = make_osv_server()
+    server.fail(BATCH_PATH, Fault.REDIRECT, times=5, status=307, location="/elsewhere")
+    audit = audit_vulnerabilities(api(server), HOSTS, [])
+    (lookup,) = [f for f in audit.findings if f.check == "vulnerability.lookup-failed"]
+    assert lookup.message.endswith(f"refused a redirect to {server.url}/elsewhere")
+    assert all("Authorization" not in r.headers for r in server.requests)
