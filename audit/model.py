@@ -338,7 +338,7 @@ class AuditRun:
     recommendations: tuple[Recommendation, ...] = ()
     """The upgrade advisor's answers, one per entry that needed advice (empty when it was off)."""
     vulnerabilities: tuple[VulnerabilityRow, ...] = ()
-    """Known vulnerabilities of installed distributions, one per host, distribution and one."""
+    """Known vulnerabilities: one row per host, installed distribution and vulnerability."""
     upgrades: tuple[DistributionAdvice, ...] = ()
     """Upgrade advice for vulnerable distributions (``recommendations`` rows with no pack)."""
 
