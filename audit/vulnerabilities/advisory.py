@@ -32,6 +32,7 @@ __all__ = [
     "Affected",
     "Event",
     "names_in",
+    "one_line_summary",
     "parse_advisory",
     "release_of",
 ]
