@@ -150,3 +150,36 @@ def test_hostile_records_never_crash(record: dict[str, object], version: str) ->
     if advisory is not None:
         advisory.matches("a", Version(version))
         advisory.fixes("a")
+
+
+VERSIONS = st.tuples(st.integers(0, 5), st.integers(0, 5), st.integers(0, 5)).map(
+    lambda t: Version(".".join(map(str, t)))
+)
+
+
+@settings(deadline=None, max_examples=200)
+@given(introduced=VERSIONS, fixed=VERSIONS, last=VERSIONS, version=VERSIONS)
+def test_one_range_means_what_the_schema_says(
+    introduced: Version, fixed: Version, last: Version, version: Version
+) -> None:
+    # NOTE: a range must start before it ends; the schema says nothing of one that does not.
+    introduced, fixed = sorted((introduced, fixed))
+    introduced, last = min(introduced, last), max(introduced, last)
+
+    def affects(*events: tuple[str, str]) -> bool:
+        advisory = parse_advisory(osv_record("X", "a", *events))
+        assert advisory is not None
+        return advisory.matches("a", version)
+
+    assert affects(("introduced", str(introduced)), ("fixed", str(fixed))) == (
+        introduced <= version < fixed
+    )
+    assert affects(("introduced", str(introduced)), ("last_affected", str(last))) == (
+        introduced <= version <= last
+    )
+    assert affects(("introduced", "0"), ("limit", str(fixed))) == (version < fixed)
+    # a local label on either side compares as its release
+    local = Version(f"{version}+cu124")
+    advisory = parse_advisory(osv_record("Y", "a", ("introduced", f"{introduced}-cu121")))
+    assert advisory is not None
+    assert advisory.matches("a", release_of(str(local)) or local) == (version >= introduced)

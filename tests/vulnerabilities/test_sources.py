@@ -3,6 +3,7 @@ databases (zip, folder), which must all give the same findings."""
 
 from __future__ import annotations
 
+import json
 import zipfile
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -21,7 +22,7 @@ from audit.vulnerabilities import (
 from audit.vulnerabilities.offline import MAX_RECORD_BYTES, OfflineDatabase
 from tests.osv_server import BATCH_PATH, OsvServer, vuln_path
 from tests.registry_server import Fault
-from tests.vulnerabilities.support import INSTALLED, write_zip
+from tests.vulnerabilities.support import INSTALLED, osv_record, write_zip
 
 HOSTS = {"gpu-01": Environment(installed=dict(INSTALLED))}
 
@@ -270,3 +271,46 @@ def test_a_redirect_elsewhere_is_refused(make_osv_server: Callable[..., OsvServe
     (lookup,) = [f for f in audit.findings if f.check == "vulnerability.lookup-failed"]
     assert lookup.message.endswith(f"refused a redirect to {server.url}/elsewhere")
     assert all("Authorization" not in r.headers for r in server.requests)
+
+
+PYPA_YAML = """\
+id: PYSEC-2025-41
+modified: 2025-05-28T15:23:37.843138Z
+published: 2025-04-18T16:15:23Z
+aliases:
+- CVE-2025-32434
+details: In version 2.5.1 and prior, torch.load runs code. Patched in 2.6.0.
+affected:
+- package:
+    name: torch
+    ecosystem: PyPI
+  ranges:
+  - type: ECOSYSTEM
+    events:
+    - introduced: "0"
+    - fixed: 2.6.0
+"""
+
+
+def test_a_pypa_yaml_with_timestamps_is_read(tmp_path: Path) -> None:
+    folder = tmp_path / "vulns" / "torch"
+    folder.mkdir(parents=True)
+    (folder / "PYSEC-2025-41.yaml").write_text(PYPA_YAML)
+    (folder / ".hidden.yaml").write_text("not: [an, advisory")
+    (folder / "notes.txt").write_text("ignored")
+    audit = audit_vulnerabilities(OfflineDatabase(tmp_path / "vulns"), HOSTS, [])
+    assert [(r.vuln_id, r.fixed_in) for r in audit.rows] == [("PYSEC-2025-41", "2.6.0")]
+
+
+def test_a_hostile_folder(tmp_path: Path) -> None:
+    import os
+
+    outside = tmp_path / "outside.json"
+    outside.write_text(json.dumps(osv_record("X", "torch", versions=["2.5.1"])))
+    folder = tmp_path / "db"
+    folder.mkdir()
+    (folder / "link.json").symlink_to(outside)
+    assert audit_vulnerabilities(OfflineDatabase(folder), HOSTS, []).rows == ()
+    os.mkfifo(folder / "pipe.json")
+    with pytest.raises(InputError, match=r"pipe.json: a FIFO, not a regular file"):
+        OfflineDatabase(folder).candidates([("torch", "2.5.1")])
