@@ -136,5 +136,4 @@ def _plain(tree: Tree) -> Any:
         return value if value is None or isinstance(value, str | int | float) else str(value)
     if isinstance(tree, Seq):
         return [_plain(item) for item in tree.items]
-    assert isinstance(tree, Map)
     return {str(_plain(k)): _plain(v) for k, v in tree.pairs}

@@ -81,22 +81,23 @@ class OsvApi:
         cached = self._fresh(_QUERY, list(keys.values()))
         ids = {p: _id_list(cached[k]) for p, k in keys.items() if k in cached}
         missing = [p for p in pairs if p not in ids]
-        failed: dict[Pair, str] = {}
-        if missing and self._transport is None:
-            failed.update(dict.fromkeys(missing, "not in the cache (offline)"))
-        elif missing:
-            fetched, failed = self._batch(missing)
-            now = self._clock()
-            self._store(_QUERY, [(keys[p], now, found) for p, found in fetched.items()])
-            ids.update(fetched)
+        if not missing:
+            return ids, {}
+        if self._transport is None:
+            return ids, dict.fromkeys(missing, "not in the cache (offline)")
+        fetched, failed = self._batch(self._transport, missing)
+        now = self._clock()
+        self._store(_QUERY, [(keys[p], now, found) for p, found in fetched.items()])
+        ids.update(fetched)
         return ids, failed
 
-    def _batch(self, pairs: list[Pair]) -> tuple[dict[Pair, list[str]], dict[Pair, str]]:
-        assert self._transport is not None
+    def _batch(
+        self, open_transport: TransportFactory, pairs: list[Pair]
+    ) -> tuple[dict[Pair, list[str]], dict[Pair, str]]:
         found: dict[Pair, list[str]] = {p: [] for p in pairs}
         failed: dict[Pair, str] = {}
         pending: list[tuple[Pair, str | None]] = [(p, None) for p in pairs]
-        with self._transport(self._allowed) as transport:
+        with open_transport(self._allowed) as transport:
             for _ in range(_MAX_PAGES):
                 if not pending:
                     break
