@@ -17,7 +17,7 @@ from typing import Any
 from audit import safeio
 from audit.errors import InputError
 from audit.manifest.interface import Malformed
-from audit.manifest.tree import Map, Scalar, Seq, Tree
+from audit.manifest.tree import Scalar, Seq, Tree
 from audit.manifest.yamltree import parse_yaml
 from audit.vulnerabilities.advisory import Advisory, names_in, parse_advisory
 from audit.vulnerabilities.interface import Candidates, Pair
