@@ -49,7 +49,6 @@ def open_vulnerability_source(
     backoff_base: float = 0.5,
     concurrency: int = 8,
     ca_bundle: str | None = None,
-    counter: RequestCounter | None = None,
 ) -> VulnerabilitySource | None:
     """Return the source ``spec`` names: ``none`` (no check), an OSV API base URL, or the path
     of an OSV zip or folder. Plain ``http://`` only on loopback (or ``allow_insecure_http``),
@@ -77,12 +76,12 @@ def open_vulnerability_source(
         user_agent=audit.USER_AGENT,
         ca_bundle=ca_bundle,
     )
-    shared = counter or RequestCounter()
+    counter = RequestCounter()
     loopback = is_loopback_host(urlsplit(base).hostname or "")
 
     def transport(allow: Callable[[str], bool]) -> Transport:
         # NOTE: no origin, so no registry token ever goes to the OSV service.
-        return Transport(options, shared, allow=allow, trust_env=not loopback)
+        return Transport(options, counter, allow=allow, trust_env=not loopback)
 
     return OsvApi(base, transport, cache, max_age=max_age, refresh=refresh, concurrency=concurrency)
 
