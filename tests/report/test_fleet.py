@@ -390,6 +390,8 @@ incomplete runs (no run.json):
   run                      started               hosts
   20240610T130000Z-000000  2024-06-10T13:00:00Z  render-03
 
+known vulnerabilities of installed Python packages, worst first: none
+
 roll-up: OUT/fleet/20240610T180000Z-f1ee70"""
 
 

@@ -82,3 +82,16 @@ def test_hosts_exposed_worst_severity_and_the_fix_for_all(tmp_path: Path, osv_zi
             "hosts_exposed": 1,
         },
     ]
+
+
+def test_rendered(tmp_path: Path, osv_zip: Path) -> None:
+    from audit.report.fleet_output import render_rollup
+
+    audit_host(tmp_path, "a", {"torch": "2.5.1+cu124"}, osv_zip)
+    text = render_rollup(rollup(tmp_path / "out", now=datetime.now(UTC)))
+    assert text.split("\n\n")[-1] == (
+        "known vulnerabilities of installed Python packages, worst first:\n"
+        "  vulnerability   package  severity  fixed in  hosts\n"
+        "  PYSEC-2025-41   torch    critical  2.6.0         1\n"
+        "  PYSEC-2025-190  torch    info      -             1"
+    )
