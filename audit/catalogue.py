@@ -222,7 +222,21 @@ CATALOGUE: tuple[CheckCode, ...] = (
         Severity.CRITICAL,
         "an installed release on the known-compromised list shipped in the package "
         "(`audit/dependencies/compromised.toml`, each entry citing its source: the "
-        "ultralytics 8.3.41/42/45/46 releases, and what ComfyUI-Manager blocks at start-up)",
+        "ultralytics 8.3.41/42/45/46 releases, and what ComfyUI-Manager blocks at start-up), "
+        "or named by an OSV malicious-package (`MAL-`) record (source `osv`)",
+    ),
+    CheckCode(
+        "vulnerability.known",
+        Severity.WARNING,
+        "an installed distribution has a known vulnerability (OSV; source `osv`); `expected` "
+        "is the nearest fixed version; the severity comes from the CVSS score (critical ≥ "
+        "9.0, error ≥ 7.0, warning ≥ 4.0, else info; warning without a vector)",
+    ),
+    CheckCode(
+        "vulnerability.lookup-failed",
+        Severity.ERROR,
+        "the vulnerability lookup failed for some installed distributions of a host (gives "
+        "exit 3, not 1)",
     ),
 )
 """Every check code, in the order of the README's table."""

@@ -36,7 +36,7 @@ from audit.environment import (
     profile_to_dict,
 )
 from audit.errors import AuditError, ExitCode, InputError, ReportError
-from audit.hosts import read_hosts
+from audit.hosts import read_hosts, sibling_profiles
 from audit.installation import describe_install, describe_interpreter
 from audit.manifest import (
     ManifestFormat,
@@ -47,7 +47,7 @@ from audit.manifest import (
     to_snapshot,
 )
 from audit.model import AuditRun, Environment, Failed, Invalid, Manifest, Severity
-from audit.pipeline import AuditOptions, Auditor, Progress
+from audit.pipeline import AuditOptions, Auditor, Progress, host_environment
 from audit.policy import UNSET, Policy, Unset, find_policy, load_policy, resolve_fail_on
 from audit.registry import (
     TOKEN_ENV,
@@ -69,6 +69,12 @@ from audit.registry import (
 from audit.registry.http_registry import DEFAULT_BASE_URL
 from audit.registry.padded import with_padded
 from audit.versions import parse_local_version
+from audit.vulnerabilities import (
+    VulnerabilitySource,
+    default_vuln_db,
+    open_vulnerability_source,
+    write_advisories,
+)
 
 __all__ = ["cli", "main"]
 
@@ -364,6 +370,13 @@ registry_options = option_group(
         is_flag=True,
         help="Allow a plain http:// registry that is not on loopback.",
     ),
+    click.option(
+        "--vuln-db",
+        metavar="URL|ZIP|DIR|none",
+        help="Where known vulnerabilities of installed Python packages come from: the OSV API, "
+        "OSV's PyPI export zip, a folder of OSV records, or none. Default: the OSV API with the "
+        "default registry, else none.",
+    ),
 )
 
 
@@ -475,6 +488,7 @@ class RegistrySettings:
     ca_bundle: str | None
     token_file: str | None
     allow_insecure_http: bool
+    vuln_db: str | None
 
     @classmethod
     def pop(cls, options: dict[str, Any]) -> RegistrySettings:
@@ -496,6 +510,28 @@ class RegistrySettings:
             retries=self.retries,
             concurrency=self.concurrency,
             chunk_size=self.chunk_size,
+        )
+
+    @property
+    def vulnerability_db(self) -> str:
+        """``--vuln-db``, or what it is by default for these registry options."""
+        return self.vuln_db or default_vuln_db(
+            self.registry, DEFAULT_REGISTRY, offline=self.offline
+        )
+
+    def open_vulnerabilities(self, spec: str | None = None) -> VulnerabilitySource | None:
+        """The vulnerability source of ``spec`` (default: `vulnerability_db`); ``None``: none."""
+        return open_vulnerability_source(
+            spec or self.vulnerability_db,
+            cache_dir=None if self.no_cache else (self.cache_dir or default_cache_dir()),
+            max_age=self.max_age,
+            refresh=self.refresh,
+            offline=self.offline,
+            allow_insecure_http=self.allow_insecure_http,
+            timeout=self.timeout,
+            retries=self.retries,
+            concurrency=self.concurrency,
+            ca_bundle=self.ca_bundle,
         )
 
     def warn_if_stale(self, source: AnyRegistry) -> None:
@@ -600,6 +636,7 @@ def run(
     recorded = {
         **inputs.recorded,
         "registry": settings.registry,
+        "vuln_db": settings.vulnerability_db,
         "offline": settings.offline,
         "max_age_seconds": settings.max_age.total_seconds(),
         "output": output,
@@ -620,7 +657,15 @@ def run(
         allow_prerelease=allow_prerelease,
     )
     progress: Progress = _no_progress if quiet else StderrProgress(sys.stderr)
-    auditor = Auditor(source, audit_options, progress=progress, lister=source, nodes=source)
+    vulnerabilities = settings.open_vulnerabilities()
+    auditor = Auditor(
+        source,
+        audit_options,
+        progress=progress,
+        lister=source,
+        nodes=source,
+        vulnerabilities=vulnerabilities,
+    )
     audit_run = inputs.audit(auditor, recorded)
     settings.warn_if_stale(source)
     extras = ((prometheus, report.prometheus_text), (markdown, report.markdown_summary))
@@ -732,9 +777,11 @@ def advise(
         policy=rules,
         allow_prerelease=allow_prerelease,
     )
-    audit_run = inputs.audit(
-        Auditor(source, audit_options, lister=source, nodes=source), inputs.recorded
+    vulnerabilities = settings.open_vulnerabilities()
+    auditor = Auditor(
+        source, audit_options, lister=source, nodes=source, vulnerabilities=vulnerabilities
     )
+    audit_run = inputs.audit(auditor, inputs.recorded)
     settings.warn_if_stale(source)
     recommendations = audit_run.recommendations
     for line in plan_commands(recommendations) or ["# no pack needs a change"]:
@@ -769,6 +816,13 @@ def advise(
     help="Also every version of each listed pack (one request a pack), for offline advice.",
 )
 @click.option(
+    "--vulns",
+    type=click.Path(file_okay=False),
+    metavar="DIR",
+    help="Also write the OSV advisories the manifests' installed packages need, as a folder "
+    "for --vuln-db DIR (from --vuln-db, default the OSV API).",
+)
+@click.option(
     "--manifest-format",
     type=click.Choice([f.value for f in ManifestFormat]),
     default=ManifestFormat.AUTO.value,
@@ -780,6 +834,7 @@ def mirror(
     output: str,
     everything: bool,
     with_versions: bool,
+    vulns: str | None,
     manifest_format: str,
     **options: Any,
 ) -> None:
@@ -789,6 +844,8 @@ def mirror(
     settings = RegistrySettings.pop(options)
     if everything == bool(manifests):
         raise click.UsageError("give MANIFEST files or --all, not both and not neither")
+    if everything and vulns:
+        raise click.UsageError("--vulns needs MANIFEST files: it writes what their packages need")
     if everything:
         count = _mirror_all(settings, Path(output))
         terminal.echo(f"wrote {count} records to {output}", err=True)
@@ -814,8 +871,37 @@ def mirror(
         + (f"; {failed} lookups failed)" if failed else ")"),
         err=True,
     )
-    if failed:
+    incomplete = vulns is not None and not _mirror_vulnerabilities(settings, read, vulns)
+    if failed or incomplete:
         sys.exit(EXIT_INCOMPLETE)
+
+
+def _mirror_vulnerabilities(
+    settings: RegistrySettings, manifests: Sequence[Manifest], folder: str
+) -> bool:
+    """Write the advisories that the installed packages of ``manifests`` (their snapshots'
+    ``pips`` or their ``<stem>.env.json`` profiles) need into ``folder``; whether every lookup
+    succeeded."""
+    from audit.vulnerabilities import DEFAULT_OSV_URL
+
+    source = settings.open_vulnerabilities(settings.vuln_db or DEFAULT_OSV_URL)
+    if source is None:
+        raise click.UsageError("--vulns needs a vulnerability source, not --vuln-db none")
+    profiles = sibling_profiles(manifests)
+    environments = {
+        m.host: host_environment(
+            m, profiles.get(m.path, Environment()), installed_is_explicit=False
+        )
+        for m in manifests
+    }
+    written = write_advisories(source, environments, folder)
+    failed = f"; {len(written.failed)} lookups failed" if written.failed else ""
+    click.echo(
+        f"wrote {written.records} advisories to {folder} "
+        f"(for {written.pairs} installed package versions{failed})",
+        err=True,
+    )
+    return not written.failed
 
 
 def _mirror_all(settings: RegistrySettings, output: Path) -> int:

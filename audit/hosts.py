@@ -15,7 +15,7 @@ from audit.errors import InputError, ManifestError
 from audit.manifest import ManifestFormat, read_manifest
 from audit.model import Environment, Manifest
 
-__all__ = ["read_hosts"]
+__all__ = ["read_hosts", "sibling_profiles"]
 
 
 def _sibling_profile(manifest_path: str) -> Path:
@@ -59,6 +59,15 @@ def read_hosts(
     if problems and all(m.unreadable for m in manifests):
         raise InputError("\n".join(problems))
     return manifests, profiles
+
+
+def sibling_profiles(manifests: Sequence[Manifest]) -> dict[str, Environment]:
+    """Return the sibling profile of each of ``manifests`` that has one, by manifest path.
+
+    :raises InputError: for a profile that cannot be read.
+    """
+    found = ((m.path, _profile(m.path, {})) for m in manifests)
+    return {path: profile for path, profile in found if profile is not None}
 
 
 def _profile(path: str, targets: Mapping[str, str | None]) -> Environment | None:

@@ -13,6 +13,7 @@ __all__ = [
     "VERSION_PATTERN",
     "AuditRun",
     "AuditedEntry",
+    "DistributionAdvice",
     "EntrySource",
     "Environment",
     "Failed",
@@ -32,6 +33,7 @@ __all__ = [
     "RegistryNode",
     "RequirementRow",
     "Severity",
+    "VulnerabilityRow",
     "When",
 ]
 
@@ -81,6 +83,7 @@ class FindingSource(enum.StrEnum):
     MANIFEST = "manifest"
     ENVIRONMENT = "environment"
     POLICY = "policy"
+    OSV = "osv"
 
 
 class When(enum.StrEnum):
@@ -389,6 +392,40 @@ class Recommendation:
 
 
 @dataclass(frozen=True)
+class VulnerabilityRow:
+    """Represents one vulnerability of one installed distribution on one host: a row of the
+    ``vulnerabilities`` table."""
+
+    host: str
+    distribution: str
+    installed_version: str
+    vuln_id: str
+    aliases: tuple[str, ...]
+    severity: Severity
+    score: float | None
+    fixed_in: str | None
+    summary: str
+    required_by: tuple[str, ...]
+    """The packs whose requirements name the distribution."""
+
+
+@dataclass(frozen=True)
+class DistributionAdvice:
+    """Represents the advice for one vulnerable distribution on one host: a ``recommendations``
+    row with ``distribution`` set and no ``node_id``."""
+
+    host: str
+    distribution: str
+    version: str
+    """The installed version."""
+    recommended_version: str | None
+    """The lowest version that clears every known vulnerability; ``None`` when a pack's
+    requirement excludes it (``blocked_by`` says which) or none is fixed."""
+    clears: tuple[str, ...]
+    blocked_by: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class AuditRun:
     """Represents one complete run: what the reports and the terminal summary are made from."""
 
@@ -408,6 +445,10 @@ class AuditRun:
     requirements: tuple[RequirementRow, ...] = ()
     recommendations: tuple[Recommendation, ...] = ()
     """The upgrade advisor's answers, one per entry that needed advice (empty when it was off)."""
+    vulnerabilities: tuple[VulnerabilityRow, ...] = ()
+    """Known vulnerabilities: one row per host, installed distribution and vulnerability."""
+    upgrades: tuple[DistributionAdvice, ...] = ()
+    """Upgrade advice for vulnerable distributions (``recommendations`` rows with no pack)."""
 
     @property
     def findings(self) -> tuple[Finding, ...]:

@@ -32,6 +32,7 @@ from audit.policy import Policy
 from audit.registry import NodeLookup, Registry, VersionLister
 from audit.registry.padded import lookup_padded
 from audit.versions import parse_local_version
+from audit.vulnerabilities import VulnerabilitySource, audit_vulnerabilities
 
 if TYPE_CHECKING:  # NOTE: a baseline reads Parquet; only runs with --baseline load pyarrow.
     from audit.baseline import Baseline
@@ -47,7 +48,12 @@ __all__ = [
 
 #: Findings that mean the audit could not finish; they give exit 3, never exit 1.
 INCOMPLETE_CHECKS = frozenset(
-    {"registry.fetch-failed", "registry.invalid-response", "manifest.unreadable"}
+    {
+        "registry.fetch-failed",
+        "registry.invalid-response",
+        "manifest.unreadable",
+        "vulnerability.lookup-failed",
+    }
 )
 
 _COMMIT = re.compile(r"[0-9a-f]{7,40}")
@@ -143,9 +149,13 @@ class Auditor:
         progress: Progress = _no_progress,
         lister: VersionLister | None = None,
         nodes: NodeLookup | None = None,
+        vulnerabilities: VulnerabilitySource | None = None,
     ) -> None:
         """:param lister: lists a node's versions for the advisor; without one, no advice.
-        :param nodes: answers the packs' Node records; without one, no pack-level checks."""
+        :param nodes: answers the packs' Node records; without one, no pack-level checks.
+        :param vulnerabilities: where advisories come from; without one, no vulnerability check.
+        """
+        self._vulnerabilities = vulnerabilities
         self._registry = registry
         self._options = options
         self._clock = clock
@@ -185,6 +195,8 @@ class Auditor:
             *(checks.registry.check_unreadable(m) for m in unreadable),
             *(f for d in by_host for f in d.findings if f.node_id is None),
         )
+        requirements = tuple(row for d in by_host for row in d.requirements)
+        vulns = audit_vulnerabilities(self._vulnerabilities, readable, requirements, self._progress)
         run = AuditRun(
             run_id=new_run_id(started_at),
             started_at=started_at,
@@ -192,10 +204,12 @@ class Auditor:
             environment=environment,
             host_environments=environments,
             entries=attached,
-            host_findings=host_findings,
+            host_findings=host_findings + vulns.findings,
             options=run_options,
             exit_code=0,
-            requirements=tuple(row for d in by_host for row in d.requirements),
+            requirements=requirements,
+            vulnerabilities=vulns.rows,
+            upgrades=vulns.advice,
         )
         return self._judge(run)
 

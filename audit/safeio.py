@@ -12,6 +12,7 @@ import os
 import stat
 import zlib
 from pathlib import Path
+from typing import BinaryIO
 
 __all__ = [
     "DEFAULT_LIMIT",
@@ -19,6 +20,7 @@ __all__ = [
     "Refused",
     "TooLarge",
     "inflate",
+    "open_binary",
     "read_bytes",
     "read_head",
     "read_tail",
@@ -125,6 +127,16 @@ def read_bytes(path: str | Path, *, limit: int = DEFAULT_LIMIT) -> bytes:
         raise Refused(_reason(e)) from None
     finally:
         os.close(fd)
+
+
+def open_binary(path: str | Path) -> BinaryIO:
+    """Return the regular file at ``path`` opened for reading, for readers that stream (zip).
+
+    :raises Refused: for anything but a regular file, or an OS error.
+    """
+    fd = _open_regular(Path(path))
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb")
 
 
 def read_text(path: str | Path, *, limit: int = DEFAULT_LIMIT) -> str:

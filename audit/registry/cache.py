@@ -101,6 +101,27 @@ ON CONFLICT (registry, node_id) DO UPDATE
 SET fetched_at = excluded.fetched_at, record = excluded.record
 """
 _SELECT_NODE = f"SELECT fetched_at, record FROM {_NODES} WHERE registry = ? AND node_id = ?"
+# NOTE: other services' answers (OSV: query results and advisories), by kind and key; created on
+# first use like the version lists.
+_DOCUMENTS = "documents"
+_DOCUMENTS_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS {_DOCUMENTS} (
+    service    TEXT NOT NULL,  -- cache_key() of the service's base URL
+    kind       TEXT NOT NULL,
+    key        TEXT NOT NULL,
+    fetched_at TEXT NOT NULL,  -- ISO 8601 in UTC
+    body       TEXT NOT NULL,  -- JSON
+    PRIMARY KEY (service, kind, key)
+) WITHOUT ROWID
+"""
+_UPSERT_DOCUMENT = f"""
+INSERT INTO {_DOCUMENTS} (service, kind, key, fetched_at, body) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (service, kind, key) DO UPDATE
+SET fetched_at = excluded.fetched_at, body = excluded.body
+"""
+_SELECT_DOCUMENT = (
+    f"SELECT fetched_at, body FROM {_DOCUMENTS} WHERE service = ? AND kind = ? AND key = ?"
+)
 
 _log = logging.getLogger(__name__)
 
@@ -292,6 +313,52 @@ class RegistryCache:
         except _FAULTS as error:
             self._give_up(error)
 
+    def get_documents(
+        self, service: str, kind: str, keys: Iterable[str]
+    ) -> dict[str, tuple[datetime, Any]]:
+        """The stored ``(fetched_at, body)`` of ``service`` (a base URL) for ``kind`` ``keys``."""
+        wanted = list(keys)
+        if self._problem is not None or not wanted:
+            return {}
+        try:
+            return self._read_documents(cache_key(service), kind, wanted)
+        except _FAULTS as error:
+            self._give_up(error)
+            return {}
+
+    def put_documents(
+        self, service: str, kind: str, documents: Iterable[tuple[str, datetime, object]]
+    ) -> None:
+        """Store ``(key, fetched_at, body)`` documents of ``kind`` for ``service``."""
+        rows = [
+            (cache_key(service), kind, key, _iso(moment), body)
+            for key, moment, document in documents
+            if (body := _json_text(document)) is not None
+        ]
+        if self._problem is not None or not rows:
+            return
+        try:
+            with self._connection() as db:
+                db.execute("BEGIN IMMEDIATE")
+                db.executemany(_UPSERT_DOCUMENT, rows)
+                db.execute("COMMIT")
+        except _FAULTS as error:
+            self._give_up(error)
+
+    def _read_documents(
+        self, service: str, kind: str, keys: list[str]
+    ) -> dict[str, tuple[datetime, Any]]:
+        found: dict[str, tuple[datetime, Any]] = {}
+        with self._connection() as db:
+            db.execute("BEGIN")
+            for key in keys:
+                row = db.execute(_SELECT_DOCUMENT, (service, kind, key)).fetchone()
+                document = None if row is None else _document(*row)
+                if document is not None:
+                    found[key] = document
+            db.execute("COMMIT")
+        return found
+
     def count(self, registry: str) -> int:
         """How many answers of ``registry`` the cache holds; 0 when there is no cache file.
 
@@ -370,17 +437,17 @@ def _ensure_schema(db: sqlite3.Connection) -> None:
         db.execute(_SCHEMA)
         db.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
         db.execute("COMMIT")
-    listed = db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (_LISTS,))
-    if listed.fetchone() is None:
-        # NOTE: checked first, so that an ordinary run never takes the write lock for this.
-        db.execute("BEGIN IMMEDIATE")
-        db.execute(_LISTS_SCHEMA)
-        db.execute("COMMIT")
-    nodes = db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (_NODES,))
-    if nodes.fetchone() is None:
-        db.execute("BEGIN IMMEDIATE")
-        db.execute(_NODES_SCHEMA)
-        db.execute("COMMIT")
+    # NOTE: each table is checked first, so that an ordinary run never takes the write lock.
+    for name, schema in (
+        (_LISTS, _LISTS_SCHEMA),
+        (_NODES, _NODES_SCHEMA),
+        (_DOCUMENTS, _DOCUMENTS_SCHEMA),
+    ):
+        found = db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,))
+        if found.fetchone() is None:
+            db.execute("BEGIN IMMEDIATE")
+            db.execute(schema)
+            db.execute("COMMIT")
 
 
 def _storable(pair: _Pair) -> bool:
@@ -439,6 +506,29 @@ def _entry(pair: _Pair, fetched_at: object, record: object) -> CacheEntry | None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return CacheEntry(*pair, moment.astimezone(UTC), decoded)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _json_text(document: object) -> str | None:
+    try:
+        return json.dumps(document, ensure_ascii=False, default=str)
+    except (ValueError, TypeError, RecursionError):
+        return None
+
+
+def _document(fetched_at: object, body: object) -> tuple[datetime, Any] | None:
+    """The document a row holds, or ``None`` when the row is damaged (then it is a miss)."""
+    try:
+        moment = datetime.fromisoformat(str(fetched_at))
+        decoded = json.loads(str(body))
+    except (ValueError, RecursionError):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC), decoded
 
 
 def _one_line(error: BaseException) -> str:

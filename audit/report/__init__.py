@@ -22,6 +22,7 @@ from audit.report.tables import (
     nodes_table,
     recommendations_table,
     requirements_table,
+    vulnerabilities_table,
 )
 from audit.report.write import run_document, write_run
 
@@ -44,5 +45,6 @@ __all__ = [
     "render_summary",
     "requirements_table",
     "run_document",
+    "vulnerabilities_table",
     "write_run",
 ]

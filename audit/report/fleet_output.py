@@ -199,6 +199,20 @@ _INCOMPLETE = _Section(
     ],
 )
 
+_VULNERABILITIES = _Section(
+    "known vulnerabilities of installed Python packages, worst first",
+    "vulnerabilities.csv",
+    ["vulnerability", "package", "severity", "fixed in", "hosts"],
+    lambda r: [
+        one_line(r["vuln_id"]),
+        one_line(r["distribution"]),
+        str(r["severity"]),
+        one_line(r["fixed_in"] or "-"),
+        str(r["hosts_exposed"]),
+    ],
+    numbers=1,
+)
+
 
 def _blocker_cells(row: Row) -> list[str]:
     target = one_line(row["target_comfyui"] or "-")
@@ -265,6 +279,7 @@ def render_rollup(rollup: Rollup, where: str | None = None) -> str:
         _DRIFT.render(rollup.drift.to_pylist()),
         _stale(rollup),
         _INCOMPLETE.render(rollup.incomplete.to_pylist()),
+        _VULNERABILITIES.render(rollup.vulnerabilities.to_pylist()),
     ]
     if where is not None:
         sections.append([f"roll-up: {one_line(where, limit=None)}"])

@@ -16,10 +16,11 @@ __all__ = [
     "ROLLUP_SCHEMAS",
     "ROLLUP_SCHEMA_VERSION",
     "STALE_SCHEMA",
+    "VULNERABILITIES_ROLLUP_SCHEMA",
 ]
 
 #: Version of the roll-up layout (tables, columns, ``rollup.json`` keys); bumped on any change.
-ROLLUP_SCHEMA_VERSION = "1"
+ROLLUP_SCHEMA_VERSION = "2"
 
 #: A list of counts; the item field is "element", as Parquet's compliant nested types store it.
 COUNT_LIST = pa.list_(pa.field("element", pa.int64()))
@@ -90,6 +91,18 @@ INCOMPLETE_SCHEMA = _schema(
 )
 """One row per run folder without ``run.json``; ``hosts`` is null when it names none."""
 
+VULNERABILITIES_ROLLUP_SCHEMA = _schema(
+    ("vuln_id", pa.string(), False),
+    ("aliases", STRING_LIST, False),
+    ("distribution", pa.string(), False),
+    ("severity", SEVERITY_TYPE, False),
+    ("fixed_in", pa.string(), True),
+    ("hosts_exposed", pa.int64(), False),
+)
+"""One row per known vulnerability of an installed distribution: its worst severity, the highest
+nearest fixed version among the hosts, and how many hosts have it (runs written before this
+table count as having none)."""
+
 #: Every roll-up table, by file stem, in the order they are written.
 ROLLUP_SCHEMAS = {
     "hosts": HOSTS_SCHEMA,
@@ -98,4 +111,5 @@ ROLLUP_SCHEMAS = {
     "drift": DRIFT_SCHEMA,
     "stale": STALE_SCHEMA,
     "incomplete": INCOMPLETE_SCHEMA,
+    "vulnerabilities": VULNERABILITIES_ROLLUP_SCHEMA,
 }

@@ -14,6 +14,7 @@ __all__ = [
     "SEVERITY_TYPE",
     "STRING_LIST",
     "UTC_TIMESTAMP",
+    "VULNERABILITIES_SCHEMA",
 ]
 
 #: Version of the report layout (columns, types, ``run.json`` keys); bumped on any change.
@@ -119,15 +120,35 @@ RECOMMENDATIONS_SCHEMA = pa.schema(
     [
         _required("run_id", pa.string()),
         _required("host", pa.string()),
-        _required("node_id", pa.string()),
+        _optional("node_id", pa.string()),
         _optional("version", pa.string()),
         _optional("recommended_version", pa.string()),
         _required("clears", STRING_LIST),
         _required("blocked_by", STRING_LIST),
         _required("installs", STRING_LIST),
+        _optional("distribution", pa.string()),
     ],
     metadata=_METADATA,
 )
 """One row per entry the upgrade advisor looked at: the version to move to (null when none fits),
 the check codes the move clears, and, when none fits, the constraints no version meets;
-``installs`` lists the requirements the move would newly install or upgrade."""
+``installs`` lists the requirements the move would newly install or upgrade. A row about a
+vulnerable Python distribution has ``distribution`` set and ``node_id`` null."""
+
+VULNERABILITIES_SCHEMA = pa.schema(
+    [
+        _required("run_id", pa.string()),
+        _required("host", pa.string()),
+        _required("distribution", pa.string()),
+        _required("installed_version", pa.string()),
+        _required("vuln_id", pa.string()),
+        _required("aliases", STRING_LIST),
+        _required("severity", SEVERITY_TYPE),
+        _optional("score", pa.float64()),
+        _optional("fixed_in", pa.string()),
+        _required("summary", pa.string()),
+        _required("required_by", STRING_LIST),
+    ],
+    metadata=_METADATA,
+)
+"""One row per host, installed distribution and known vulnerability (aliases merged)."""

@@ -183,6 +183,25 @@ def _advice_lines(run: AuditRun) -> list[str]:
     return lines
 
 
+def _distribution_lines(run: AuditRun) -> list[str]:
+    """One line per vulnerable Python distribution with a fix: the version to upgrade to, or
+    the pack whose requirement holds it back."""
+    if not run.upgrades:
+        return []
+    moves = sum(a.recommended_version is not None for a in run.upgrades)
+    held = len(run.upgrades) - moves
+    lines = [f"vulnerable packages: {moves} to upgrade, {held} held back by a pack"]
+    show_host = len(run_hosts(run)) > 1
+    for a in run.upgrades:
+        where = f"{one_line(a.host)}  " if show_host else ""
+        label = f"{where}{one_line(a.distribution)} {one_line(a.version)}"
+        if a.recommended_version is not None:
+            lines.append(f"  {label}: upgrade to {one_line(a.recommended_version)}")
+        else:
+            lines.append(f"  {label}: held back: {one_line('; '.join(a.blocked_by))}")
+    return lines
+
+
 def render_summary(run: AuditRun, run_dir: Path | str | None) -> str:
     """Return the terminal summary of ``run``: plain text, one fact per line, no colours.
 
@@ -195,10 +214,12 @@ def render_summary(run: AuditRun, run_dir: Path | str | None) -> str:
     where = one_line(str(run_dir), limit=None) if run_dir is not None else "not written"
     closing = [*([upgrade] if upgrade else []), *pack_lines(run), f"reports: {where}"]
     advice = _advice_lines(run)
+    distributions = _distribution_lines(run)
     sections = [
         [_header(run), _environment_line(run), _severity_line(run)],
         findings,
         *([advice] if advice else []),
+        *([distributions] if distributions else []),
         closing,
     ]
     return "\n\n".join("\n".join(section) for section in sections)

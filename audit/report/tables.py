@@ -13,6 +13,7 @@ import pyarrow as pa
 from audit.model import (
     AuditedEntry,
     AuditRun,
+    DistributionAdvice,
     Finding,
     Found,
     LookupResult,
@@ -21,6 +22,7 @@ from audit.model import (
     Recommendation,
     RequirementRow,
     Severity,
+    VulnerabilityRow,
 )
 from audit.report.node_columns import node_columns
 from audit.report.schema import (
@@ -30,6 +32,7 @@ from audit.report.schema import (
     REQUIREMENTS_SCHEMA,
     SEVERITY_LABELS,
     SEVERITY_TYPE,
+    VULNERABILITIES_SCHEMA,
 )
 
 __all__ = [
@@ -42,6 +45,7 @@ __all__ = [
     "severity_array",
     "severity_counts",
     "to_utc",
+    "vulnerabilities_table",
 ]
 
 Row = dict[str, object]
@@ -214,13 +218,53 @@ def _recommendation_row(run_id: str, r: Recommendation) -> Row:
         "clears": list(r.clears),
         "blocked_by": list(r.blocked_by),
         "installs": list(r.installs),
+        "distribution": None,
+    }
+
+
+def _upgrade_row(run_id: str, a: DistributionAdvice) -> Row:
+    return {
+        "run_id": run_id,
+        "host": a.host,
+        "node_id": None,
+        "version": a.version,
+        "recommended_version": a.recommended_version,
+        "clears": list(a.clears),
+        "blocked_by": list(a.blocked_by),
+        "installs": [],
+        "distribution": a.distribution,
     }
 
 
 def recommendations_table(run: AuditRun) -> pa.Table:
-    """Return one row per recommendation, in run order, with ``RECOMMENDATIONS_SCHEMA``."""
+    """Return one row per recommendation, in run order, then one per vulnerable distribution,
+    with ``RECOMMENDATIONS_SCHEMA``."""
     rows = [_recommendation_row(run.run_id, r) for r in run.recommendations]
+    rows += [_upgrade_row(run.run_id, a) for a in run.upgrades]
     return _table(rows, RECOMMENDATIONS_SCHEMA)
+
+
+def _vulnerability_row(run_id: str, v: VulnerabilityRow) -> Row:
+    return {
+        "run_id": run_id,
+        "host": v.host,
+        "distribution": v.distribution,
+        "installed_version": v.installed_version,
+        "vuln_id": v.vuln_id,
+        "aliases": list(v.aliases),
+        "severity": v.severity,
+        "score": v.score,
+        "fixed_in": v.fixed_in,
+        "summary": v.summary,
+        "required_by": list(v.required_by),
+    }
+
+
+def vulnerabilities_table(run: AuditRun) -> pa.Table:
+    """Return one row per known vulnerability of an installed distribution, in run order, with
+    ``VULNERABILITIES_SCHEMA`` (the full schema when there are none)."""
+    rows = [_vulnerability_row(run.run_id, v) for v in run.vulnerabilities]
+    return _table(rows, VULNERABILITIES_SCHEMA)
 
 
 def run_hosts(run: AuditRun) -> list[str]:

@@ -19,7 +19,7 @@ from audit.model import Severity
 from audit.report import write_run
 from audit.report.fleet import Rollup, rollup
 from audit.report.fleet_output import MAX_ROWS, render_rollup, write_rollup
-from audit.report.fleet_schema import ROLLUP_SCHEMAS
+from audit.report.fleet_schema import ROLLUP_SCHEMA_VERSION, ROLLUP_SCHEMAS
 from tests.report.conftest import (
     LINUX,
     LINUX_CUDA,
@@ -278,7 +278,7 @@ def test_written_as_parquet_csv_and_rollup_json(rolled: Rollup, tmp_path: Path) 
     assert document == {
         "tool": "comfy-audit",
         "tool_version": audit.__version__,
-        "schema_version": "1",
+        "schema_version": ROLLUP_SCHEMA_VERSION,
         "rollup_id": "20240610T180000Z-f1ee70",
         "created_at": "2024-06-10T18:00:00.000000Z",
         "source": rolled.source,
@@ -293,6 +293,7 @@ def test_written_as_parquet_csv_and_rollup_json(rolled: Rollup, tmp_path: Path) 
             "drift": 2,
             "stale": 3,
             "incomplete": 1,
+            "vulnerabilities": 0,
         },
         "untargeted_hosts": ["render-08", "render-09"],
     }
@@ -388,6 +389,8 @@ stale hosts (incomplete, failed lookups, or older than 7 days):
 incomplete runs (no run.json):
   run                      started               hosts
   20240610T130000Z-000000  2024-06-10T13:00:00Z  render-03
+
+known vulnerabilities of installed Python packages, worst first: none
 
 roll-up: OUT/fleet/20240610T180000Z-f1ee70"""
 

@@ -12,6 +12,7 @@ from audit.advisor import Recommendation
 from audit.model import AuditRun, Found, Severity, When
 from audit.report import RECOMMENDATIONS_SCHEMA, recommendations_table, render_summary
 from audit.report.write import csv_rows
+from audit.vulnerabilities import DistributionAdvice
 from tests.report.conftest import FOO_VERSION, audited, entry, finding, make_run, read_frame
 
 STRINGS = pa.list_(pa.field("element", pa.string()))
@@ -19,12 +20,13 @@ STRINGS = pa.list_(pa.field("element", pa.string()))
 EXPECTED = [
     ("run_id", pa.string(), False),
     ("host", pa.string(), False),
-    ("node_id", pa.string(), False),
+    ("node_id", pa.string(), True),
     ("version", pa.string(), True),
     ("recommended_version", pa.string(), True),
     ("clears", STRINGS, False),
     ("blocked_by", STRINGS, False),
     ("installs", STRINGS, False),
+    ("distribution", pa.string(), True),
 ]
 MOVE = Recommendation(
     "gpu-01",
@@ -94,6 +96,7 @@ def test_rows() -> None:
             "clears": ["comfyui.incompatible", "status.flagged"],
             "blocked_by": [],
             "installs": ["numpy>=2", "scipy"],
+            "distribution": None,
         },
         {
             "run_id": "run-1",
@@ -107,7 +110,28 @@ def test_rows() -> None:
                 "0.9.0: carries tags_admin x",
             ],
             "installs": [],
+            "distribution": None,
         },
+    ]
+
+
+def test_a_vulnerable_distribution_is_a_row_without_a_pack() -> None:
+    upgrade = DistributionAdvice(
+        "gpu-01", "torch", "2.5.1+cu124", "2.6.0", ("vulnerability.known",), ()
+    )
+    run = replace(advised_run(MOVE), upgrades=(upgrade,))
+    assert recommendations_table(run).to_pylist()[1:] == [
+        {
+            "run_id": "run-1",
+            "host": "gpu-01",
+            "node_id": None,
+            "version": "2.5.1+cu124",
+            "recommended_version": "2.6.0",
+            "clears": ["vulnerability.known"],
+            "blocked_by": [],
+            "installs": [],
+            "distribution": "torch",
+        }
     ]
 
 
@@ -130,6 +154,7 @@ def test_parquet_and_csv(tmp_path: Path) -> None:
             "comfyui.incompatible;status.flagged",
             "",
             "numpy>=2;scipy",
+            "",
         ],
         [
             "run-1",
@@ -139,6 +164,7 @@ def test_parquet_and_csv(tmp_path: Path) -> None:
             "",
             "",
             "every Active version requires ComfyUI <0.4.0;0.9.0: carries tags_admin x",
+            "",
             "",
         ],
     ]

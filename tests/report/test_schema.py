@@ -19,6 +19,7 @@ from audit.report import (
     nodes_table,
     requirements_table,
 )
+from audit.report.schema import VULNERABILITIES_SCHEMA
 from tests.report.conftest import make_run
 
 SEVERITY = pa.dictionary(pa.int8(), pa.string(), ordered=True)
@@ -88,6 +89,21 @@ EXPECTED_REQUIREMENTS = [
 ]
 
 
+EXPECTED_VULNERABILITIES = [
+    ("run_id", pa.string(), False),
+    ("host", pa.string(), False),
+    ("distribution", pa.string(), False),
+    ("installed_version", pa.string(), False),
+    ("vuln_id", pa.string(), False),
+    ("aliases", STRINGS, False),
+    ("severity", SEVERITY, False),
+    ("score", pa.float64(), True),
+    ("fixed_in", pa.string(), True),
+    ("summary", pa.string(), False),
+    ("required_by", STRINGS, False),
+]
+
+
 def _described(schema: pa.Schema) -> list[tuple[str, pa.DataType, bool]]:
     return [(field.name, field.type, field.nullable) for field in schema]
 
@@ -103,8 +119,9 @@ def _list_items(schema: pa.Schema) -> list[tuple[str, bool]]:
         (NODES_SCHEMA, EXPECTED_NODES),
         (FINDINGS_SCHEMA, EXPECTED_FINDINGS),
         (REQUIREMENTS_SCHEMA, EXPECTED_REQUIREMENTS),
+        (VULNERABILITIES_SCHEMA, EXPECTED_VULNERABILITIES),
     ],
-    ids=["nodes", "findings", "requirements"],
+    ids=["nodes", "findings", "requirements", "vulnerabilities"],
 )
 def test_schema_is_exactly_the_public_layout(
     schema: pa.Schema, expected: list[tuple[str, pa.DataType, bool]]

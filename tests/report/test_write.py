@@ -37,6 +37,8 @@ FILES = [
     "requirements.csv",
     "requirements.parquet",
     "run.json",
+    "vulnerabilities.csv",
+    "vulnerabilities.parquet",
 ]
 PROFILE = {
     "schema": "comfy-audit.env/1",
@@ -154,6 +156,7 @@ def test_run_json_is_the_exact_document(run: AuditRun, tmp_path: Path) -> None:
             "findings": {"info": 1, "warning": 1, "error": 2, "critical": 0},
             "requirements": 4,
             "recommendations": 0,
+            "vulnerabilities": 0,
         },
         "exit_code": 3,
     }
@@ -177,6 +180,7 @@ def test_run_json_counts_every_host_the_run_knows() -> None:
         "findings": {"info": 0, "warning": 1, "error": 0, "critical": 0},
         "requirements": 0,
         "recommendations": 0,
+        "vulnerabilities": 0,
     }
     assert list(document["hosts"]) == ["gpu-00", "gpu-01"]  # type: ignore[call-overload]
 
