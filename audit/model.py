@@ -33,6 +33,7 @@ __all__ = [
     "RequirementRow",
     "Severity",
     "When",
+    "WorkflowRow",
 ]
 
 #: Registry ids and versions that may be looked up; anything else never reaches a URL.
@@ -81,6 +82,7 @@ class FindingSource(enum.StrEnum):
     MANIFEST = "manifest"
     ENVIRONMENT = "environment"
     POLICY = "policy"
+    WORKFLOW = "workflow"
 
 
 class When(enum.StrEnum):
@@ -273,6 +275,8 @@ class Finding:
     waiver_reason: str | None = None
     baseline: str | None = None
     """``new`` or ``known`` when the run was compared with a baseline; else ``None``."""
+    workflow: str | None = None
+    """The workflow file (as given) a ``workflow.*`` finding is about; else ``None``."""
 
 
 @dataclass(frozen=True)
@@ -316,6 +320,25 @@ class RequirementRow:
 
 
 @dataclass(frozen=True)
+class WorkflowRow:
+    """Represents one pack a workflow needs on one host: a ``workflows`` row."""
+
+    host: str
+    workflow: str
+    """The workflow file as given."""
+    node_id: str | None
+    """The installed entry's id, else the workflow's pack id; ``None`` for unresolved classes."""
+    class_types: tuple[str, ...]
+    made_with_version: str | None
+    installed_version: str | None
+    bypassed: bool
+    """Every node that needs the pack is bypassed or muted."""
+    status: str
+    runnable_now: bool | None
+    runnable_after_upgrade: bool | None
+
+
+@dataclass(frozen=True)
 class AuditRun:
     """Represents one complete run: what the reports and the terminal summary are made from."""
 
@@ -335,6 +358,8 @@ class AuditRun:
     requirements: tuple[RequirementRow, ...] = ()
     recommendations: tuple[Recommendation, ...] = ()
     """The upgrade advisor's answers, one per entry that needed advice (empty when it was off)."""
+    workflows: tuple[WorkflowRow, ...] = ()
+    """What each workflow needs on each host (``run --workflow``)."""
 
     @property
     def findings(self) -> tuple[Finding, ...]:

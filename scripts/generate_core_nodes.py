@@ -29,7 +29,9 @@ def main(argv: list[str]) -> int:
         path = root / relative
         return path.read_text(encoding="utf-8") if path.is_file() else None
 
-    api_files = sorted(p.relative_to(root).as_posix() for p in root.glob("comfy_api_nodes/nodes_*.py"))
+    api_files = sorted(
+        p.relative_to(root).as_posix() for p in root.glob("comfy_api_nodes/nodes_*.py")
+    )
     core = scan_core(read, api_files)
     document = {
         "source": "https://github.com/comfyanonymous/ComfyUI",

@@ -82,6 +82,28 @@ SET fetched_at = excluded.fetched_at, records = excluded.records
 """
 _SELECT_LIST = f"SELECT fetched_at, records FROM {_LISTS} WHERE registry = ? AND node_id = ?"
 
+# NOTE: answers of other routes (comfy-nodes), by kind and key, as JSON text; its own table,
+# created on first use like the version lists, so older comfy-audit versions ignore it.
+_EXTRA = "extra_answers"
+_EXTRA_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS {_EXTRA} (
+    registry   TEXT NOT NULL,
+    kind       TEXT NOT NULL,
+    key        TEXT NOT NULL,
+    fetched_at TEXT NOT NULL,
+    answer     TEXT NOT NULL,
+    PRIMARY KEY (registry, kind, key)
+) WITHOUT ROWID
+"""
+_UPSERT_EXTRA = f"""
+INSERT INTO {_EXTRA} (registry, kind, key, fetched_at, answer) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (registry, kind, key) DO UPDATE
+SET fetched_at = excluded.fetched_at, answer = excluded.answer
+"""
+_SELECT_EXTRA = (
+    f"SELECT fetched_at, answer FROM {_EXTRA} WHERE registry = ? AND kind = ? AND key = ?"
+)
+
 _log = logging.getLogger(__name__)
 
 _Pair = tuple[str, str]
@@ -243,6 +265,44 @@ class RegistryCache:
         except _FAULTS as error:
             self._give_up(error)
 
+    def get_extra(
+        self, registry: str, kind: str, keys: Iterable[str]
+    ) -> dict[str, tuple[datetime, str]]:
+        """Stored answers of another route: ``(fetched_at, JSON text)`` by key."""
+        wanted, found = list(keys), {}
+        if self._problem is not None or not wanted:
+            return {}
+        try:
+            with self._connection() as db:
+                db.execute(_EXTRA_SCHEMA)
+                for key in wanted:
+                    row = db.execute(_SELECT_EXTRA, (cache_key(registry), kind, key)).fetchone()
+                    if row is not None:
+                        found[key] = (_utc(datetime.fromisoformat(row[0])), str(row[1]))
+        except _FAULTS as error:
+            self._give_up(error)
+            return {}
+        return found
+
+    def put_extra(
+        self, registry: str, kind: str, answers: Mapping[str, tuple[datetime, str]]
+    ) -> None:
+        """Store answers of another route, replacing what it held for the same keys."""
+        rows = [
+            (cache_key(registry), kind, key, _utc(at).isoformat(), text)
+            for key, (at, text) in answers.items()
+        ]
+        if self._problem is not None or not rows:
+            return
+        try:
+            with self._connection() as db:
+                db.execute(_EXTRA_SCHEMA)
+                db.execute("BEGIN IMMEDIATE")
+                db.executemany(_UPSERT_EXTRA, rows)
+                db.execute("COMMIT")
+        except _FAULTS as error:
+            self._give_up(error)
+
     def count(self, registry: str) -> int:
         """How many answers of ``registry`` the cache holds; 0 when there is no cache file.
 
@@ -390,3 +450,7 @@ def _entry(pair: _Pair, fetched_at: object, record: object) -> CacheEntry | None
 def _one_line(error: BaseException) -> str:
     text = " ".join(str(error).split())
     return text[:200] if text else type(error).__name__
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

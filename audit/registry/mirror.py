@@ -9,6 +9,7 @@ from pathlib import Path
 
 from audit.errors import MirrorError
 from audit.model import Found, Invalid, LookupResult, NodeKey, NodeVersion, NotFound
+from audit.registry.comfy_nodes import is_side_line
 from audit.registry.interface import VersionListing
 from audit.registry.parse import parse_node_version
 
@@ -49,9 +50,8 @@ class MirrorRegistry:
             raise MirrorError(f"{path}: not UTF-8 text (byte {error.start})") from error
         # NOTE: not splitlines(): JSON strings may hold U+2028, which splitlines() breaks on.
         lines = enumerate(text.split("\n"), start=1)
-        return cls(
-            (_parse_line(path, n, line) for n, line in lines if line.strip()), name=path.name
-        )
+        parsed = (_parse_line(path, n, line) for n, line in lines if line.strip())
+        return cls((record for record in parsed if record is not None), name=path.name)
 
     @property
     def oldest_fetched_at(self) -> datetime | None:
@@ -76,7 +76,7 @@ class MirrorRegistry:
         return missing if record is None else Found(record)
 
 
-def _parse_line(path: Path, number: int, line: str) -> NodeVersion:
+def _parse_line(path: Path, number: int, line: str) -> NodeVersion | None:
     try:
         obj = json.loads(line)
     except json.JSONDecodeError as error:
@@ -85,6 +85,8 @@ def _parse_line(path: Path, number: int, line: str) -> NodeVersion:
         ) from None
     except RecursionError:
         raise MirrorError(f"{path}:{number}: not JSON: nested too deeply") from None
+    if is_side_line(obj):
+        return None  # NOTE: comfy-nodes lines, read by MirrorComfyNodes
     parsed = parse_node_version(obj)
     if isinstance(parsed, Invalid):
         raise MirrorError(f"{path}:{number}: {parsed.reason}")

@@ -82,9 +82,12 @@ def _version(read: ReadSource) -> str | None:
 def _extras_files(main: ast.Module) -> list[str]:
     """The file names listed in ``extras_files = [...]`` inside ``init_builtin_extra_nodes``."""
     for node in ast.walk(main):
-        if isinstance(node, ast.Assign) and _is_name(node.targets[0], "extras_files"):
-            if isinstance(node.value, ast.List):
-                return [s for s in map(_string, node.value.elts) if s and ".." not in s]
+        if (
+            isinstance(node, ast.Assign)
+            and _is_name(node.targets[0], "extras_files")
+            and isinstance(node.value, ast.List)
+        ):
+            return [s for s in map(_string, node.value.elts) if s and ".." not in s]
     return []
 
 
@@ -123,10 +126,11 @@ def _module_lists(tree: ast.Module) -> dict[str, list[str]]:
     """Module-level ``x = [ClassA, ClassB]`` lists, by variable name."""
     lists: dict[str, list[str]] = {}
     for node in tree.body:
-        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
-            if isinstance(node.value, ast.List):
-                names = [e.id for e in node.value.elts if isinstance(e, ast.Name)]
-                lists[node.targets[0].id] = names
+        if not isinstance(node, ast.Assign):
+            continue
+        target = node.targets[0]
+        if isinstance(target, ast.Name) and isinstance(node.value, ast.List):
+            lists[target.id] = [e.id for e in node.value.elts if isinstance(e, ast.Name)]
     return lists
 
 
@@ -202,7 +206,11 @@ def _dict_keys(value: ast.Dict) -> Iterator[str]:
 
 
 def _is_update(func: ast.expr) -> bool:
-    return isinstance(func, ast.Attribute) and func.attr == "update" and _is_name(func.value, _MAPPINGS)
+    return (
+        isinstance(func, ast.Attribute)
+        and func.attr == "update"
+        and _is_name(func.value, _MAPPINGS)
+    )
 
 
 def _is_name(node: ast.AST | None, name: str) -> bool:
