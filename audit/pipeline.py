@@ -30,6 +30,7 @@ from audit.versions import parse_local_version
 
 if TYPE_CHECKING:  # NOTE: a baseline reads Parquet; only runs with --baseline load pyarrow.
     from audit.baseline import Baseline
+    from audit.workflows.audit import WorkflowAudit
 
 __all__ = [
     "INCOMPLETE_CHECKS",
@@ -133,8 +134,11 @@ class Auditor:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         progress: Progress = _no_progress,
         lister: VersionLister | None = None,
+        workflows: WorkflowAudit | None = None,
     ) -> None:
-        """:param lister: lists a node's versions for the advisor; without one, no advice."""
+        """:param lister: lists a node's versions for the advisor; without one, no advice.
+        :param workflows: the workflows to judge on every host (``run --workflow``)."""
+        self._workflows = workflows
         self._registry = registry
         self._options = options
         self._clock = clock
@@ -165,6 +169,9 @@ class Auditor:
         by_host = self._dependency_audits(audited, environments)
         attached = _attach(audited, [f for d in by_host for f in d.findings if f.node_id])
         host_findings = tuple(f for d in by_host for f in d.findings if f.node_id is None)
+        workflow_rows, workflow_findings = (
+            self._workflows.judge(attached, environments) if self._workflows else ((), ())
+        )
         run = AuditRun(
             run_id=new_run_id(started_at),
             started_at=started_at,
@@ -172,10 +179,11 @@ class Auditor:
             environment=environment,
             host_environments=environments,
             entries=attached,
-            host_findings=host_findings,
+            host_findings=host_findings + workflow_findings,
             options=run_options,
             exit_code=0,
             requirements=tuple(row for d in by_host for row in d.requirements),
+            workflows=workflow_rows,
         )
         return self._judge(run)
 

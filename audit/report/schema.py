@@ -14,10 +14,11 @@ __all__ = [
     "SEVERITY_TYPE",
     "STRING_LIST",
     "UTC_TIMESTAMP",
+    "WORKFLOWS_SCHEMA",
 ]
 
 #: Version of the report layout (columns, types, ``run.json`` keys); bumped on any change.
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 
 #: The severity dictionary, in order; every severity column holds all four, used or not.
 SEVERITY_LABELS = ("info", "warning", "error", "critical")
@@ -86,6 +87,7 @@ FINDINGS_SCHEMA = pa.schema(
         _required("waived", pa.bool_()),
         _optional("waiver_reason", pa.string()),
         _optional("baseline", pa.string()),
+        _optional("workflow", pa.string()),
     ],
     metadata=_METADATA,
 )
@@ -124,3 +126,22 @@ RECOMMENDATIONS_SCHEMA = pa.schema(
 )
 """One row per entry the upgrade advisor looked at: the version to move to (null when none fits),
 the check codes the move clears, and, when none fits, the constraints no version meets."""
+
+WORKFLOWS_SCHEMA = pa.schema(
+    [
+        _required("run_id", pa.string()),
+        _required("host", pa.string()),
+        _required("workflow", pa.string()),
+        _optional("node_id", pa.string()),
+        _required("class_types", STRING_LIST),
+        _optional("made_with_version", pa.string()),
+        _optional("installed_version", pa.string()),
+        _required("bypassed", pa.bool_()),
+        _required("status", pa.string()),
+        _optional("runnable_now", pa.bool_()),
+        _optional("runnable_after_upgrade", pa.bool_()),
+    ],
+    metadata=_METADATA,
+)
+"""One row per host x workflow x needed pack (``node_id`` null for its unresolved classes);
+``runnable_*`` are per host x workflow, repeated on each of its rows."""

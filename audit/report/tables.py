@@ -20,6 +20,7 @@ from audit.model import (
     NotFound,
     RequirementRow,
     Severity,
+    WorkflowRow,
 )
 from audit.report.schema import (
     FINDINGS_SCHEMA,
@@ -28,6 +29,7 @@ from audit.report.schema import (
     REQUIREMENTS_SCHEMA,
     SEVERITY_LABELS,
     SEVERITY_TYPE,
+    WORKFLOWS_SCHEMA,
 )
 
 if TYPE_CHECKING:
@@ -43,6 +45,7 @@ __all__ = [
     "severity_array",
     "severity_counts",
     "to_utc",
+    "workflows_table",
 ]
 
 Row = dict[str, object]
@@ -169,6 +172,7 @@ def _finding_row(run_id: str, finding: Finding) -> Row:
         "waived": finding.waived,
         "waiver_reason": finding.waiver_reason,
         "baseline": finding.baseline,
+        "workflow": finding.workflow,
     }
 
 
@@ -220,6 +224,27 @@ def recommendations_table(run: AuditRun) -> pa.Table:
     """Return one row per recommendation, in run order, with ``RECOMMENDATIONS_SCHEMA``."""
     rows = [_recommendation_row(run.run_id, r) for r in run.recommendations]
     return _table(rows, RECOMMENDATIONS_SCHEMA)
+
+
+def _workflow_row(run_id: str, row: WorkflowRow) -> Row:
+    return {
+        "run_id": run_id,
+        "host": row.host,
+        "workflow": row.workflow,
+        "node_id": row.node_id,
+        "class_types": list(row.class_types),
+        "made_with_version": row.made_with_version,
+        "installed_version": row.installed_version,
+        "bypassed": row.bypassed,
+        "status": row.status,
+        "runnable_now": row.runnable_now,
+        "runnable_after_upgrade": row.runnable_after_upgrade,
+    }
+
+
+def workflows_table(run: AuditRun) -> pa.Table:
+    """Return one row per host x workflow x needed pack with ``WORKFLOWS_SCHEMA``."""
+    return _table([_workflow_row(run.run_id, r) for r in run.workflows], WORKFLOWS_SCHEMA)
 
 
 def run_hosts(run: AuditRun) -> list[str]:

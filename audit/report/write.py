@@ -42,6 +42,7 @@ from audit.report.tables import (
     run_hosts,
     severity_counts,
     to_utc,
+    workflows_table,
 )
 
 __all__ = ["csv_bytes", "csv_rows", "json_bytes", "parquet_bytes", "run_document", "write_run"]
@@ -52,6 +53,7 @@ _TABLES = (
     ("findings", findings_table),
     ("requirements", requirements_table),
     ("recommendations", recommendations_table),
+    ("workflows", workflows_table),
 )
 
 
@@ -76,6 +78,7 @@ def run_document(run: AuditRun) -> dict[str, object]:
             "findings": severity_counts(run),
             "requirements": len(run.requirements),
             "recommendations": len(run.recommendations),
+            "workflows": len({row.workflow for row in run.workflows}),
         },
         "exit_code": run.exit_code,
     }
