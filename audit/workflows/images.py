@@ -25,7 +25,8 @@ def embedded_workflow(data: bytes) -> tuple[str, str] | None:
     """``(kind, json_text)`` of the workflow embedded in an image, ``workflow`` before
     ``prompt``; ``None`` when ``data`` is not a PNG or WebP image.
 
-    :raises ValueError: for an image that holds no workflow, or a broken one.
+    :raises LookupError: for an image that holds no workflow.
+    :raises ValueError: for a broken image.
     """
     if data.startswith(_PNG):
         texts, kind = _png_texts(data), "png"
@@ -36,7 +37,7 @@ def embedded_workflow(data: bytes) -> tuple[str, str] | None:
     for keyword in _KEYWORDS:
         if keyword in texts:
             return kind, texts[keyword]
-    raise ValueError(f"{kind.upper()} image without an embedded workflow or prompt")
+    raise LookupError(f"{kind.upper()} image without an embedded workflow or prompt")
 
 
 def _png_texts(data: bytes) -> dict[str, str]:

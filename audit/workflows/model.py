@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from audit.errors import InputError
 
-__all__ = ["CORE_PACK", "Workflow", "WorkflowError", "WorkflowNode"]
+__all__ = ["CORE_PACK", "NotAWorkflow", "Workflow", "WorkflowError", "WorkflowNode"]
 
 #: The pack name the frontend writes on ComfyUI's own nodes (``properties.cnr_id``).
 CORE_PACK = "comfy-core"
@@ -16,6 +16,11 @@ CORE_PACK = "comfy-core"
 
 class WorkflowError(InputError):
     """A workflow file that cannot be read (one line naming the file)."""
+
+
+class NotAWorkflow(WorkflowError):
+    """A readable file that holds no workflow (another JSON document, an image without one);
+    skipped when it was found in a folder, an error when named."""
 
 
 class Mode(enum.IntEnum):

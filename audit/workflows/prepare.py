@@ -4,12 +4,13 @@ manifest that ``comfy-audit needs`` prints."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from audit.model import EntrySource, Failed, Manifest, ManifestEntry
 from audit.registry.comfy_nodes import ComfyNodesSource, PackAnswer, PackOf
 from audit.workflows.audit import WorkflowAudit
+from audit.workflows.model import NotAWorkflow, Workflow
 from audit.workflows.reader import read_workflow, workflow_files
 from audit.workflows.resolve import (
     Resolver,
@@ -53,14 +54,28 @@ def resolve_workflows(
     :raises WorkflowError: for a file that cannot be read as a workflow.
     :raises InputError: for a node map that cannot be read.
     """
-    files = [f for path in paths for f in workflow_files(path)]
-    workflows = [read_workflow(f) for f in dict.fromkeys(files)]
+    workflows = list(_read_all(paths))
     core = (install_core_nodes(comfyui) if comfyui else None) or packaged_core_nodes()
     resolver = Resolver(core, read_node_map(node_map) if node_map else None)
     unknown = resolver.unknown_classes(workflows)
     packs = dict(source.packs_of(unknown)) if unknown else {}
     found = {name: a.node_id for name, a in packs.items() if isinstance(a, PackOf)}
     return Resolved(tuple(resolver.needs(w, found) for w in workflows), packs)
+
+
+def _read_all(paths: Sequence[str]) -> Iterator[Workflow]:
+    seen: set[str] = set()
+    for path in paths:
+        for file in workflow_files(path):
+            if file in seen:
+                continue
+            seen.add(file)
+            try:
+                yield read_workflow(file)
+            except NotAWorkflow:
+                if file == path:
+                    raise
+                # NOTE: a folder of workflows also holds other JSON (a node map, settings).
 
 
 def needs_manifest(resolved: Resolved, host: str = "workflows") -> tuple[Manifest, list[str]]:

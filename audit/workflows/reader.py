@@ -14,7 +14,7 @@ from typing import Any
 
 from audit import safeio
 from audit.workflows.images import embedded_workflow
-from audit.workflows.model import Mode, Workflow, WorkflowError, WorkflowNode
+from audit.workflows.model import Mode, NotAWorkflow, Workflow, WorkflowError, WorkflowNode
 
 __all__ = ["MAX_FILE_BYTES", "MAX_NODES", "parse_workflow", "read_workflow", "workflow_files"]
 
@@ -24,6 +24,10 @@ MAX_NODES = 100_000
 MAX_DEPTH = 32
 _SUFFIXES = (".json", ".png", ".webp")
 _INACTIVE = (Mode.NEVER, Mode.BYPASS)
+
+
+class _Absent(ValueError):
+    """The document is readable but is no workflow."""
 
 
 def workflow_files(path: str) -> list[str]:
@@ -57,12 +61,17 @@ def read_workflow(path: str) -> Workflow:
     try:
         kind, document = _document(data)
         return parse_workflow(path, document, kind)
+    except _Absent as error:
+        raise NotAWorkflow(f"{path}: {error}") from None
     except (ValueError, RecursionError) as error:
         raise WorkflowError(f"{path}: {_reason(error)}") from None
 
 
 def _document(data: bytes) -> tuple[str, object]:
-    embedded = embedded_workflow(data)
+    try:
+        embedded = embedded_workflow(data)
+    except LookupError as error:
+        raise _Absent(str(error)) from None
     if embedded is not None:
         kind, text = embedded
         return kind, _json(text)
@@ -99,7 +108,7 @@ def parse_workflow(path: str, document: object, kind: str = "") -> Workflow:
     elif isinstance(document, dict) and any(_is_api_node(v) for v in document.values()):
         nodes, versions, fmt = tuple(_api_nodes(document)), {}, "api"
     else:
-        raise ValueError("not a workflow: neither UI format (nodes) nor API format (class_type)")
+        raise _Absent("not a workflow: neither UI format (nodes) nor API format (class_type)")
     if len(nodes) > MAX_NODES:
         raise ValueError(f"not a workflow: more than {MAX_NODES} nodes")
     return Workflow(path, f"{kind}-{fmt}" if kind else fmt, nodes, versions)
