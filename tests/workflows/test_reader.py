@@ -239,7 +239,7 @@ def test_documents_without_a_workflow(tmp_path: Path, content: str | bytes, reas
 def test_fifo_and_missing_paths(tmp_path: Path) -> None:
     fifo = tmp_path / "fifo.json"
     os.mkfifo(fifo)
-    with pytest.raises(WorkflowError, match="cannot read the workflow: not a regular file"):
+    with pytest.raises(WorkflowError, match="cannot read the workflow: a FIFO, not a regular file"):
         read_workflow(str(fifo))
     with pytest.raises(WorkflowError, match="no such file or folder"):
         workflow_files(str(tmp_path / "absent"))
