@@ -4,11 +4,16 @@ PNG/WebP images carrying them, built in code so that each test shows what it rea
 from __future__ import annotations
 
 import json
+import os
 import struct
 import zlib
+from pathlib import Path
 from typing import Any
 
 JsonDict = dict[str, Any]
+
+#: The shared corpus of real workflows (tests that read it skip when it is absent).
+CORPUS = Path(os.environ.get("COMFY_AUDIT_CORPUS", "/work/shared/corpus")) / "workflows"
 
 
 def ui_node(
