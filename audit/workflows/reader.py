@@ -102,7 +102,7 @@ def parse_workflow(path: str, document: object, kind: str = "") -> Workflow:
 
     :raises ValueError: when it is neither.
     """
-    if isinstance(document, dict) and isinstance(document.get("nodes"), list):
+    if isinstance(document, dict) and _is_node_list(document.get("nodes")):
         nodes, versions = _ui_nodes(document), _node_versions(document)
         fmt = "ui"
     elif isinstance(document, dict) and any(_is_api_node(v) for v in document.values()):
@@ -112,6 +112,11 @@ def parse_workflow(path: str, document: object, kind: str = "") -> Workflow:
     if len(nodes) > MAX_NODES:
         raise ValueError(f"not a workflow: more than {MAX_NODES} nodes")
     return Workflow(path, f"{kind}-{fmt}" if kind else fmt, nodes, versions)
+
+
+def _is_node_list(value: object) -> bool:
+    # NOTE: other JSON has a "nodes" list too (of names): a graph's nodes are objects.
+    return isinstance(value, list) and all(isinstance(item, dict) for item in value)
 
 
 # -- API format ----------------------------------------------------------------------------

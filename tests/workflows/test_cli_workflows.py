@@ -1,0 +1,370 @@
+"""End to end through the CLI against the loopback registry serving comfy-nodes lists."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner, Result
+
+from audit.cli import cli
+from tests.registry_server import RegistryServer, node_version_record
+from tests.workflows.builders import api_workflow, dumps, png, ui_node, ui_workflow
+
+RECORDS = [
+    node_version_record("comfyui-kjnodes", "1.1.2", supported_comfyui_version=">=0.3.0"),
+    node_version_record("pack-upgrade", "2.0.0", supported_comfyui_version="<0.4.0"),
+    node_version_record("comfyui-videohelpersuite", "1.6.1"),
+]
+CLASSES = {
+    ("comfyui-kjnodes", "1.1.2"): ["GetImageSizeAndCount", "ImageResizeKJ", "ResolvedNode"],
+    ("pack-upgrade", "2.0.0"): ["UpgradeNode"],
+    # VHS_Old was in 1.0.0, the version the workflow was made with; 1.6.1 removed it.
+    ("comfyui-videohelpersuite", "1.6.1"): ["VHS_VideoCombine", "VHS_LoadVideo"],
+}
+MACHINE = ["--os", "linux", "--accelerator", "cuda", "--comfyui-version", "0.3.40"]
+
+
+def invoke(*args: object) -> Result:
+    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+
+def comfy_node(name: str, **fields: Any) -> dict[str, Any]:
+    return {
+        "comfy_node_name": name,
+        "category": "x",
+        "deprecated": False,
+        "policy": "ComfyNodePolicyActive",
+        **fields,
+    }
+
+
+@pytest.fixture
+def server(make_registry_server: Callable[..., RegistryServer]) -> RegistryServer:
+    registry = make_registry_server(RECORDS)
+    for (node_id, version), names in CLASSES.items():
+        registry.add_comfy_nodes(node_id, version, [comfy_node(n) for n in names])
+    registry.add_class_pack("ResolvedNode", {"id": "comfyui-kjnodes", "name": "KJNodes"})
+    return registry
+
+
+@pytest.fixture
+def fleet(tmp_path: Path) -> dict[str, Path]:
+    workflows = tmp_path / "workflows"
+    workflows.mkdir()
+    files = {
+        "a_kj.json": dumps(
+            ui_workflow(
+                [
+                    ui_node(1, "KSampler", "comfy-core", "0.3.30"),
+                    ui_node(2, "GetImageSizeAndCount", "comfyui-kjnodes", "1.0.0"),
+                    ui_node(3, "Note"),
+                ]
+            )
+        ),
+        "b_upgrade.json": dumps(ui_workflow([ui_node(1, "UpgradeNode", "pack-upgrade", "2.0.0")])),
+        "c_removed.json": dumps(
+            ui_workflow(
+                [
+                    ui_node(1, "VHS_Old", "ComfyUI-VideoHelperSuite", "1.0.0"),
+                    ui_node(2, "VHS_VideoCombine", "comfyui-videohelpersuite", "1.0.0", mode=4),
+                ]
+            )
+        ),
+        "d_api.json": dumps(
+            api_workflow({"1": "MysteryNode", "2": "ResolvedNode"}, _meta={"title": "x"})
+        ),
+    }
+    for name, text in files.items():
+        (workflows / name).write_text(text)
+    (workflows / "e_image.png").write_bytes(
+        png(
+            {
+                "workflow": dumps(
+                    ui_workflow(
+                        [
+                            ui_node(1, "ImageResizeKJ", "comfyui-kjnodes", "1.1.0"),
+                            ui_node(2, "SaveImage", "comfy-core", "0.3.50"),
+                        ]
+                    )
+                )
+            }
+        )
+    )
+    host1 = tmp_path / "host1.txt"
+    host1.write_text("comfyui-kjnodes@1.1.2\npack-upgrade@2.0.0\ncomfyui-videohelpersuite@1.6.1\n")
+    host2 = tmp_path / "host2.txt"
+    host2.write_text("pack-upgrade@2.0.0\ncomfyui-videohelpersuite@1.6.1\n")
+    return {"workflows": workflows, "host1": host1, "host2": host2}
+
+
+def run_dir(out: Path) -> Path:
+    (found,) = [p for p in out.iterdir() if p.is_dir()]
+    return found
+
+
+def test_which_hosts_can_run_which_workflow(
+    tmp_path: Path, server: RegistryServer, fleet: dict[str, Path]
+) -> None:
+    out = tmp_path / "out"
+    result = invoke(
+        "run",
+        fleet["host1"],
+        fleet["host2"],
+        "--registry",
+        server.url,
+        "--no-cache",
+        "--workflow",
+        fleet["workflows"],
+        *MACHINE,
+        "--target-comfyui",
+        "0.4.0",
+        "--output",
+        out,
+        "--no-advice",
+        "-q",
+    )
+    assert result.exit_code == 1, result.output
+    folder = run_dir(out)
+    table = pq.read_table(folder / "workflows.parquet").to_pylist()
+    w = str(fleet["workflows"])
+    rows = [(r["host"], r["workflow"].removeprefix(w + "/"), *list(r.values())[3:]) for r in table]
+    assert rows == [
+        (
+            "host1",
+            "a_kj.json",
+            "comfy-core",
+            ["KSampler"],
+            "0.3.30",
+            "0.3.40",
+            False,
+            "ok",
+            True,
+            True,
+        ),
+        (
+            "host1",
+            "a_kj.json",
+            "comfyui-kjnodes",
+            ["GetImageSizeAndCount"],
+            "1.0.0",
+            "1.1.2",
+            False,
+            "ok",
+            True,
+            True,
+        ),
+        (
+            "host1",
+            "b_upgrade.json",
+            "pack-upgrade",
+            ["UpgradeNode"],
+            "2.0.0",
+            "2.0.0",
+            False,
+            "ok",
+            True,
+            False,
+        ),
+        (
+            "host1",
+            "c_removed.json",
+            "comfyui-videohelpersuite",
+            ["VHS_Old", "VHS_VideoCombine"],
+            "1.0.0",
+            "1.6.1",
+            False,
+            "missing-node",
+            False,
+            False,
+        ),
+        ("host1", "d_api.json", None, ["MysteryNode"], None, None, False, "unresolved", None, None),
+        (
+            "host1",
+            "d_api.json",
+            "comfyui-kjnodes",
+            ["ResolvedNode"],
+            None,
+            "1.1.2",
+            False,
+            "ok",
+            None,
+            None,
+        ),
+        (
+            "host1",
+            "e_image.png",
+            "comfy-core",
+            ["SaveImage"],
+            "0.3.50",
+            "0.3.40",
+            False,
+            "older-pack",
+            True,
+            True,
+        ),
+        (
+            "host1",
+            "e_image.png",
+            "comfyui-kjnodes",
+            ["ImageResizeKJ"],
+            "1.1.0",
+            "1.1.2",
+            False,
+            "ok",
+            True,
+            True,
+        ),
+        (
+            "host2",
+            "a_kj.json",
+            "comfy-core",
+            ["KSampler"],
+            "0.3.30",
+            "0.3.40",
+            False,
+            "ok",
+            False,
+            False,
+        ),
+        (
+            "host2",
+            "a_kj.json",
+            "comfyui-kjnodes",
+            ["GetImageSizeAndCount"],
+            "1.0.0",
+            None,
+            False,
+            "missing-pack",
+            False,
+            False,
+        ),
+        (
+            "host2",
+            "b_upgrade.json",
+            "pack-upgrade",
+            ["UpgradeNode"],
+            "2.0.0",
+            "2.0.0",
+            False,
+            "ok",
+            True,
+            False,
+        ),
+        (
+            "host2",
+            "c_removed.json",
+            "comfyui-videohelpersuite",
+            ["VHS_Old", "VHS_VideoCombine"],
+            "1.0.0",
+            "1.6.1",
+            False,
+            "missing-node",
+            False,
+            False,
+        ),
+        (
+            "host2",
+            "d_api.json",
+            None,
+            ["MysteryNode"],
+            None,
+            None,
+            False,
+            "unresolved",
+            False,
+            False,
+        ),
+        (
+            "host2",
+            "d_api.json",
+            "comfyui-kjnodes",
+            ["ResolvedNode"],
+            None,
+            None,
+            False,
+            "missing-pack",
+            False,
+            False,
+        ),
+        (
+            "host2",
+            "e_image.png",
+            "comfy-core",
+            ["SaveImage"],
+            "0.3.50",
+            "0.3.40",
+            False,
+            "older-pack",
+            False,
+            False,
+        ),
+        (
+            "host2",
+            "e_image.png",
+            "comfyui-kjnodes",
+            ["ImageResizeKJ"],
+            "1.1.0",
+            None,
+            False,
+            "missing-pack",
+            False,
+            False,
+        ),
+    ]
+    findings = pq.read_table(folder / "findings.parquet").to_pylist()
+    got = sorted(
+        (
+            f["host"],
+            f["check"],
+            f["severity"],
+            f["node_id"],
+            f["workflow"].removeprefix(w + "/"),
+            f["when"],
+        )
+        for f in findings
+        if f["source"] == "workflow"
+    )
+    assert got == sorted(
+        [
+            (
+                "host1",
+                "workflow.missing-node",
+                "error",
+                "comfyui-videohelpersuite",
+                "c_removed.json",
+                "now",
+            ),
+            ("host1", "workflow.unresolved", "warning", None, "d_api.json", "now"),
+            ("host1", "workflow.older-core", "warning", "comfy-core", "e_image.png", "now"),
+            ("host2", "workflow.missing-pack", "error", "comfyui-kjnodes", "a_kj.json", "now"),
+            (
+                "host2",
+                "workflow.missing-node",
+                "error",
+                "comfyui-videohelpersuite",
+                "c_removed.json",
+                "now",
+            ),
+            ("host2", "workflow.unresolved", "warning", None, "d_api.json", "now"),
+            ("host2", "workflow.missing-pack", "error", "comfyui-kjnodes", "d_api.json", "now"),
+            ("host2", "workflow.older-core", "warning", "comfy-core", "e_image.png", "now"),
+            ("host2", "workflow.missing-pack", "error", "comfyui-kjnodes", "e_image.png", "now"),
+        ]
+    )
+    assert all(f["workflow"] is None for f in findings if f["source"] != "workflow")
+    comfy_nodes = [p for p in server.paths("GET") if "comfy-nodes" in p]
+    # One per installed pack version the workflows need, one per unresolved class.
+    assert sorted(comfy_nodes) == [
+        "/comfy-nodes/MysteryNode/node",
+        "/comfy-nodes/ResolvedNode/node",
+        "/nodes/comfyui-kjnodes/versions/1.1.2/comfy-nodes",
+        "/nodes/comfyui-videohelpersuite/versions/1.6.1/comfy-nodes",
+        "/nodes/pack-upgrade/versions/2.0.0/comfy-nodes",
+    ]
+    document = json.loads((folder / "run.json").read_text())
+    assert (document["schema_version"], document["counts"]["workflows"]) == ("2", 5)
