@@ -13,6 +13,7 @@ from audit.workflows.audit import WorkflowAudit
 from audit.workflows.model import NotAWorkflow, Workflow
 from audit.workflows.reader import read_workflow, workflow_files
 from audit.workflows.resolve import (
+    Need,
     Resolver,
     WorkflowNeeds,
     highest,
@@ -82,7 +83,7 @@ def needs_manifest(resolved: Resolved, host: str = "workflows") -> tuple[Manifes
     """The packs the workflows need as a manifest (one entry a pack, its highest version; git
     packs by repository with their commit), and comment lines for what a manifest cannot hold:
     the ComfyUI version they were made with and the unresolved classes."""
-    by_pack: dict[str, list[tuple[str | None, str | None, str]]] = {}
+    by_pack: dict[str, list[Need]] = {}
     core_versions: list[str] = []
     unresolved: dict[str, None] = {}
     for wn in resolved.needs:
@@ -92,9 +93,7 @@ def needs_manifest(resolved: Resolved, host: str = "workflows") -> tuple[Manifes
             elif need.core:
                 core_versions += [need.made_with] if need.made_with else []
             else:
-                by_pack.setdefault(need.pack.lower(), []).append(
-                    (need.made_with, need.url, need.pack)
-                )
+                by_pack.setdefault(need.pack.lower(), []).append(need)
     entries = tuple(_entry(host, items) for _, items in sorted(by_pack.items()))
     comments = []
     if core_versions:
@@ -106,13 +105,14 @@ def needs_manifest(resolved: Resolved, host: str = "workflows") -> tuple[Manifes
     return Manifest("workflows", host, "workflows", entries), comments
 
 
-def _entry(host: str, items: list[tuple[str | None, str | None, str]]) -> ManifestEntry:
-    pack = items[0][2]
-    url = next((u for _, u, _ in items if u), None)
-    versions = [v for v, _, _ in items if v]
+def _entry(host: str, needs: list[Need]) -> ManifestEntry:
+    pack = needs[0].pack or ""
+    url = next((n.url for n in needs if n.url), None)
+    versions = [n.made_with for n in needs if n.made_with]
     releases = [v for v in versions if not is_commit(v)]
-    commits = [v for v in versions if is_commit(v)]
-    if url is not None and ((commits and not releases) or pack == url.rstrip("/").split("/")[-1]):
-        commit = commits[0] if commits else None
+    commit = next((v for v in versions if is_commit(v)), None)
+    # NOTE: a registry pack saved from a nightly (git) install names only a commit: restore it
+    # from git at that commit; with a release version, from the registry.
+    if url is not None and (any(n.git for n in needs) or not releases):
         return ManifestEntry(host, pack, commit, EntrySource.GIT, "workflows", url=url, hash=commit)
     return ManifestEntry(host, pack, highest(releases), EntrySource.REGISTRY, "workflows")

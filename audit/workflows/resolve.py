@@ -54,6 +54,8 @@ class Need:
     the registry tied to the pack; node-map classes may be frontend-only)."""
     active_classes: tuple[str, ...] = ()
     """The classes that at least one active (neither bypassed nor muted) node uses."""
+    git: bool = False
+    """Known only by its repository (``aux_id`` without ``cnr_id``, or the node map)."""
 
     @property
     def core(self) -> bool:
@@ -223,6 +225,7 @@ def _need(
         inactive=all(n.inactive for n, _, _, _ in members),
         checked=tuple(sorted({n.class_type for n, _, _, c in members if c})),
         active_classes=tuple(sorted({n.class_type for n, _, _, _ in members if not n.inactive})),
+        git=url is not None and all(n.cnr_id is None for n, _, _, _ in members),
     )
 
 

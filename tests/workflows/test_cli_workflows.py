@@ -368,3 +368,205 @@ def test_which_hosts_can_run_which_workflow(
     ]
     document = json.loads((folder / "run.json").read_text())
     assert (document["schema_version"], document["counts"]["workflows"]) == ("2", 5)
+
+
+def test_needs_prints_a_manifest(tmp_path: Path, server: RegistryServer) -> None:
+    workflow = tmp_path / "w.json"
+    workflow.write_text(
+        dumps(
+            ui_workflow(
+                [
+                    ui_node(1, "KSampler", "comfy-core", "0.3.30"),
+                    ui_node(2, "GetImageSizeAndCount", "comfyui-kjnodes", "1.0.0"),
+                    ui_node(3, "ImageResizeKJ", "ComfyUI-KJNodes", "1.1.0"),
+                    ui_node(
+                        4,
+                        "Image Saver Simple",
+                        "comfyui-image-saver",
+                        "81e938ab9cb85164c06e1bd0591724ea652a02ca",
+                        aux_id="alexopus/ComfyUI-Image-Saver",
+                    ),
+                    ui_node(5, "mxSlider", aux_id="Smirnov75/ComfyUI-mxToolkit", ver="0.9.9"),
+                    ui_node(6, "MysteryNode"),
+                ]
+            )
+        )
+    )
+    result = invoke("needs", workflow, "--registry", server.url, "--no-cache")
+    assert (result.exit_code, result.output) == (
+        0,
+        (
+            "comfyui-image-saver@81e938ab9cb85164c06e1bd0591724ea652a02ca"
+            "  # git https://github.com/alexopus/ComfyUI-Image-Saver\n"
+            "comfyui-kjnodes@1.1.0\n"
+            "ComfyUI-mxToolkit  # git https://github.com/Smirnov75/ComfyUI-mxToolkit\n"
+            "# ComfyUI: the newest core node was made with 0.3.30\n"
+            "# unresolved classes (no known pack): MysteryNode\n"
+        ),
+    )
+    snapshot = tmp_path / "snapshot.json"
+    result = invoke("needs", workflow, "--registry", server.url, "--no-cache", "-o", snapshot)
+    assert result.exit_code == 0, result.output
+    written = json.loads(snapshot.read_text())
+    assert written["cnr_custom_nodes"] == {"comfyui-kjnodes": "1.1.0"}
+    assert written["git_custom_nodes"] == {
+        "https://github.com/alexopus/ComfyUI-Image-Saver": {
+            "hash": "81e938ab9cb85164c06e1bd0591724ea652a02ca",
+            "disabled": False,
+            "cnr_id": "comfyui-image-saver",
+        },
+    }
+    as_json = json.loads(
+        invoke("needs", workflow, "--registry", server.url, "--no-cache", "--json").stdout
+    )
+    assert [(item["node_id"], item["source"]) for item in as_json] == [
+        ("comfyui-image-saver", "git"),
+        ("comfyui-kjnodes", "registry"),
+        ("ComfyUI-mxToolkit", "git"),
+    ]
+
+
+def test_needs_exit_codes(tmp_path: Path, server: RegistryServer) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text("{")
+    result = invoke("needs", bad, "--registry", server.url, "--no-cache")
+    assert result.exit_code == 2
+    assert (
+        result.stderr == f"comfy-audit: error: {bad}: not JSON: Expecting property name "
+        "enclosed in double quotes (line 1)\n"
+    )
+    workflow = tmp_path / "w.json"
+    workflow.write_text(dumps(api_workflow({"1": "Flaky"})))
+    server.fail("/comfy-nodes/Flaky/node", "status", times=20, status=500)
+    result = invoke("needs", workflow, "--registry", server.url, "--no-cache", "--retries", 0)
+    assert result.exit_code == 3
+    assert "# lookups failed for: Flaky" in result.output
+
+
+def test_mirror_then_offline_run_gives_the_same_rows(
+    tmp_path: Path, server: RegistryServer, fleet: dict[str, Path]
+) -> None:
+    mirror = tmp_path / "mirror.jsonl"
+    result = invoke(
+        "mirror",
+        fleet["host1"],
+        fleet["host2"],
+        "--workflow",
+        fleet["workflows"],
+        "--registry",
+        server.url,
+        "--no-cache",
+        "-o",
+        mirror,
+    )
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in mirror.read_text().splitlines()]
+    assert sorted(
+        (line["comfy_nodes_of"]["node_id"], len(line["comfy_nodes"]))
+        for line in lines
+        if "comfy_nodes_of" in line
+    ) == [("comfyui-kjnodes", 3), ("comfyui-videohelpersuite", 2), ("pack-upgrade", 1)]
+    assert sorted(
+        (line["comfy_node_name"], (line["node"] or {}).get("id"))
+        for line in lines
+        if "comfy_node_name" in line
+    ) == [("MysteryNode", None), ("ResolvedNode", "comfyui-kjnodes")]
+    online, offline = tmp_path / "online", tmp_path / "offline"
+    common = [
+        fleet["host1"],
+        fleet["host2"],
+        "--workflow",
+        fleet["workflows"],
+        *MACHINE,
+        "-q",
+        "--no-advice",
+        "--no-cache",
+    ]
+    assert invoke("run", *common, "--registry", server.url, "-o", online).exit_code == 1
+    server.clear_log()
+    assert invoke("run", *common, "--registry", mirror, "-o", offline).exit_code == 1
+    assert server.requests == []
+
+    def rows(out: Path) -> list[dict[str, Any]]:
+        return [
+            {k: v for k, v in row.items() if k != "run_id"}
+            for row in pq.read_table(run_dir(out) / "workflows.parquet").to_pylist()
+        ]
+
+    assert rows(online) == rows(offline)
+
+
+def test_the_cache_answers_a_second_run(
+    tmp_path: Path, server: RegistryServer, fleet: dict[str, Path], cache_dir: Path
+) -> None:
+    args = [
+        "run",
+        fleet["host1"],
+        "--workflow",
+        fleet["workflows"],
+        "--registry",
+        server.url,
+        "--cache-dir",
+        cache_dir,
+        *MACHINE,
+        "-q",
+        "--no-advice",
+    ]
+    assert invoke(*args, "-o", tmp_path / "a").exit_code == 1
+    server.clear_log()
+    assert invoke(*args, "-o", tmp_path / "b").exit_code == 1
+    assert [p for p in server.paths() if "comfy-nodes" in p] == []
+
+
+def test_pages_are_followed_and_bans_and_deprecations_found(
+    tmp_path: Path, server: RegistryServer
+) -> None:
+    many = [comfy_node(f"Filler{i}") for i in range(1500)]
+    many += [
+        comfy_node("Banned", policy="ComfyNodePolicyBanned"),
+        comfy_node("Old", deprecated=True),
+        comfy_node("Local", policy="ComfyNodePolicyLocalOnly"),
+    ]
+    server.add_comfy_nodes("comfyui-kjnodes", "1.1.2", many)
+    workflow = tmp_path / "w.json"
+    workflow.write_text(
+        dumps(
+            ui_workflow(
+                [
+                    ui_node(1, "Banned", "comfyui-kjnodes", "1.1.2"),
+                    ui_node(2, "Old", "comfyui-kjnodes", "1.1.2"),
+                    ui_node(3, "Local", "comfyui-kjnodes", "1.1.2"),
+                    ui_node(4, "Filler1499", "comfyui-kjnodes", "1.1.2"),
+                ]
+            )
+        )
+    )
+    host = tmp_path / "host.txt"
+    host.write_text("comfyui-kjnodes@1.1.2\n")
+    out = tmp_path / "out"
+    result = invoke(
+        "run",
+        host,
+        "--workflow",
+        workflow,
+        "--registry",
+        server.url,
+        "--no-cache",
+        *MACHINE,
+        "-q",
+        "--no-advice",
+        "-o",
+        out,
+    )
+    assert result.exit_code == 1
+    pages = [r for r in server.requests if r.path.endswith("/comfy-nodes")]
+    assert [r.query["page"] for r in pages] == [["1"], ["2"]]
+    (row,) = pq.read_table(run_dir(out) / "workflows.parquet").to_pylist()
+    assert (row["status"], row["runnable_now"]) == ("banned-node", False)
+    findings = pq.read_table(run_dir(out) / "findings.parquet").to_pylist()
+    assert sorted(
+        (f["check"], f["severity"], f["expected"]) for f in findings if f["source"] == "workflow"
+    ) == [
+        ("workflow.banned-node", "critical", "Banned"),
+        ("workflow.deprecated-node", "warning", "Old"),
+    ]
