@@ -23,6 +23,7 @@ from audit.report import (
     NODES_SCHEMA,
     RECOMMENDATIONS_SCHEMA,
     REQUIREMENTS_SCHEMA,
+    WORKFLOWS_SCHEMA,
 )
 from tests.registry_server import BULK_PATH, RegistryServer, node_version_record
 from tests.report.test_write import FILES as RUN_FILES
@@ -352,6 +353,7 @@ def test_reports_agree_and_keep_their_schema(
         ("findings", FINDINGS_SCHEMA),
         ("requirements", REQUIREMENTS_SCHEMA),
         ("recommendations", RECOMMENDATIONS_SCHEMA),
+        ("workflows", WORKFLOWS_SCHEMA),
     ]
     for name, schema in tables:
         table = pq.read_table(run_dir / f"{name}.parquet")

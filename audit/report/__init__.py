@@ -14,6 +14,7 @@ from audit.report.schema import (
     SCHEMA_VERSION,
     SEVERITY_LABELS,
     SEVERITY_TYPE,
+    WORKFLOWS_SCHEMA,
 )
 from audit.report.storage import is_uri
 from audit.report.summary import render_summary
@@ -22,6 +23,7 @@ from audit.report.tables import (
     nodes_table,
     recommendations_table,
     requirements_table,
+    workflows_table,
 )
 from audit.report.write import run_document, write_run
 
@@ -33,6 +35,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "SEVERITY_LABELS",
     "SEVERITY_TYPE",
+    "WORKFLOWS_SCHEMA",
     "findings_json",
     "findings_records",
     "findings_table",
@@ -44,5 +47,6 @@ __all__ = [
     "render_summary",
     "requirements_table",
     "run_document",
+    "workflows_table",
     "write_run",
 ]

@@ -24,7 +24,7 @@ from tests.report.conftest import make_run
 SEVERITY = pa.dictionary(pa.int8(), pa.string(), ordered=True)
 STRINGS = pa.list_(pa.field("element", pa.string()))
 WHEN = pa.timestamp("us", tz="UTC")
-METADATA = {b"comfy-audit.schema_version": b"1"}
+METADATA = {b"comfy-audit.schema_version": b"2"}
 
 # NOTE: written out by hand, not derived from the module, so that any change to the public
 # layout fails here first.
@@ -67,6 +67,7 @@ EXPECTED_FINDINGS = [
     ("waived", pa.bool_(), False),
     ("waiver_reason", pa.string(), True),
     ("baseline", pa.string(), True),
+    ("workflow", pa.string(), True),
 ]
 EXPECTED_REQUIREMENTS = [
     ("run_id", pa.string(), False),
@@ -106,7 +107,7 @@ def test_schema_is_exactly_the_public_layout(
 ) -> None:
     assert _described(schema) == expected
     assert schema.metadata == METADATA
-    assert SCHEMA_VERSION == "1"
+    assert SCHEMA_VERSION == "2"
 
 
 def test_list_items_are_named_like_parquet_names_them() -> None:
