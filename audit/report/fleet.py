@@ -30,7 +30,9 @@ from audit.report.fleet_schema import (
     PACKS_SCHEMA,
     ROLLUP_SCHEMAS,
     STALE_SCHEMA,
+    WORKFLOWS_ROLLUP_SCHEMA,
 )
+from audit.report.fleet_workflows import workflow_rows
 from audit.report.runs import FoundRuns, RunInfo, find_runs
 from audit.report.schema import FINDINGS_SCHEMA, NODES_SCHEMA, SEVERITY_LABELS, SEVERITY_TYPE
 from audit.report.storage import Location, open_location
@@ -77,6 +79,7 @@ class Rollup:
     drift: pa.Table
     stale: pa.Table
     incomplete: pa.Table
+    workflows: pa.Table
 
     def tables(self) -> dict[str, pa.Table]:
         """Every table by name, in the order they are written."""
@@ -376,4 +379,9 @@ def rollup(
         drift=_table(DRIFT_SCHEMA, rid, _drift_rows(nodes)),
         stale=_table(STALE_SCHEMA, rid, _stale_rows(found, now, stale_after)),
         incomplete=_table(INCOMPLETE_SCHEMA, rid, _incomplete_rows(found)),
+        workflows=_table(
+            WORKFLOWS_ROLLUP_SCHEMA,
+            rid,
+            workflow_rows(root, [(p.run, p.host, p.target) for p in picks]),
+        ),
     )

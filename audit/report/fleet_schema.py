@@ -16,10 +16,11 @@ __all__ = [
     "ROLLUP_SCHEMAS",
     "ROLLUP_SCHEMA_VERSION",
     "STALE_SCHEMA",
+    "WORKFLOWS_ROLLUP_SCHEMA",
 ]
 
 #: Version of the roll-up layout (tables, columns, ``rollup.json`` keys); bumped on any change.
-ROLLUP_SCHEMA_VERSION = "1"
+ROLLUP_SCHEMA_VERSION = "2"
 
 #: A list of counts; the item field is "element", as Parquet's compliant nested types store it.
 COUNT_LIST = pa.list_(pa.field("element", pa.int64()))
@@ -90,6 +91,17 @@ INCOMPLETE_SCHEMA = _schema(
 )
 """One row per run folder without ``run.json``; ``hosts`` is null when it names none."""
 
+WORKFLOWS_ROLLUP_SCHEMA = _schema(
+    ("workflow", pa.string(), False),
+    ("hosts", pa.int64(), False),
+    ("hosts_runnable_now", pa.int64(), False),
+    ("hosts_runnable_after_upgrade", pa.int64(), True),
+    ("top_blockers", STRING_LIST, False),
+)
+"""One row per workflow the chosen runs judged (``run --workflow``): on how many hosts, how many
+can run it now and after the upgrade (null when no host was given a target), and the packs that
+stop it most often (``node_id (status): N hosts``). Runs written before workflows have none."""
+
 #: Every roll-up table, by file stem, in the order they are written.
 ROLLUP_SCHEMAS = {
     "hosts": HOSTS_SCHEMA,
@@ -98,4 +110,5 @@ ROLLUP_SCHEMAS = {
     "drift": DRIFT_SCHEMA,
     "stale": STALE_SCHEMA,
     "incomplete": INCOMPLETE_SCHEMA,
+    "workflows": WORKFLOWS_ROLLUP_SCHEMA,
 }

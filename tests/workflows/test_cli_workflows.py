@@ -570,3 +570,77 @@ def test_pages_are_followed_and_bans_and_deprecations_found(
         ("workflow.banned-node", "critical", "Banned"),
         ("workflow.deprecated-node", "warning", "Old"),
     ]
+
+
+def test_fleet_rolls_up_the_workflows_and_reads_older_runs(
+    tmp_path: Path, server: RegistryServer, fleet: dict[str, Path]
+) -> None:
+    out = tmp_path / "out"
+    for host in ("host1", "host2"):
+        result = invoke(
+            "run",
+            fleet[host],
+            "--workflow",
+            fleet["workflows"],
+            "--registry",
+            server.url,
+            "--no-cache",
+            *MACHINE,
+            "--target-comfyui",
+            "0.4.0",
+            "-q",
+            "--no-advice",
+            "-o",
+            out,
+        )
+        assert result.exit_code == 1, result.output
+    # A run written before workflows existed: no workflows table at all.
+    older = tmp_path / "older.txt"
+    older.write_text("pack-upgrade@2.0.0\n")
+    assert (
+        invoke(
+            "run",
+            older,
+            "--registry",
+            server.url,
+            "--no-cache",
+            *MACHINE,
+            "-q",
+            "--no-advice",
+            "-o",
+            out,
+        ).exit_code
+        == 0
+    )
+    for name in ("workflows.parquet", "workflows.csv"):
+        (run_dir_of(out, "older") / name).unlink()
+    result = invoke("fleet", out, "-q")
+    assert result.exit_code == 0, result.output
+    (rollup,) = (out / "fleet").iterdir()
+    rows = pq.read_table(rollup / "workflows.parquet").to_pylist()
+    w = str(fleet["workflows"]) + "/"
+    assert [
+        (
+            r["workflow"].removeprefix(w),
+            r["hosts"],
+            r["hosts_runnable_now"],
+            r["hosts_runnable_after_upgrade"],
+            r["top_blockers"],
+        )
+        for r in rows
+    ] == [
+        ("a_kj.json", 2, 1, 1, ["comfyui-kjnodes (missing-pack): 1 hosts"]),
+        ("b_upgrade.json", 2, 2, 0, []),
+        ("c_removed.json", 2, 0, 0, ["comfyui-videohelpersuite (missing-node): 2 hosts"]),
+        ("d_api.json", 2, 0, 0, ["comfyui-kjnodes (missing-pack): 1 hosts"]),
+        ("e_image.png", 2, 1, 1, ["comfyui-kjnodes (missing-pack): 1 hosts"]),
+    ]
+
+
+def run_dir_of(out: Path, host: str) -> Path:
+    for folder in out.iterdir():
+        if (folder / "run.json").is_file() and host in json.loads(
+            (folder / "run.json").read_text()
+        )["hosts"]:
+            return folder
+    raise AssertionError(host)
