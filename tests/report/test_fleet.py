@@ -278,7 +278,7 @@ def test_written_as_parquet_csv_and_rollup_json(rolled: Rollup, tmp_path: Path) 
     assert document == {
         "tool": "comfy-audit",
         "tool_version": audit.__version__,
-        "schema_version": "1",
+        "schema_version": "2",
         "rollup_id": "20240610T180000Z-f1ee70",
         "created_at": "2024-06-10T18:00:00.000000Z",
         "source": rolled.source,
@@ -293,6 +293,7 @@ def test_written_as_parquet_csv_and_rollup_json(rolled: Rollup, tmp_path: Path) 
             "drift": 2,
             "stale": 3,
             "incomplete": 1,
+            "workflows": 0,
         },
         "untargeted_hosts": ["render-08", "render-09"],
     }
