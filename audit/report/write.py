@@ -103,9 +103,26 @@ def csv_rows(table: pa.Table) -> Iterator[list[str]]:
     severities their label, and nulls empty.
     """
     yield list(table.column_names)
-    columns = [table.column(name).to_pylist() for name in table.column_names]
+    columns = [_csv_column(column) for column in table.columns]
     for row in zip(*columns, strict=True):
-        yield [_csv_cell(value) for value in row]
+        yield list(row)
+
+
+def _csv_column(column: pa.ChunkedArray) -> list[str]:
+    # NOTE: text columns (and severities) need no conversion but of nulls: a fleet's tables
+    # have hundreds of thousands of rows.
+    values = column.to_pylist()
+    kind = column.type
+    if pa.types.is_string(kind) or pa.types.is_dictionary(kind):
+        return ["" if value is None else value for value in values]
+    if pa.types.is_boolean(kind):
+        return [_BOOLEAN_CELLS[value] for value in values]
+    if pa.types.is_list(kind) and pa.types.is_string(kind.value_type):
+        return ["" if v is None else ";".join(i or "" for i in v) for v in values]
+    return [_csv_cell(value) for value in values]
+
+
+_BOOLEAN_CELLS = {True: "true", False: "false", None: ""}
 
 
 def _write_csv(table: pa.Table, path: Path) -> None:

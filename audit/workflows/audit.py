@@ -4,13 +4,11 @@ installed pack version needed, verdicts memoised across hosts that look alike.""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 
 from audit.model import AuditedEntry, Environment, Finding, WorkflowRow
-from audit.registry.comfy_nodes import ClassesAnswer, ComfyNodesSource
-from audit.registry.interface import Pair
+from audit.registry.comfy_nodes import ComfyNodesSource
 from audit.workflows.resolve import WorkflowNeeds
-from audit.workflows.verdict import HostPacks, judge_host, needed_keys
+from audit.workflows.verdict import HostPacks, Verdict, combine, judge_need, needed_keys
 
 __all__ = ["WorkflowAudit"]
 
@@ -38,40 +36,27 @@ class WorkflowAudit:
         classes = self._source.classes_of(keys) if keys else {}
         rows: list[WorkflowRow] = []
         findings: list[Finding] = []
-        memo: dict[object, tuple[list[WorkflowRow], list[Finding]]] = {}
+        memo: dict[object, Verdict] = {}
         for host, host_packs in packs.items():
             env = environments.get(host, Environment())
+            facts = (env.comfyui_version, env.target_comfyui, env.target_frontend)
             for index, wn in enumerate(self._needs):
-                got = self._judge(host, index, wn, host_packs, env, classes, memo)
+                judged = []
+                for number, need in enumerate(wn.needs):
+                    installed = host_packs.match(need) if need.pack and not need.core else None
+                    # NOTE: a verdict depends on the matched entry and a few facts, not on
+                    # the host: a fleet of look-alike hosts is judged once per look.
+                    key = (index, number, _look(installed), facts)
+                    verdict = memo.get(key)
+                    if verdict is None:
+                        verdict = memo[key] = judge_need(
+                            wn.workflow.path, need, installed, env, classes
+                        )
+                    judged.append((need, installed, verdict))
+                got = combine(host, wn, judged, env)
                 rows += got[0]
                 findings += got[1]
         return tuple(rows), tuple(findings)
-
-    @staticmethod
-    def _judge(
-        host: str,
-        index: int,
-        wn: WorkflowNeeds,
-        packs: HostPacks,
-        env: Environment,
-        classes: Mapping[Pair, ClassesAnswer],
-        memo: dict[object, tuple[list[WorkflowRow], list[Finding]]],
-    ) -> tuple[list[WorkflowRow], list[Finding]]:
-        # NOTE: a verdict depends on the matched entries and a few facts, not on the host's
-        # name; a fleet of look-alike hosts is judged once per look.
-        matched = tuple(_look(packs.match(need) if need.pack else None) for need in wn.needs)
-        facts = (env.comfyui_version, env.target_comfyui, env.target_frontend)
-        key = (index, matched, facts)
-        done = memo.get(key)
-        if done is None:
-            done = memo[key] = judge_host(host, wn, packs, env, classes)
-        rows, findings = done
-        if (rows and rows[0].host == host) or not (rows or findings):
-            return rows, findings
-        return (
-            [replace(row, host=host) for row in rows],
-            [replace(finding, host=host) for finding in findings],
-        )
 
 
 def _look(found: AuditedEntry | None) -> object:

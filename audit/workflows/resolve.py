@@ -56,10 +56,8 @@ class Need:
     """The classes that at least one active (neither bypassed nor muted) node uses."""
     git: bool = False
     """Known only by its repository (``aux_id`` without ``cnr_id``, or the node map)."""
-
-    @property
-    def core(self) -> bool:
-        return self.pack is not None and self.pack.lower() == CORE_PACK
+    core: bool = False
+    """ComfyUI's own nodes (``comfy-core``): checked against the ComfyUI version."""
 
 
 @dataclass(frozen=True)
@@ -226,6 +224,7 @@ def _need(
         checked=tuple(sorted({n.class_type for n, _, _, c in members if c})),
         active_classes=tuple(sorted({n.class_type for n, _, _, _ in members if not n.inactive})),
         git=url is not None and all(n.cnr_id is None for n, _, _, _ in members),
+        core=pack is not None and pack.lower() == CORE_PACK,
     )
 
 

@@ -3,9 +3,10 @@ whether the workflow can run now and after the planned upgrade."""
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from audit.model import (
     AuditedEntry,
@@ -23,7 +24,15 @@ from audit.registry.interface import Pair
 from audit.versions import parse_local_version
 from audit.workflows.resolve import Need, WorkflowNeeds, is_commit
 
-__all__ = ["BLOCKING", "WORKFLOW_CHECKS", "HostPacks", "judge_host", "needed_keys"]
+__all__ = [
+    "BLOCKING",
+    "WORKFLOW_CHECKS",
+    "HostPacks",
+    "Verdict",
+    "combine",
+    "judge_need",
+    "needed_keys",
+]
 
 #: Default severities of the workflow checks (DESIGN.md "Workflows").
 WORKFLOW_CHECKS: Mapping[str, Severity] = {
@@ -106,37 +115,38 @@ def needed_keys(needs: Sequence[WorkflowNeeds], hosts: Mapping[str, HostPacks]) 
 
 
 @dataclass(frozen=True)
-class _Verdict:
+class Verdict:
     status: str
     findings: tuple[Finding, ...]
     blocks_after_upgrade: bool
-
-    @property
-    def blocks_now(self) -> bool:
-        return any(
-            f.check.removeprefix("workflow.") in BLOCKING and f.severity > Severity.INFO
-            for f in self.findings
-        )
+    blocks_now: bool = False
+    """A finding that stops the workflow from running (not only bypassed or muted nodes)."""
 
 
-def judge_host(
-    host: str,
-    wn: WorkflowNeeds,
-    packs: HostPacks,
+Judged = tuple[Need, AuditedEntry | None, "Verdict"]
+
+
+def judge_need(
+    path: str,
+    need: Need,
+    installed: AuditedEntry | None,
     env: Environment,
     classes: Mapping[Pair, ClassesAnswer],
+) -> Verdict:
+    """The verdict on one pack a workflow needs, given what the host has installed (its
+    findings name no host: `combine` names it)."""
+    return _judge("", path, need, installed, env, classes)
+
+
+def combine(
+    host: str, wn: WorkflowNeeds, judged: Sequence[Judged], env: Environment
 ) -> tuple[list[WorkflowRow], list[Finding]]:
-    """The rows and findings of one workflow on one host."""
-    path = wn.workflow.path
-    judged = []
-    for need in wn.needs:
-        installed = packs.match(need) if need.pack and not need.core else None
-        verdict = _judge(host, path, need, installed, env, classes)
-        judged.append((need, installed, verdict))
+    """The rows and findings of one workflow on one host, from the verdicts on its needs."""
     blocked = any(v.blocks_now for _, _, v in judged)
     unsure = any(n.pack is None and not n.inactive for n, _, _ in judged)
     now = False if blocked else None if unsure else True
     after = _after_upgrade(now, env, [v for _, _, v in judged])
+    path = wn.workflow.path
     rows = [
         WorkflowRow(
             host=host,
@@ -152,10 +162,11 @@ def judge_host(
         )
         for need, installed, verdict in judged
     ]
-    return rows, [f for _, _, v in judged for f in v.findings]
+    findings = [replace(f, host=host) for _, _, v in judged for f in v.findings]
+    return rows, findings
 
 
-def _after_upgrade(now: bool | None, env: Environment, verdicts: list[_Verdict]) -> bool | None:
+def _after_upgrade(now: bool | None, env: Environment, verdicts: list[Verdict]) -> bool | None:
     if env.target_comfyui is None and env.target_frontend is None:
         return None
     if now is False or any(v.blocks_after_upgrade for v in verdicts):
@@ -176,7 +187,7 @@ def _judge(
     installed: AuditedEntry | None,
     env: Environment,
     classes: Mapping[Pair, ClassesAnswer],
-) -> _Verdict:
+) -> Verdict:
     found = _Findings(host, path, need, installed)
     if need.pack is None:
         for name in need.classes:
@@ -263,7 +274,7 @@ def _judge_version(found: _Findings, need: Need, entry: ManifestEntry) -> None:
         )
 
 
-def _judge_core(found: _Findings, need: Need, env: Environment) -> _Verdict:
+def _judge_core(found: _Findings, need: Need, env: Environment) -> Verdict:
     for when, version in (
         (When.NOW, env.comfyui_version),
         (When.AFTER_UPGRADE, env.target_comfyui),
@@ -281,6 +292,7 @@ def _judge_core(found: _Findings, need: Need, env: Environment) -> _Verdict:
     return found.verdict("ok")
 
 
+@functools.cache
 def _older(installed: str | None, made_with: str | None) -> bool:
     """Whether ``installed`` is a lower version than ``made_with`` (never for commits)."""
     if installed is None or made_with is None or is_commit(installed) or is_commit(made_with):
@@ -333,11 +345,15 @@ class _Findings:
             )
         )
 
-    def verdict(self, status: str, *, blocks_after_upgrade: bool = False) -> _Verdict:
+    def verdict(self, status: str, *, blocks_after_upgrade: bool = False) -> Verdict:
         # NOTE: the table has no status of its own for an older ComfyUI: it is an older pack.
         statuses = [status, *(_status(f) for f in self.items)]
         worst = min((s for s in statuses if s in _ORDER), key=_ORDER.index)
-        return _Verdict(worst, tuple(self.items), blocks_after_upgrade)
+        blocks_now = any(
+            f.check.removeprefix("workflow.") in BLOCKING and f.severity > Severity.INFO
+            for f in self.items
+        )
+        return Verdict(worst, tuple(self.items), blocks_after_upgrade, blocks_now)
 
 
 def _status(finding: Finding) -> str:
