@@ -101,16 +101,23 @@ class HostPacks:
 
 def needed_keys(needs: Sequence[WorkflowNeeds], hosts: Mapping[str, HostPacks]) -> list[NodeKey]:
     """The installed pack versions whose class lists the verdicts need, each once."""
+    distinct = {
+        (need.pack, need.url): need
+        for wn in needs
+        for need in wn.needs
+        if need.pack is not None and not need.core and need.checked
+    }
+    entries = {
+        (found.entry.node_id, found.entry.version, found.entry.source): found.entry
+        for packs in hosts.values()
+        for need in distinct.values()
+        if (found := packs.match(need)) is not None and not found.entry.disabled
+    }
     keys: dict[Pair, NodeKey] = {}
-    for packs in hosts.values():
-        for wn in needs:
-            for need in wn.needs:
-                if need.pack is None or need.core or not need.checked:
-                    continue
-                found = packs.match(need)
-                key = found.entry.key if found is not None and not found.entry.disabled else None
-                if key is not None:
-                    keys.setdefault(key.normalized, key)
+    for entry in entries.values():
+        key = entry.key
+        if key is not None:
+            keys.setdefault(key.normalized, key)
     return list(keys.values())
 
 
