@@ -644,3 +644,21 @@ def run_dir_of(out: Path, host: str) -> Path:
         )["hosts"]:
             return folder
     raise AssertionError(host)
+
+
+def test_mirror_all_with_comfy_nodes(tmp_path: Path, server: RegistryServer) -> None:
+    mirror = tmp_path / "all.jsonl"
+    result = invoke(
+        "mirror", "--all", "--comfy-nodes", "--registry", server.url, "--no-cache", "-o", mirror
+    )
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in mirror.read_text().splitlines()]
+    assert sorted(line["node_id"] for line in lines if "node_id" in line) == sorted(
+        r["node_id"] for r in RECORDS
+    )
+    assert sorted(
+        (line["comfy_nodes_of"]["node_id"], [n["comfy_node_name"] for n in line["comfy_nodes"]])
+        for line in lines
+        if "comfy_nodes_of" in line
+    ) == sorted((node_id, names) for (node_id, _), names in CLASSES.items())
+    assert invoke("mirror", "--comfy-nodes", "--registry", server.url, "-o", mirror).exit_code == 2
