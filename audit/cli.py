@@ -913,15 +913,17 @@ def mirror(
 def _workflow_mirror(
     paths: Sequence[str], settings: RegistrySettings, source: AnyRegistry, read: list[Manifest]
 ) -> tuple[list[dict[str, Any]], int]:
-    from audit.workflows.mirroring import workflow_lines
-    from audit.workflows.prepare import resolve_workflows
+    from audit.workflows.mirroring import mirror_workflows
 
-    comfy_nodes = settings.comfy_nodes(source)
-    resolved = resolve_workflows(paths, comfy_nodes)
-    return workflow_lines(resolved, [e for m in read for e in m.entries], comfy_nodes)
+    return mirror_workflows(
+        paths, [e for m in read for e in m.entries], settings.comfy_nodes(source)
+    )
 
 
 def _mirror_all(settings: RegistrySettings, output: Path, comfy_nodes: bool = False) -> int:
+    from audit.registry.comfy_nodes import HttpComfyNodes
+    from audit.workflows.mirroring import with_class_lists
+
     if "://" not in settings.registry:
         raise click.UsageError("mirror --all needs a registry URL, not a mirror file")
     http: dict[str, Any] = {
@@ -934,27 +936,13 @@ def _mirror_all(settings: RegistrySettings, output: Path, comfy_nodes: bool = Fa
     records: Iterable[Mapping[str, Any]] = list_all_versions(settings.registry, **http)
     try:
         if comfy_nodes:
-            records = _with_class_lists(list(records), HttpRegistry(settings.registry, **http))
+            records = with_class_lists(
+                records, HttpComfyNodes(HttpRegistry(settings.registry, **http))
+            )
         return write_mirror(records, output)
     except RegistryError as e:
         click.echo(f"comfy-audit: error: {e}", err=True)
         sys.exit(EXIT_INCOMPLETE)
-
-
-def _with_class_lists(
-    records: list[Mapping[str, Any]], http: HttpRegistry
-) -> list[Mapping[str, Any]]:
-    from audit.model import NodeKey
-    from audit.registry.comfy_nodes import HttpComfyNodes
-    from audit.workflows.mirroring import class_list_lines
-
-    keys = [
-        NodeKey(r["node_id"], r["version"])
-        for r in records
-        if isinstance(r.get("node_id"), str) and isinstance(r.get("version"), str)
-    ]
-    lines, _ = class_list_lines(keys, HttpComfyNodes(http))
-    return [*records, *lines]
 
 
 @cli.command()

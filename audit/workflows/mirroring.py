@@ -8,10 +8,10 @@ from typing import Any
 
 from audit.model import AuditedEntry, Failed, ManifestEntry, NodeKey
 from audit.registry.comfy_nodes import ComfyNodesSource, mirror_lines
-from audit.workflows.prepare import Resolved
+from audit.workflows.prepare import Resolved, resolve_workflows
 from audit.workflows.verdict import HostPacks, needed_keys
 
-__all__ = ["class_list_lines", "workflow_lines"]
+__all__ = ["class_list_lines", "mirror_workflows", "with_class_lists", "workflow_lines"]
 
 
 def workflow_lines(
@@ -38,3 +38,25 @@ def class_list_lines(
     by_key: Mapping[NodeKey, Any] = {wanted[pair]: answer for pair, answer in answers.items()}
     failed = sum(isinstance(answer, Failed) for answer in answers.values())
     return mirror_lines(by_key, {}), failed
+
+
+def mirror_workflows(
+    paths: Sequence[str], entries: Sequence[ManifestEntry], source: ComfyNodesSource
+) -> tuple[list[dict[str, Any]], int]:
+    """`workflow_lines` of the workflows ``paths`` name (read and resolved here)."""
+    return workflow_lines(resolve_workflows(paths, source), entries, source)
+
+
+def with_class_lists(
+    records: Iterable[Mapping[str, Any]], source: ComfyNodesSource
+) -> list[Mapping[str, Any]]:
+    """NodeVersion records followed by the class list of each (``mirror --all --comfy-nodes``);
+    failed lookups are left out, as any failed answer is."""
+    listed = list(records)
+    keys = [
+        NodeKey(r["node_id"], r["version"])
+        for r in listed
+        if isinstance(r.get("node_id"), str) and isinstance(r.get("version"), str)
+    ]
+    lines, _ = class_list_lines(keys, source)
+    return [*listed, *lines]
