@@ -238,6 +238,50 @@ CATALOGUE: tuple[CheckCode, ...] = (
         "the vulnerability lookup failed for some installed distributions of a host (gives "
         "exit 3, not 1)",
     ),
+    CheckCode(
+        "workflow.missing-pack",
+        Severity.ERROR,
+        "a workflow needs a pack the host does not have (`info` when only bypassed or muted "
+        "nodes need it)",
+    ),
+    CheckCode(
+        "workflow.missing-node",
+        Severity.ERROR,
+        "the installed pack version does not provide a class the workflow uses (the "
+        "registry's class list)",
+    ),
+    CheckCode(
+        "workflow.disabled-pack",
+        Severity.ERROR,
+        "a workflow needs a pack that is disabled on the host (error although the pack is "
+        "disabled)",
+    ),
+    CheckCode(
+        "workflow.banned-node",
+        Severity.CRITICAL,
+        "the registry bans a class the workflow uses (`ComfyNodePolicyBanned`)",
+    ),
+    CheckCode(
+        "workflow.deprecated-node",
+        Severity.WARNING,
+        "the installed pack version deprecates a class the workflow uses",
+    ),
+    CheckCode(
+        "workflow.older-pack",
+        Severity.WARNING,
+        "the installed pack is older than the version the workflow was made with",
+    ),
+    CheckCode(
+        "workflow.older-core",
+        Severity.WARNING,
+        "ComfyUI (now, or the target after the upgrade) is older than the `comfy-core` "
+        "version the workflow was made with",
+    ),
+    CheckCode(
+        "workflow.unresolved",
+        Severity.WARNING,
+        "no core list, registry answer or node map says which pack provides a class",
+    ),
 )
 """Every check code, in the order of the README's table."""
 

@@ -14,11 +14,11 @@ import os
 import platform
 import re
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, NoReturn, TextIO, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO, TypeVar
 
 import click
 import yaml
@@ -75,6 +75,10 @@ from audit.vulnerabilities import (
     open_vulnerability_source,
     write_advisories,
 )
+
+if TYPE_CHECKING:
+    from audit.registry.comfy_nodes import ComfyNodesSource
+    from audit.workflows.audit import WorkflowAudit
 
 __all__ = ["cli", "main"]
 
@@ -534,6 +538,12 @@ class RegistrySettings:
             ca_bundle=self.ca_bundle,
         )
 
+    def comfy_nodes(self, source: AnyRegistry) -> ComfyNodesSource:
+        """The comfy-nodes answers that go with ``source`` (HTTP and cache, or the mirror)."""
+        from audit.registry.comfy_nodes_cache import open_comfy_nodes
+
+        return open_comfy_nodes(self.registry, source, max_age=self.max_age, refresh=self.refresh)
+
     def warn_if_stale(self, source: AnyRegistry) -> None:
         warning = stale_data_warning(source, self.max_age)
         if warning:
@@ -601,6 +611,20 @@ policy_options = option_group(
 @click.option(
     "--quiet", "-q", is_flag=True, help="No summary and no progress; warnings and errors only."
 )
+@click.option(
+    "--workflow",
+    "workflows",
+    multiple=True,
+    type=click.Path(),
+    metavar="PATH",
+    help="A workflow (UI or API JSON, PNG, WebP) or a folder of them: which hosts can run it.",
+)
+@click.option(
+    "--node-map",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="ComfyUI-Manager's extension-node-map.json, for classes the registry cannot place.",
+)
 @click.pass_context
 def run(
     ctx: click.Context,
@@ -616,6 +640,8 @@ def run(
     no_advice: bool,
     allow_prerelease: bool,
     quiet: bool,
+    workflows: tuple[str, ...],
+    node_map: str | None,
     **options: Any,
 ) -> None:
     """Audit the packs listed in MANIFEST... (snapshots, node@version lists, CSV or JSON), or
@@ -646,6 +672,8 @@ def run(
         "fail_on_new": fail_on_new,
         "advice": not no_advice,
         "allow_prerelease": allow_prerelease,
+        "workflows": list(workflows),
+        "node_map": node_map,
     }
     audit_options = AuditOptions(
         fail_on=threshold,
@@ -657,6 +685,7 @@ def run(
         allow_prerelease=allow_prerelease,
     )
     progress: Progress = _no_progress if quiet else StderrProgress(sys.stderr)
+    judge = _workflow_audit(workflows, node_map, settings, source, inputs) if workflows else None
     vulnerabilities = settings.open_vulnerabilities()
     auditor = Auditor(
         source,
@@ -665,6 +694,7 @@ def run(
         lister=source,
         nodes=source,
         vulnerabilities=vulnerabilities,
+        workflows=judge,
     )
     audit_run = inputs.audit(auditor, recorded)
     settings.warn_if_stale(source)
@@ -693,6 +723,23 @@ def _write_extras(
     if failed and audit_run.exit_code == 0:
         return replace(audit_run, exit_code=EXIT_INCOMPLETE)
     return audit_run
+
+
+def _workflow_audit(
+    paths: Sequence[str],
+    node_map: str | None,
+    settings: RegistrySettings,
+    source: AnyRegistry,
+    inputs: Inputs | None = None,
+) -> WorkflowAudit:
+    from audit.workflows.prepare import resolve_workflows
+
+    comfy_nodes = settings.comfy_nodes(source)
+    comfyui = inputs.recorded.get("comfyui") if inputs else None
+    resolved = resolve_workflows(
+        paths, comfy_nodes, comfyui=comfyui if isinstance(comfyui, str) else None, node_map=node_map
+    )
+    return resolved.audit(comfy_nodes)
 
 
 def _policy(path: str | None) -> tuple[Path | None, Policy | None]:
@@ -799,6 +846,60 @@ def advise(
     sys.exit(audit_run.exit_code)
 
 
+@cli.command(short_help="Print what workflows need, as a manifest or snapshot.")
+@click.argument("workflow_paths", nargs=-1, required=True, metavar="WORKFLOW...")
+@click.option("--json", "as_json", is_flag=True, help="Print the packs as a JSON array.")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False),
+    help="Write a ComfyUI-Manager snapshot that restores what the workflows need.",
+)
+@click.option(
+    "--node-map",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="ComfyUI-Manager's extension-node-map.json, for classes the registry cannot place.",
+)
+@click.option(
+    "--comfyui",
+    "comfyui_path",
+    type=click.Path(file_okay=False),
+    metavar="PATH",
+    help="Read that ComfyUI's own node list (statically) instead of the one shipped.",
+)
+@registry_options
+def needs(
+    workflow_paths: tuple[str, ...],
+    as_json: bool,
+    output: str | None,
+    node_map: str | None,
+    comfyui_path: str | None,
+    **options: Any,
+) -> None:
+    """Print the packs WORKFLOW... (files or folders) need as node@version lines (the highest
+    version any node names; git packs by repository, URL in a comment), so that installing them
+    is one restore. Exit 3 when registry lookups failed."""
+    from audit.workflows.prepare import needs_manifest, resolve_workflows
+
+    settings = RegistrySettings.pop(options)
+    source = settings.open()
+    resolved = resolve_workflows(
+        workflow_paths, settings.comfy_nodes(source), comfyui=comfyui_path, node_map=node_map
+    )
+    manifest, comments = needs_manifest(resolved)
+    if output:
+        _write_atomically(Path(output), json.dumps(to_snapshot(manifest), indent=4) + "\n")
+        click.echo(f"wrote {len(manifest.entries)} packs to {output}", err=True)
+    elif as_json:
+        click.echo(render_json(manifest), nl=False)
+    else:
+        click.echo(render_text(manifest), nl=False)
+    for line in comments:
+        click.echo(line, err=bool(output or as_json))
+    sys.exit(EXIT_INCOMPLETE if resolved.failed else 0)
+
+
 @cli.command(short_help="Write an offline copy of the registry data needed.")
 @click.argument("manifests", nargs=-1, metavar="[MANIFEST]...")
 @click.option(
@@ -828,6 +929,19 @@ def advise(
     default=ManifestFormat.AUTO.value,
     help="Format of the manifests; auto detects it from the content.",
 )
+@click.option(
+    "--workflow",
+    "workflows",
+    multiple=True,
+    type=click.Path(),
+    metavar="PATH",
+    help="Also what these workflows (files or folders) need: class lists and class lookups.",
+)
+@click.option(
+    "--comfy-nodes",
+    is_flag=True,
+    help="With --all: every version's class list too (one request per version).",
+)
 @registry_options
 def mirror(
     manifests: tuple[str, ...],
@@ -836,6 +950,8 @@ def mirror(
     with_versions: bool,
     vulns: str | None,
     manifest_format: str,
+    workflows: tuple[str, ...],
+    comfy_nodes: bool,
     **options: Any,
 ) -> None:
     """Write an offline copy of the registry data that MANIFEST... need (or --all of it), for
@@ -846,8 +962,10 @@ def mirror(
         raise click.UsageError("give MANIFEST files or --all, not both and not neither")
     if everything and vulns:
         raise click.UsageError("--vulns needs MANIFEST files: it writes what their packages need")
+    if comfy_nodes and not everything:
+        raise click.UsageError("--comfy-nodes goes with --all (use --workflow with manifests)")
     if everything:
-        count = _mirror_all(settings, Path(output))
+        count = _mirror_all(settings, Path(output), comfy_nodes)
         terminal.echo(f"wrote {count} records to {output}", err=True)
         return
     read = read_manifests(manifests, format=ManifestFormat(manifest_format))
@@ -859,10 +977,13 @@ def mirror(
     node_ids = list(dict.fromkeys(key.node_id for key in keys))
     lists = source.fetch_versions_of(node_ids) if with_versions else {}
     packs = source.fetch_nodes(pack_ids(e for m in read for e in m.entries))
+    extra, failed_extra = (
+        _workflow_mirror(workflows, settings, source, read) if workflows else ([], 0)
+    )
     records = merge_records(version_list_records(lists), mirror_records(answers))
-    count = write_mirror([*records, *node_records(packs)], output)
+    count = write_mirror([*records, *node_records(packs), *extra], output)
     found = sum(a.mirror_record() is not None for a in answers.values())
-    failed = sum(isinstance(a.result, Failed | Invalid) for a in answers.values())
+    failed = sum(isinstance(a.result, Failed | Invalid) for a in answers.values()) + failed_extra
     failed += sum(isinstance(p.result, Failed | Invalid) for p in packs.values())
     terminal.echo(
         f"wrote {count} records to {output} ({found} of {len(keys)} node versions found"
@@ -904,14 +1025,30 @@ def _mirror_vulnerabilities(
     return not written.failed
 
 
-def _mirror_all(settings: RegistrySettings, output: Path) -> int:
+def _workflow_mirror(
+    paths: Sequence[str], settings: RegistrySettings, source: AnyRegistry, read: list[Manifest]
+) -> tuple[list[dict[str, Any]], int]:
+    from audit.workflows.mirroring import mirror_workflows
+
+    return mirror_workflows(
+        paths, [e for m in read for e in m.entries], settings.comfy_nodes(source)
+    )
+
+
+def _mirror_all(settings: RegistrySettings, output: Path, comfy_nodes: bool = False) -> int:
+    from audit.registry.comfy_nodes import HttpComfyNodes
+    from audit.workflows.mirroring import with_class_lists
+
     if "://" not in settings.registry or settings.offline:
         raise click.UsageError("mirror --all needs a registry URL and the network")
     # NOTE: opened like every other command's registry, so the URL checks are the same.
     source = replace(settings, no_cache=True).open()
     assert isinstance(source, HttpRegistry)
     try:
-        return write_mirror(itertools.chain(source.list_versions(), source.list_nodes()), output)
+        records: Iterable[Mapping[str, Any]] = source.list_versions()
+        if comfy_nodes:
+            records = with_class_lists(records, HttpComfyNodes(source))
+        return write_mirror(itertools.chain(records, source.list_nodes()), output)
     except RegistryError as e:
         click.echo(f"comfy-audit: error: {_printable(str(e))}", err=True)
         sys.exit(EXIT_INCOMPLETE)

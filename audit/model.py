@@ -35,6 +35,7 @@ __all__ = [
     "Severity",
     "VulnerabilityRow",
     "When",
+    "WorkflowRow",
 ]
 
 #: Registry ids and versions that may be looked up; anything else never reaches a URL.
@@ -84,6 +85,7 @@ class FindingSource(enum.StrEnum):
     ENVIRONMENT = "environment"
     POLICY = "policy"
     OSV = "osv"
+    WORKFLOW = "workflow"
 
 
 class When(enum.StrEnum):
@@ -326,6 +328,8 @@ class Finding:
     waiver_reason: str | None = None
     baseline: str | None = None
     """``new`` or ``known`` when the run was compared with a baseline; else ``None``."""
+    workflow: str | None = None
+    """The workflow file (as given) a ``workflow.*`` finding is about; else ``None``."""
 
 
 @dataclass(frozen=True)
@@ -426,6 +430,25 @@ class DistributionAdvice:
 
 
 @dataclass(frozen=True)
+class WorkflowRow:
+    """Represents one pack a workflow needs on one host: a ``workflows`` row."""
+
+    host: str
+    workflow: str
+    """The workflow file as given."""
+    node_id: str | None
+    """The installed entry's id, else the workflow's pack id; ``None`` for unresolved classes."""
+    class_types: tuple[str, ...]
+    made_with_version: str | None
+    installed_version: str | None
+    bypassed: bool
+    """Every node that needs the pack is bypassed or muted."""
+    status: str
+    runnable_now: bool | None
+    runnable_after_upgrade: bool | None
+
+
+@dataclass(frozen=True)
 class AuditRun:
     """Represents one complete run: what the reports and the terminal summary are made from."""
 
@@ -449,6 +472,8 @@ class AuditRun:
     """Known vulnerabilities: one row per host, installed distribution and vulnerability."""
     upgrades: tuple[DistributionAdvice, ...] = ()
     """Upgrade advice for vulnerable distributions (``recommendations`` rows with no pack)."""
+    workflows: tuple[WorkflowRow, ...] = ()
+    """What each workflow needs on each host (``run --workflow``)."""
 
     @property
     def findings(self) -> tuple[Finding, ...]:

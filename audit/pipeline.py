@@ -36,6 +36,7 @@ from audit.vulnerabilities import VulnerabilitySource, audit_vulnerabilities
 
 if TYPE_CHECKING:  # NOTE: a baseline reads Parquet; only runs with --baseline load pyarrow.
     from audit.baseline import Baseline
+    from audit.workflows.audit import WorkflowAudit
 
 __all__ = [
     "INCOMPLETE_CHECKS",
@@ -150,12 +151,15 @@ class Auditor:
         lister: VersionLister | None = None,
         nodes: NodeLookup | None = None,
         vulnerabilities: VulnerabilitySource | None = None,
+        workflows: WorkflowAudit | None = None,
     ) -> None:
         """:param lister: lists a node's versions for the advisor; without one, no advice.
         :param nodes: answers the packs' Node records; without one, no pack-level checks.
         :param vulnerabilities: where advisories come from; without one, no vulnerability check.
+        :param workflows: the workflows to judge on every host (``run --workflow``).
         """
         self._vulnerabilities = vulnerabilities
+        self._workflows = workflows
         self._registry = registry
         self._options = options
         self._clock = clock
@@ -197,6 +201,9 @@ class Auditor:
         )
         requirements = tuple(row for d in by_host for row in d.requirements)
         vulns = audit_vulnerabilities(self._vulnerabilities, readable, requirements, self._progress)
+        workflow_rows, workflow_findings = (
+            self._workflows.judge(attached, readable) if self._workflows else ((), ())
+        )
         run = AuditRun(
             run_id=new_run_id(started_at),
             started_at=started_at,
@@ -204,12 +211,13 @@ class Auditor:
             environment=environment,
             host_environments=environments,
             entries=attached,
-            host_findings=host_findings + vulns.findings,
+            host_findings=host_findings + vulns.findings + workflow_findings,
             options=run_options,
             exit_code=0,
             requirements=requirements,
             vulnerabilities=vulns.rows,
             upgrades=vulns.advice,
+            workflows=workflow_rows,
         )
         return self._judge(run)
 

@@ -240,6 +240,8 @@ class RegistryServer:
         self._stopping = threading.Event()
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._comfy_nodes: dict[tuple[str, str], list[JsonDict]] = {}
+        self._class_packs: dict[str, JsonDict] = {}
         for record in records:
             self.add(record)
 
@@ -257,6 +259,16 @@ class RegistryServer:
         copy = json.loads(json.dumps(payload))
         with self._lock:
             self._records[(node_id.lower(), version)] = copy
+
+    def add_comfy_nodes(self, node_id: str, version: str, nodes: Iterable[JsonDict]) -> None:
+        """Serve ``nodes`` (ComfyNode dicts) as the classes of ``node_id@version``."""
+        with self._lock:
+            self._comfy_nodes[(node_id.lower(), version)] = [dict(n) for n in nodes]
+
+    def add_class_pack(self, name: str, node: JsonDict) -> None:
+        """Answer ``GET /comfy-nodes/{name}/node`` with ``node`` (a Node dict)."""
+        with self._lock:
+            self._class_packs[name] = dict(node)
 
     # -- faults and log ---------------------------------------------------------------------
 
@@ -383,7 +395,27 @@ class RegistryServer:
                 return _json(*self.nodes.listing(request.query))
             case ("GET", ["nodes", node_id]) if self.nodes is not None:
                 return _json(*self.nodes.one(node_id))
+            case ("GET", ["nodes", node_id, "versions", version, "comfy-nodes"]):
+                return self._comfy_nodes_of(node_id, version, request.query)
+            case ("GET", ["comfy-nodes", name, "node"]):
+                with self._lock:
+                    node = self._class_packs.get(name)
+                return _json(404, {"message": "Not Found"}) if node is None else _json(200, node)
         return _json(404, {"message": "Not Found"})
+
+    def _comfy_nodes_of(
+        self, node_id: str, version: str, query: Mapping[str, list[str]]
+    ) -> _Answer:
+        """One page (``page``, ``limit``, default 10) of a version's classes."""
+        with self._lock:
+            nodes = self._comfy_nodes.get((node_id.lower(), version))
+        if nodes is None:
+            return _json(404, {"message": "Node version not found"})
+        page = int(query.get("page", ["1"])[0])
+        limit = int(query.get("limit", ["10"])[0])
+        pages = max(1, math.ceil(len(nodes) / limit))
+        chunk = nodes[(page - 1) * limit : page * limit]
+        return _json(200, {"comfy_nodes": chunk, "totalNumberOfPages": pages})
 
     def _bulk(self, body: object) -> _Answer:
         if not self.bulk:

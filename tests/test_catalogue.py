@@ -10,6 +10,7 @@ from audit.checks import CHECKS
 from audit.dependencies import DEPENDENCY_CHECKS
 from audit.policy import KNOWN_CHECKS, POLICY_CHECKS
 from audit.vulnerabilities import VULNERABILITY_CHECKS
+from audit.workflows.verdict import WORKFLOW_CHECKS
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 ROW = re.compile(r"^\| `([^`]+)` \| (\w+) \| (.*) \|$", re.MULTILINE)
@@ -22,7 +23,13 @@ def test_the_readme_table_is_the_catalogue() -> None:
 
 
 def test_every_stage_reads_its_codes_from_the_catalogue() -> None:
-    assert severities() == {**CHECKS, **DEPENDENCY_CHECKS, **POLICY_CHECKS, **VULNERABILITY_CHECKS}
+    assert severities() == {
+        **CHECKS,
+        **DEPENDENCY_CHECKS,
+        **POLICY_CHECKS,
+        **VULNERABILITY_CHECKS,
+        **WORKFLOW_CHECKS,
+    }
     assert {c.code for c in CATALOGUE} == KNOWN_CHECKS
     assert len(KNOWN_CHECKS) == len(CATALOGUE)
 
@@ -44,5 +51,6 @@ def test_families_are_the_part_before_the_dot() -> None:
         "security",
         "status",
         "vulnerability",
+        "workflow",
     }
     assert all(c.code.count(".") == 1 and c.meaning for c in CATALOGUE)

@@ -23,6 +23,7 @@ from audit.report import (
     NODES_SCHEMA,
     RECOMMENDATIONS_SCHEMA,
     REQUIREMENTS_SCHEMA,
+    WORKFLOWS_SCHEMA,
 )
 from tests.registry_nodes import node_record
 from tests.registry_server import BULK_PATH, RegistryServer, node_version_record
@@ -362,6 +363,7 @@ def test_reports_agree_and_keep_their_schema(
         ("findings", FINDINGS_SCHEMA),
         ("requirements", REQUIREMENTS_SCHEMA),
         ("recommendations", RECOMMENDATIONS_SCHEMA),
+        ("workflows", WORKFLOWS_SCHEMA),
     ]
     for name, schema in tables:
         table = pq.read_table(run_dir / f"{name}.parquet")

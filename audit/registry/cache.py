@@ -345,6 +345,20 @@ class RegistryCache:
         except _FAULTS as error:
             self._give_up(error)
 
+    def get_extra(
+        self, registry: str, kind: str, keys: Iterable[str]
+    ) -> dict[str, tuple[datetime, str]]:
+        """Stored answers of another route (comfy-nodes): ``(fetched_at, JSON text)`` by key."""
+        stored = self.get_documents(registry, kind, keys)
+        return {key: (at, json.dumps(body)) for key, (at, body) in stored.items()}
+
+    def put_extra(
+        self, registry: str, kind: str, answers: Mapping[str, tuple[datetime, str]]
+    ) -> None:
+        """Store answers of another route, given as JSON text, replacing older ones."""
+        documents = ((key, at, json.loads(text)) for key, (at, text) in answers.items())
+        self.put_documents(registry, kind, documents)
+
     def _read_documents(
         self, service: str, kind: str, keys: list[str]
     ) -> dict[str, tuple[datetime, Any]]:
@@ -534,3 +548,7 @@ def _document(fetched_at: object, body: object) -> tuple[datetime, Any] | None:
 def _one_line(error: BaseException) -> str:
     text = " ".join(str(error).split())
     return text[:200] if text else type(error).__name__
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

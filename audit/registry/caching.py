@@ -198,6 +198,10 @@ class OfflineRegistry:
         return self._base
 
     @property
+    def cache(self) -> RegistryCache:
+        return self._cache
+
+    @property
     def oldest_fetched_at(self) -> datetime | None:
         """When the stalest answer given so far was fetched; ``None`` before any was given.
 

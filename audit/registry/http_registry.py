@@ -114,6 +114,15 @@ class HttpRegistry:
         return self._base
 
     @property
+    def concurrency(self) -> int:
+        return self._concurrency
+
+    def side_transport(self, allow: Callable[[str], bool]) -> Transport:
+        """A transport to this registry for another module's routes (comfy-nodes): ``allow``
+        says which URLs it may request, redirects included; same options, same counter."""
+        return self._transport(lambda url: url.startswith(self._base + "/") and allow(url))
+
+    @property
     def stats(self) -> RequestStats:
         """Totals of every request sent so far, retries included."""
         return self._counter.stats

@@ -19,6 +19,7 @@ from audit.model import (
     NotFound,
     RegistryNode,
 )
+from audit.registry.comfy_nodes import is_side_line
 from audit.registry.interface import VersionListing
 from audit.registry.nodes import is_node_line, parse_node
 from audit.registry.parse import parse_node_version
@@ -70,7 +71,8 @@ class MirrorRegistry:
             raise MirrorError(f"{path}: not UTF-8 text (byte {error.start})") from error
         # NOTE: not splitlines(): JSON strings may hold U+2028, which splitlines() breaks on.
         lines = enumerate(text.split("\n"), start=1)
-        parsed = [_parse_line(path, n, line) for n, line in lines if line.strip()]
+        read = (_parse_line(path, n, line) for n, line in lines if line.strip())
+        parsed = [p for p in read if p is not None]
         versions = [p for p in parsed if isinstance(p, NodeVersion)]
         nodes = [p for p in parsed if isinstance(p, RegistryNode)]
         return cls(versions, name=path.name, nodes=nodes or None)
@@ -106,7 +108,7 @@ class MirrorRegistry:
         return missing if record is None else Found(record)
 
 
-def _parse_line(path: Path, number: int, line: str) -> NodeVersion | RegistryNode:
+def _parse_line(path: Path, number: int, line: str) -> NodeVersion | RegistryNode | None:
     try:
         obj = json.loads(line)
     except json.JSONDecodeError as error:
@@ -115,6 +117,8 @@ def _parse_line(path: Path, number: int, line: str) -> NodeVersion | RegistryNod
         ) from None
     except RecursionError:
         raise MirrorError(f"{path}:{number}: not JSON: nested too deeply") from None
+    if is_side_line(obj):
+        return None  # NOTE: comfy-nodes lines, read by MirrorComfyNodes
     parsed = parse_node(obj["node"]) if is_node_line(obj) else parse_node_version(obj)
     if isinstance(parsed, Invalid):
         raise MirrorError(f"{path}:{number}: {parsed.reason}")

@@ -14,6 +14,7 @@ from audit.report.schema import (
     SCHEMA_VERSION,
     SEVERITY_LABELS,
     SEVERITY_TYPE,
+    WORKFLOWS_SCHEMA,
 )
 from audit.report.storage import is_uri
 from audit.report.summary import render_summary
@@ -23,6 +24,7 @@ from audit.report.tables import (
     recommendations_table,
     requirements_table,
     vulnerabilities_table,
+    workflows_table,
 )
 from audit.report.write import run_document, write_run
 
@@ -34,6 +36,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "SEVERITY_LABELS",
     "SEVERITY_TYPE",
+    "WORKFLOWS_SCHEMA",
     "findings_json",
     "findings_records",
     "findings_table",
@@ -46,5 +49,6 @@ __all__ = [
     "requirements_table",
     "run_document",
     "vulnerabilities_table",
+    "workflows_table",
     "write_run",
 ]

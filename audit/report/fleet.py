@@ -31,8 +31,10 @@ from audit.report.fleet_schema import (
     ROLLUP_SCHEMAS,
     STALE_SCHEMA,
     VULNERABILITIES_ROLLUP_SCHEMA,
+    WORKFLOWS_ROLLUP_SCHEMA,
 )
 from audit.report.fleet_vulns import vulnerability_rows
+from audit.report.fleet_workflows import workflow_rows
 from audit.report.runs import FoundRuns, RunInfo, find_runs
 from audit.report.schema import FINDINGS_SCHEMA, NODES_SCHEMA, SEVERITY_LABELS, SEVERITY_TYPE
 from audit.report.storage import Location, open_location
@@ -79,6 +81,7 @@ class Rollup:
     stale: pa.Table
     incomplete: pa.Table
     vulnerabilities: pa.Table
+    workflows: pa.Table
 
     def tables(self) -> dict[str, pa.Table]:
         """Every table by name, in the order they are written."""
@@ -392,5 +395,10 @@ def rollup(
             VULNERABILITIES_ROLLUP_SCHEMA,
             rid,
             vulnerability_rows(root, [(p.run, p.host) for p in picks]),
+        ),
+        workflows=_table(
+            WORKFLOWS_ROLLUP_SCHEMA,
+            rid,
+            workflow_rows(root, [(p.run, p.host, p.target) for p in picks]),
         ),
     )

@@ -17,6 +17,7 @@ __all__ = [
     "ROLLUP_SCHEMA_VERSION",
     "STALE_SCHEMA",
     "VULNERABILITIES_ROLLUP_SCHEMA",
+    "WORKFLOWS_ROLLUP_SCHEMA",
 ]
 
 #: Version of the roll-up layout (tables, columns, ``rollup.json`` keys); bumped on any change.
@@ -103,6 +104,17 @@ VULNERABILITIES_ROLLUP_SCHEMA = _schema(
 nearest fixed version among the hosts, and how many hosts have it (runs written before this
 table count as having none)."""
 
+WORKFLOWS_ROLLUP_SCHEMA = _schema(
+    ("workflow", pa.string(), False),
+    ("hosts", pa.int64(), False),
+    ("hosts_runnable_now", pa.int64(), False),
+    ("hosts_runnable_after_upgrade", pa.int64(), True),
+    ("top_blockers", STRING_LIST, False),
+)
+"""One row per workflow the chosen runs judged (``run --workflow``): on how many hosts, how many
+can run it now and after the upgrade (null when no host was given a target), and the packs that
+stop it most often (``node_id (status): N hosts``). Runs written before workflows have none."""
+
 #: Every roll-up table, by file stem, in the order they are written.
 ROLLUP_SCHEMAS = {
     "hosts": HOSTS_SCHEMA,
@@ -112,4 +124,5 @@ ROLLUP_SCHEMAS = {
     "stale": STALE_SCHEMA,
     "incomplete": INCOMPLETE_SCHEMA,
     "vulnerabilities": VULNERABILITIES_ROLLUP_SCHEMA,
+    "workflows": WORKFLOWS_ROLLUP_SCHEMA,
 }

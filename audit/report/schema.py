@@ -15,6 +15,7 @@ __all__ = [
     "STRING_LIST",
     "UTC_TIMESTAMP",
     "VULNERABILITIES_SCHEMA",
+    "WORKFLOWS_SCHEMA",
 ]
 
 #: Version of the report layout (columns, types, ``run.json`` keys); bumped on any change.
@@ -92,6 +93,7 @@ FINDINGS_SCHEMA = pa.schema(
         _required("waived", pa.bool_()),
         _optional("waiver_reason", pa.string()),
         _optional("baseline", pa.string()),
+        _optional("workflow", pa.string()),
     ],
     metadata=_METADATA,
 )
@@ -152,3 +154,22 @@ VULNERABILITIES_SCHEMA = pa.schema(
     metadata=_METADATA,
 )
 """One row per host, installed distribution and known vulnerability (aliases merged)."""
+
+WORKFLOWS_SCHEMA = pa.schema(
+    [
+        _required("run_id", pa.string()),
+        _required("host", pa.string()),
+        _required("workflow", pa.string()),
+        _optional("node_id", pa.string()),
+        _required("class_types", STRING_LIST),
+        _optional("made_with_version", pa.string()),
+        _optional("installed_version", pa.string()),
+        _required("bypassed", pa.bool_()),
+        _required("status", pa.string()),
+        _optional("runnable_now", pa.bool_()),
+        _optional("runnable_after_upgrade", pa.bool_()),
+    ],
+    metadata=_METADATA,
+)
+"""One row per host x workflow x needed pack (``node_id`` null for its unresolved classes);
+``runnable_*`` are per host x workflow, repeated on each of its rows."""

@@ -33,6 +33,7 @@ from audit.report.schema import (
     SEVERITY_LABELS,
     SEVERITY_TYPE,
     VULNERABILITIES_SCHEMA,
+    WORKFLOWS_SCHEMA,
 )
 
 __all__ = [
@@ -46,6 +47,7 @@ __all__ = [
     "severity_counts",
     "to_utc",
     "vulnerabilities_table",
+    "workflows_table",
 ]
 
 Row = dict[str, object]
@@ -173,6 +175,7 @@ def _finding_row(run_id: str, finding: Finding) -> Row:
         "waived": finding.waived,
         "waiver_reason": finding.waiver_reason,
         "baseline": finding.baseline,
+        "workflow": finding.workflow,
     }
 
 
@@ -265,6 +268,21 @@ def vulnerabilities_table(run: AuditRun) -> pa.Table:
     ``VULNERABILITIES_SCHEMA`` (the full schema when there are none)."""
     rows = [_vulnerability_row(run.run_id, v) for v in run.vulnerabilities]
     return _table(rows, VULNERABILITIES_SCHEMA)
+
+
+def workflows_table(run: AuditRun) -> pa.Table:
+    """Return one row per host x workflow x needed pack with ``WORKFLOWS_SCHEMA``."""
+    # NOTE: column by column: a fleet's table has hundreds of thousands of rows.
+    rows = run.workflows
+    values: dict[str, list[object]] = {
+        "run_id": [run.run_id] * len(rows),
+        "class_types": [list(r.class_types) for r in rows],
+    }
+    columns = [
+        pa.array(values.get(f.name) or [getattr(r, f.name) for r in rows], type=f.type)
+        for f in WORKFLOWS_SCHEMA
+    ]
+    return pa.Table.from_arrays(columns, schema=WORKFLOWS_SCHEMA)
 
 
 def run_hosts(run: AuditRun) -> list[str]:

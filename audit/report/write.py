@@ -43,6 +43,7 @@ from audit.report.tables import (
     severity_counts,
     to_utc,
     vulnerabilities_table,
+    workflows_table,
 )
 
 __all__ = ["csv_bytes", "csv_rows", "json_bytes", "parquet_bytes", "run_document", "write_run"]
@@ -54,6 +55,7 @@ _TABLES = (
     ("requirements", requirements_table),
     ("recommendations", recommendations_table),
     ("vulnerabilities", vulnerabilities_table),
+    ("workflows", workflows_table),
 )
 
 
@@ -79,6 +81,7 @@ def run_document(run: AuditRun) -> dict[str, object]:
             "requirements": len(run.requirements),
             "recommendations": len(run.recommendations),
             "vulnerabilities": len(run.vulnerabilities),
+            "workflows": len({row.workflow for row in run.workflows}),
         },
         "exit_code": run.exit_code,
     }
@@ -103,9 +106,26 @@ def csv_rows(table: pa.Table) -> Iterator[list[str]]:
     severities their label, and nulls empty.
     """
     yield list(table.column_names)
-    columns = [table.column(name).to_pylist() for name in table.column_names]
+    columns = [_csv_column(column) for column in table.columns]
     for row in zip(*columns, strict=True):
-        yield [_csv_cell(value) for value in row]
+        yield list(row)
+
+
+def _csv_column(column: pa.ChunkedArray) -> list[str]:
+    # NOTE: text columns (and severities) need no conversion but of nulls: a fleet's tables
+    # have hundreds of thousands of rows.
+    values = column.to_pylist()
+    kind = column.type
+    if pa.types.is_string(kind) or pa.types.is_dictionary(kind):
+        return ["" if value is None else value for value in values]
+    if pa.types.is_boolean(kind):
+        return [_BOOLEAN_CELLS[value] for value in values]
+    if pa.types.is_list(kind) and pa.types.is_string(kind.value_type):
+        return ["" if v is None else ";".join(i or "" for i in v) for v in values]
+    return [_csv_cell(value) for value in values]
+
+
+_BOOLEAN_CELLS = {True: "true", False: "false", None: ""}
 
 
 def _write_csv(table: pa.Table, path: Path) -> None:

@@ -294,6 +294,7 @@ def test_written_as_parquet_csv_and_rollup_json(rolled: Rollup, tmp_path: Path) 
             "stale": 3,
             "incomplete": 1,
             "vulnerabilities": 0,
+            "workflows": 0,
         },
         "untargeted_hosts": ["render-08", "render-09"],
     }

@@ -73,6 +73,7 @@ EXPECTED_FINDINGS = [
     ("waived", pa.bool_(), False),
     ("waiver_reason", pa.string(), True),
     ("baseline", pa.string(), True),
+    ("workflow", pa.string(), True),
 ]
 EXPECTED_REQUIREMENTS = [
     ("run_id", pa.string(), False),

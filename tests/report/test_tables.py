@@ -58,6 +58,7 @@ SECOND_FINDING: dict[str, object] = {
     "waived": False,
     "waiver_reason": None,
     "baseline": None,
+    "workflow": None,
 }
 
 
@@ -238,6 +239,7 @@ def test_parquet_findings_read_by_pandas_equal_the_expected_frame(
             "waived": [False] * 4,
             "waiver_reason": nulls,
             "baseline": nulls,
+            "workflow": nulls,
         }
     )
     frame = read_frame(tmp_path / "findings.parquet")

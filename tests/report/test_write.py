@@ -1,4 +1,4 @@
-"""Writing a run folder: its seven files, run.json, CSV text, and atomicity on every failure."""
+"""Writing a run folder: its nine files, run.json, CSV text, and atomicity on every failure."""
 
 from __future__ import annotations
 
@@ -39,6 +39,8 @@ FILES = [
     "run.json",
     "vulnerabilities.csv",
     "vulnerabilities.parquet",
+    "workflows.csv",
+    "workflows.parquet",
 ]
 PROFILE = {
     "schema": "comfy-audit.env/1",
@@ -66,12 +68,12 @@ run-1,gpu-01,bar,2.0,registry,,,,,,,,,,false,false,,,,,error,1,,,,,
 """
 FINDINGS_CSV = """\
 run_id,host,node_id,version,check,severity,message,expected,actual,source,when,waived,\
-waiver_reason,baseline
-run-1,gpu-01,,,env.unknown,warning,installed packages are unknown,,,environment,now,false,,
+waiver_reason,baseline,workflow
+run-1,gpu-01,,,env.unknown,warning,installed packages are unknown,,,environment,now,false,,,
 run-1,gpu-01,comfyui-foo,1.2.0,comfyui.version,error,"needs ComfyUI >=0.4.0, installed 0.3.30",\
->=0.4.0,0.3.30,registry,now,false,,
-run-1,gpu-01,comfyui-foo,1.2.0,dependency.info,info,2 requirements,,,registry,now,false,,
-run-1,gpu-01,bar,2.0,registry.fetch-failed,error,timed out after 3 attempts,,,registry,now,false,,
+>=0.4.0,0.3.30,registry,now,false,,,
+run-1,gpu-01,comfyui-foo,1.2.0,dependency.info,info,2 requirements,,,registry,now,false,,,
+run-1,gpu-01,bar,2.0,registry.fetch-failed,error,timed out after 3 attempts,,,registry,now,false,,,
 """
 REQUIREMENTS_CSV = """\
 run_id,host,node_id,version,requirement,distribution,specifier,marker,source,installed_version,\
@@ -126,7 +128,7 @@ def _tricky_run() -> AuditRun:
     )
 
 
-def test_write_run_creates_the_final_folder_with_seven_files(run: AuditRun, tmp_path: Path) -> None:
+def test_write_run_creates_the_final_folder_with_nine_files(run: AuditRun, tmp_path: Path) -> None:
     output = tmp_path / "deep" / "outputs"
     folder = write_run(run, output)
     assert folder == output / "run-1"
@@ -157,6 +159,7 @@ def test_run_json_is_the_exact_document(run: AuditRun, tmp_path: Path) -> None:
             "requirements": 4,
             "recommendations": 0,
             "vulnerabilities": 0,
+            "workflows": 0,
         },
         "exit_code": 3,
     }
@@ -181,6 +184,7 @@ def test_run_json_counts_every_host_the_run_knows() -> None:
         "requirements": 0,
         "recommendations": 0,
         "vulnerabilities": 0,
+        "workflows": 0,
     }
     assert list(document["hosts"]) == ["gpu-00", "gpu-01"]  # type: ignore[call-overload]
 
