@@ -18,6 +18,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO, TypeVar
 
+from audit.safeio import file_kind, os_reason
+
 __all__ = ["STDOUT", "Refused", "check_target", "write_file", "write_new", "write_with"]
 
 T = TypeVar("T")
@@ -28,23 +30,6 @@ STDOUT = "-"
 
 class Refused(OSError):
     """A target that is not written to; its ``str()`` is a one-line reason in lower case."""
-
-
-def _kind(mode: int) -> str:
-    if stat.S_ISDIR(mode):
-        return "a folder"
-    if stat.S_ISFIFO(mode):
-        return "a FIFO"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    return "not a regular file"
-
-
-def _reason(error: OSError) -> str:
-    reason = error.strerror or str(error) or type(error).__name__
-    return reason[:1].lower() + reason[1:]
 
 
 def _resolve(path: Path) -> Path:
@@ -94,9 +79,9 @@ def _check(path: Path) -> Path:
     except Refused:
         raise
     except (OSError, RuntimeError, ValueError) as e:
-        raise Refused(_reason(e) if isinstance(e, OSError) else "invalid path") from None
+        raise Refused(os_reason(e) if isinstance(e, OSError) else "invalid path") from None
     if not stat.S_ISREG(mode):
-        raise Refused(f"{_kind(mode)}, not a regular file; use - for standard output")
+        raise Refused(f"{file_kind(mode)}, not a regular file; use - for standard output")
     return real
 
 
@@ -137,7 +122,7 @@ def write_with(target: str | Path, fill: Callable[[BinaryIO], T]) -> T:
     except FileNotFoundError:
         existing = None
     except OSError as e:
-        raise Refused(_reason(e)) from None
+        raise Refused(os_reason(e)) from None
     temporary = real.with_name(f".{real.name}.{secrets.token_hex(8)}.tmp")
     result = _create(temporary, fill)
     try:
@@ -148,7 +133,7 @@ def write_with(target: str | Path, fill: Callable[[BinaryIO], T]) -> T:
         os.replace(temporary, real)
     except OSError as e:
         temporary.unlink(missing_ok=True)
-        raise Refused(_reason(e)) from None
+        raise Refused(os_reason(e)) from None
     return result
 
 
@@ -166,7 +151,7 @@ def _create(path: Path, fill: Callable[[BinaryIO], T]) -> T:
         # NOTE: 0o666 lets the umask decide, as for any file the user creates.
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     except OSError as e:
-        raise Refused(_reason(e)) from None
+        raise Refused(os_reason(e)) from None
     try:
         with os.fdopen(descriptor, "wb") as stream:
             result = fill(stream)
@@ -175,6 +160,6 @@ def _create(path: Path, fill: Callable[[BinaryIO], T]) -> T:
     except BaseException as e:
         path.unlink(missing_ok=True)
         if isinstance(e, OSError):
-            raise Refused(_reason(e)) from None
+            raise Refused(os_reason(e)) from None
         raise
     return result

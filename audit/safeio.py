@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import stat
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
@@ -19,8 +20,10 @@ __all__ = [
     "NotRegular",
     "Refused",
     "TooLarge",
+    "file_kind",
     "inflate",
     "open_binary",
+    "os_reason",
     "read_bytes",
     "read_head",
     "read_tail",
@@ -49,12 +52,14 @@ class TooLarge(Refused):
     """A file, or its inflated data, past the caller's cap."""
 
 
-def _reason(error: OSError) -> str:
+def os_reason(error: OSError) -> str:
+    """The one-line reason of an OS error, in lower case (``no such file or directory``)."""
     reason = error.strerror or str(error) or type(error).__name__
     return reason[:1].lower() + reason[1:]
 
 
-def _kind(mode: int) -> str:
+def file_kind(mode: int) -> str:
+    """What a file of ``mode`` is, for messages: ``a directory``, ``a FIFO``, ``a device``…"""
     if stat.S_ISDIR(mode):
         return "a directory"
     if stat.S_ISFIFO(mode):
@@ -72,17 +77,17 @@ def _open_regular(path: Path) -> int:
         # NOTE: stat before open, since opening some devices has effects of its own.
         mode = os.stat(path).st_mode
         if not stat.S_ISREG(mode):
-            raise NotRegular(f"{_kind(mode)}, not a regular file")
+            raise NotRegular(f"{file_kind(mode)}, not a regular file")
         fd = os.open(path, _FLAGS)
     except Refused:
         raise
     except (OSError, ValueError) as e:
-        raise Refused(_reason(e) if isinstance(e, OSError) else "invalid path") from None
+        raise Refused(os_reason(e) if isinstance(e, OSError) else "invalid path") from None
     # NOTE: checked again on the descriptor, since the path may have been swapped in between.
     mode = os.fstat(fd).st_mode
     if not stat.S_ISREG(mode):
         os.close(fd)
-        raise NotRegular(f"{_kind(mode)}, not a regular file")
+        raise NotRegular(f"{file_kind(mode)}, not a regular file")
     return fd
 
 
@@ -98,16 +103,43 @@ def _size(count: int) -> str:
     return f"{count} bytes"
 
 
-def _read_capped(fd: int, limit: int) -> bytes:
+def _read_upto(fd: int, limit: int) -> bytes:
     chunks: list[bytes] = []
     total = 0
-    while total <= limit:
-        chunk = os.read(fd, min(_CHUNK, limit + 1 - total))
-        if not chunk:
-            return b"".join(chunks)
+    while total < limit and (chunk := os.read(fd, min(_CHUNK, limit - total))):
         chunks.append(chunk)
         total += len(chunk)
-    raise _too_large(limit)
+    return b"".join(chunks)
+
+
+def _read_with(path: str | Path, read: Callable[[int], bytes]) -> bytes:
+    """Return what ``read`` reads from the regular file at ``path``, its OS errors refused."""
+    fd = _open_regular(Path(path))
+    try:
+        return read(fd)
+    except Refused:
+        raise
+    except OSError as e:
+        raise Refused(os_reason(e)) from None
+    finally:
+        os.close(fd)
+
+
+def _whole(fd: int, limit: int) -> bytes:
+    if os.fstat(fd).st_size > limit:
+        raise _too_large(limit)
+    # NOTE: one byte past the cap, since a file may grow while it is read.
+    data = _read_upto(fd, limit + 1)
+    if len(data) > limit:
+        raise _too_large(limit)
+    return data
+
+
+def _tail(fd: int, limit: int) -> bytes:
+    size = os.fstat(fd).st_size
+    if size > limit:
+        os.lseek(fd, size - limit, os.SEEK_SET)
+    return _read_upto(fd, limit)
 
 
 def read_bytes(path: str | Path, *, limit: int = DEFAULT_LIMIT) -> bytes:
@@ -116,17 +148,7 @@ def read_bytes(path: str | Path, *, limit: int = DEFAULT_LIMIT) -> bytes:
     :raises Refused: for anything but a regular file, a file larger than ``limit`` (checked
         while reading, since a file may grow), or an OS error.
     """
-    fd = _open_regular(Path(path))
-    try:
-        if os.fstat(fd).st_size > limit:
-            raise _too_large(limit)
-        return _read_capped(fd, limit)
-    except Refused:
-        raise
-    except OSError as e:
-        raise Refused(_reason(e)) from None
-    finally:
-        os.close(fd)
+    return _read_with(path, lambda fd: _whole(fd, limit))
 
 
 def open_binary(path: str | Path) -> BinaryIO:
@@ -152,18 +174,7 @@ def read_head(path: str | Path, *, limit: int) -> bytes:
 
     :raises Refused: as :func:`read_bytes`, except that a large file is not an error.
     """
-    fd = _open_regular(Path(path))
-    try:
-        chunks: list[bytes] = []
-        total = 0
-        while total < limit and (chunk := os.read(fd, min(_CHUNK, limit - total))):
-            chunks.append(chunk)
-            total += len(chunk)
-        return b"".join(chunks)
-    except OSError as e:
-        raise Refused(_reason(e)) from None
-    finally:
-        os.close(fd)
+    return _read_with(path, lambda fd: _read_upto(fd, limit))
 
 
 def read_tail(path: str | Path, *, limit: int) -> bytes:
@@ -171,18 +182,7 @@ def read_tail(path: str | Path, *, limit: int) -> bytes:
 
     :raises Refused: as :func:`read_bytes`, except that a large file is not an error.
     """
-    fd = _open_regular(Path(path))
-    try:
-        size = os.fstat(fd).st_size
-        if size > limit:
-            os.lseek(fd, size - limit, os.SEEK_SET)
-        return _read_capped(fd, limit)
-    except Refused:
-        raise
-    except OSError as e:
-        raise Refused(_reason(e)) from None
-    finally:
-        os.close(fd)
+    return _read_with(path, lambda fd: _tail(fd, limit))
 
 
 def inflate(data: bytes, *, limit: int) -> bytes:

@@ -77,7 +77,7 @@ def test_a_symlink_to_another_user_s_file_is_refused(tmp_path: Path) -> None:
         (lambda p: p.symlink_to("/dev/full"), "/dev/full is a device or process file"),
         (lambda p: p.symlink_to("/proc/self/fd/1"), "/proc/self/fd/1 is a device or process file"),
         (fifo, "a FIFO, not a regular file"),
-        (lambda p: p.mkdir(), "a folder, not a regular file"),
+        (lambda p: p.mkdir(), "a directory, not a regular file"),
     ],
     ids=["dev-full", "proc-fd", "fifo", "folder"],
 )
