@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, NoReturn, TextIO, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO, TypeVar
 
 import click
 import yaml
@@ -47,24 +47,11 @@ from audit.manifest import (
 from audit.model import AuditRun, Environment, Failed, Invalid, Manifest, Severity
 from audit.pipeline import AuditOptions, Auditor, Progress
 from audit.policy import UNSET, Policy, Unset, find_policy, load_policy, resolve_fail_on
-from audit.registry import (
-    TOKEN_ENV,
-    AnyRegistry,
-    CachingRegistry,
-    HttpRegistry,
-    OfflineRegistry,
-    RegistryError,
-    default_cache_dir,
-    list_all_versions,
-    load_token,
-    merge_records,
-    mirror_records,
-    open_registry,
-    stale_data_warning,
-    version_list_records,
-    write_mirror,
-)
+from audit.registry.credentials import TOKEN_ENV
 from audit.versions import parse_local_version
+
+if TYPE_CHECKING:  # NOTE: the registry clients load requests; commands import them when they run.
+    from audit.registry import AnyRegistry
 
 __all__ = ["cli", "main"]
 
@@ -493,6 +480,8 @@ class RegistrySettings:
         return cls(**{f.name: options.pop(f.name) for f in fields(cls)})
 
     def open(self) -> AnyRegistry:
+        from audit.registry import default_cache_dir, load_token, open_registry
+
         cache_dir = None if self.no_cache else (self.cache_dir or default_cache_dir())
         return open_registry(
             self.registry,
@@ -510,6 +499,8 @@ class RegistrySettings:
         )
 
     def warn_if_stale(self, source: AnyRegistry) -> None:
+        from audit.registry import stale_data_warning
+
         warning = stale_data_warning(source, self.max_age)
         if warning:
             click.echo(f"comfy-audit: warning: {warning}", err=True)
@@ -761,6 +752,16 @@ def mirror(
 ) -> None:
     """Write an offline copy of the registry data that MANIFEST... need (or --all of it), for
     `run --registry FILE` on machines without network access."""
+    from audit.registry import (
+        CachingRegistry,
+        HttpRegistry,
+        OfflineRegistry,
+        merge_records,
+        mirror_records,
+        version_list_records,
+        write_mirror,
+    )
+
     settings = RegistrySettings.pop(options)
     if everything == bool(manifests):
         raise click.UsageError("give MANIFEST files or --all, not both and not neither")
@@ -791,6 +792,8 @@ def mirror(
 
 
 def _mirror_all(settings: RegistrySettings, output: Path) -> int:
+    from audit.registry import RegistryError, list_all_versions, load_token, write_mirror
+
     if "://" not in settings.registry:
         raise click.UsageError("mirror --all needs a registry URL, not a mirror file")
     records = list_all_versions(
