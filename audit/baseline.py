@@ -27,6 +27,7 @@ import pyarrow.parquet as pq
 
 from audit.errors import InputError
 from audit.model import AuditRun, Finding, Severity
+from audit.report.csvout import restore_cell
 
 __all__ = ["IDENTITY_COLUMNS", "Baseline", "Identity", "identity", "load_baseline"]
 
@@ -157,7 +158,11 @@ def _csv_rows(path: Path, name: str) -> list[tuple[object, ...]]:
     with _translating(name), path.open(encoding="utf-8-sig", newline="") as stream:
         reader = csv.DictReader(stream)
         _missing(reader.fieldnames or (), name)
-        return [tuple(row.get(c) for c in _COLUMNS) for row in reader]
+        return [tuple(_restored(row.get(c)) for c in _COLUMNS) for row in reader]
+
+
+def _restored(cell: str | None) -> str | None:
+    return None if cell is None else restore_cell(cell)
 
 
 @contextmanager

@@ -11,16 +11,13 @@ marks a complete run; a failed write removes what it wrote.
 
 from __future__ import annotations
 
-import csv
 import functools
-import io
 import json
 import os
 import secrets
 import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from pathlib import Path
 from typing import overload
 
@@ -31,6 +28,7 @@ from audit import TOOL_NAME, __version__
 from audit.environment import profile_to_dict
 from audit.errors import ReportError
 from audit.model import AuditRun
+from audit.report.csvout import write_csv
 from audit.report.schema import SCHEMA_VERSION
 from audit.report.storage import FileBuilder, is_uri, open_location, write_folder
 from audit.report.tables import (
@@ -44,7 +42,7 @@ from audit.report.tables import (
     to_utc,
 )
 
-__all__ = ["csv_bytes", "csv_rows", "json_bytes", "parquet_bytes", "run_document", "write_run"]
+__all__ = ["csv_bytes", "json_bytes", "parquet_bytes", "run_document", "write_run"]
 
 _TRANSLATED = (OSError, pa.ArrowException, TypeError, ValueError)
 _TABLES = (
@@ -81,35 +79,9 @@ def run_document(run: AuditRun) -> dict[str, object]:
     }
 
 
-def _csv_cell(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, datetime):
-        return iso_utc(value)
-    if isinstance(value, list):
-        return ";".join(_csv_cell(item) for item in value)
-    return str(value)
-
-
-def csv_rows(table: pa.Table) -> Iterator[list[str]]:
-    """Yield the header, then each row of ``table`` as the CSV cells that stand for it.
-
-    Lists are joined with ``;``, timestamps are ISO-8601 UTC, booleans ``true``/``false``,
-    severities their label, and nulls empty.
-    """
-    yield list(table.column_names)
-    columns = [table.column(name).to_pylist() for name in table.column_names]
-    for row in zip(*columns, strict=True):
-        yield [_csv_cell(value) for value in row]
-
-
 def _write_csv(table: pa.Table, path: Path) -> None:
-    # NOTE: RFC 4180 line ends; with "\n" alone the csv module leaves a lone "\r" unquoted, and
-    # readers then split the row there.
-    with path.open("w", encoding="utf-8", newline="") as stream:
-        csv.writer(stream, lineterminator="\r\n").writerows(csv_rows(table))
+    with path.open("wb") as stream:
+        write_csv(table, stream)
 
 
 def _json_text(document: dict[str, object]) -> str:
@@ -121,10 +93,10 @@ def _write_json(document: dict[str, object], path: Path) -> None:
 
 
 def csv_bytes(table: pa.Table) -> bytes:
-    """Return ``table`` as the UTF-8 CSV file a run folder holds (see `csv_rows`)."""
-    stream = io.StringIO(newline="")
-    csv.writer(stream, lineterminator="\r\n").writerows(csv_rows(table))
-    return stream.getvalue().encode("utf-8")
+    """Return ``table`` as the UTF-8 CSV file a run folder holds (see `audit.report.csvout`)."""
+    sink = pa.BufferOutputStream()
+    write_csv(table, sink)
+    return bytes(sink.getvalue().to_pybytes())
 
 
 def json_bytes(document: dict[str, object]) -> bytes:
