@@ -13,7 +13,7 @@ from dataclasses import replace
 
 from audit import checks
 from audit.advisor.interface import FindingAdjuster, counts
-from audit.dependencies import PackRequirements, RequirementLine, audit_dependencies
+from audit.dependencies import PackRequirements, RequirementLine, conflicts_among
 from audit.dependencies.judge import pack_lines
 from audit.model import AuditedEntry, Environment, Finding, Found, ManifestEntry, NodeVersion
 
@@ -68,15 +68,15 @@ class CandidateJudge:
         self._by_distribution: dict[str, dict[str, list[AuditedEntry]]] = {}
         self._conflicts_seen: dict[tuple[object, ...], tuple[Finding, ...]] = {}
 
-    def _requiring(self, host: str, distributions: set[str]) -> list[AuditedEntry]:
-        """The host's packs that require any of ``distributions``."""
+    def _requiring(self, host: str, distribution: str) -> list[AuditedEntry]:
+        """The host's packs that require ``distribution``, in the host's order."""
         index = self._by_distribution.get(host)
         if index is None:
             index = self._by_distribution[host] = {}
             for a in self._hosts.get(host, []):
                 for name in _distributions(_requirements_of(a)):
                     index.setdefault(name, []).append(a)
-        return list({id(a): a for name in distributions for a in index.get(name, [])}.values())
+        return index.get(distribution, [])
 
     def blockers(
         self,
@@ -128,29 +128,44 @@ class CandidateJudge:
         candidate's distributions can take part: the audit runs on those alone.
         """
         mine = PackRequirements(entry, candidate.dependencies)
-        wanted = _distributions(mine)
-        others = [_requirements_of(a) for a in self._requiring(entry.host, wanted)]
-        others = [pack for pack in others if pack.entry is not installed.entry]
+        conflicts = []
+        for name in sorted(_distributions(mine)):
+            requiring = self._requiring(entry.host, name)
+            others = [a for a in requiring if a.entry is not installed.entry]
+            conflicts += self._conflicts_over(name, mine, candidate, others, env)
+        return [replace(f, host=entry.host) for f in conflicts]
+
+    def _conflicts_over(
+        self,
+        name: str,
+        mine: PackRequirements,
+        candidate: NodeVersion,
+        packs: Sequence[AuditedEntry],
+        env: Environment,
+    ) -> tuple[Finding, ...]:
+        """The candidate's conflicts over the distribution ``name`` with ``packs``, which require
+        it."""
+        over = {name}
+        others = [_requirements_of(a) for a in packs]
         # NOTE: a fleet asks the same question on many hosts: the answer depends only on the
-        # lines over these distributions, their packs' state and the marker facts.
+        # lines over this one distribution, their packs' state and order, and the marker facts.
         key = (
             candidate.key.normalized,
-            tuple(candidate.dependencies or ()),
+            _lines_over(mine, over),
             (env.os, env.python_version),
-            frozenset(
-                (p.entry.node_id, p.entry.version, p.entry.disabled, _lines_over(p, wanted))
+            tuple(
+                (p.entry.node_id, p.entry.version, p.entry.disabled, _lines_over(p, over))
                 for p in others
             ),
         )
         conflicts = self._conflicts_seen.get(key)
         if conflicts is None:
-            findings = audit_dependencies(entry.host, [mine, *others], env).findings
+            entry = mine.entry
+            findings = conflicts_among(entry.host, [mine, *others], env, over)
             conflicts = self._conflicts_seen[key] = tuple(
-                f
-                for f in findings
-                if f.check == _CONFLICT and (f.node_id, f.version) == (entry.node_id, entry.version)
+                f for f in findings if (f.node_id, f.version) == (entry.node_id, entry.version)
             )
-        return [replace(f, host=entry.host) for f in conflicts]
+        return conflicts
 
 
 def _requirements_of(audited: AuditedEntry) -> PackRequirements:

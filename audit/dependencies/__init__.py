@@ -5,7 +5,7 @@
 returns its findings with one `RequirementRow` per line. See `DEPENDENCY_CHECKS` for the codes.
 """
 
-from audit.dependencies.host import audit_dependencies
+from audit.dependencies.host import audit_dependencies, conflicts_among
 from audit.dependencies.interface import DEPENDENCY_CHECKS, DependencyAudit, PackRequirements
 from audit.dependencies.parse import (
     InvalidLine,
@@ -26,5 +26,6 @@ __all__ = [
     "RequirementSource",
     "audit_dependencies",
     "common_version",
+    "conflicts_among",
     "parse_line",
 ]

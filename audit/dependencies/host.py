@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 
 from audit.checks.interface import CHECKS
 from audit.dependencies.crosspack import (
@@ -11,12 +11,13 @@ from audit.dependencies.crosspack import (
     variant_findings,
 )
 from audit.dependencies.interface import DependencyAudit, PackRequirements
-from audit.dependencies.judge import Installed, host_finding, index_installed, judge
+from audit.dependencies.judge import Installed, Judged, host_finding, index_installed, judge
 from audit.dependencies.markers import marker_facts
+from audit.dependencies.parse import RequirementLine
 from audit.dependencies.perpack import pack_findings
 from audit.model import Environment, Finding
 
-__all__ = ["audit_dependencies"]
+__all__ = ["audit_dependencies", "conflicts_among"]
 
 
 def audit_dependencies(
@@ -58,6 +59,30 @@ def audit_dependencies(
         *compromised_findings(host, judged, installed),
     ]
     return DependencyAudit(tuple(findings), tuple(j.row(host) for j in judged))
+
+
+def conflicts_among(
+    host: str,
+    packs: Sequence[PackRequirements],
+    env: Environment,
+    distributions: Collection[str] | None = None,
+) -> tuple[Finding, ...]:
+    """Return the ``dependency.conflict`` findings `audit_dependencies` gives for ``packs`` in
+    ``env``, in the same order, and nothing else: conflicts never depend on what is installed.
+
+    :param distributions: only the conflicts over these (canonical names); a conflict is over
+        one distribution, so the lines over others take no part.
+    """
+    facts = marker_facts(env)
+    judged = [j for i, pack in enumerate(packs) for j in judge(pack, i, facts, None)]
+    if distributions is not None:
+        judged = [j for j in judged if _distribution(j) in distributions]
+    return tuple(conflict_findings(host, judged))
+
+
+def _distribution(judged: Judged) -> str | None:
+    line = judged.line
+    return line.distribution if isinstance(line, RequirementLine) else None
 
 
 def _unknown_installed(host: str, installed: Installed | None) -> Iterator[Finding]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -103,13 +104,21 @@ def pack_lines(pack: PackRequirements) -> list[Line]:
     pyproject's; a line repeated within one source is kept once."""
     entry = pack.entry
     declared = entry.declared.dependencies if entry.declared is not None else None
+    return list(_lines(tuple(pack.registry or ()), entry.requirements or (), tuple(declared or ())))
+
+
+# NOTE: a fleet has the same few thousand packs on every host: parse their lines once.
+@functools.lru_cache(maxsize=1 << 14)
+def _lines(
+    registry: tuple[str, ...], requirements: tuple[str, ...], declared: tuple[str, ...]
+) -> tuple[Line, ...]:
     texts = [
-        *((RequirementSource.REGISTRY, t) for t in pack.registry or ()),
-        *((RequirementSource.LOCAL, t) for t in file_lines(entry.requirements or ())),
-        *((RequirementSource.LOCAL, t) for t in declared or ()),
+        *((RequirementSource.REGISTRY, t) for t in registry),
+        *((RequirementSource.LOCAL, t) for t in file_lines(requirements)),
+        *((RequirementSource.LOCAL, t) for t in declared),
     ]
     unique = dict.fromkeys((source, text.strip()) for source, text in texts)
-    return [parse_line(text, source) for source, text in unique]
+    return tuple(parse_line(text, source) for source, text in unique)
 
 
 def judge(
