@@ -11,9 +11,8 @@ from audit.dependencies.crosspack import (
     variant_findings,
 )
 from audit.dependencies.interface import DependencyAudit, PackRequirements
-from audit.dependencies.judge import Installed, Judged, host_finding, index_installed, judge
+from audit.dependencies.judge import Installed, host_finding, index_installed, judge
 from audit.dependencies.markers import marker_facts
-from audit.dependencies.parse import RequirementLine
 from audit.dependencies.perpack import pack_findings
 from audit.model import Environment, Finding
 
@@ -74,15 +73,8 @@ def conflicts_among(
         one distribution, so the lines over others take no part.
     """
     facts = marker_facts(env)
-    judged = [j for i, pack in enumerate(packs) for j in judge(pack, i, facts, None)]
-    if distributions is not None:
-        judged = [j for j in judged if _distribution(j) in distributions]
+    judged = [j for i, pack in enumerate(packs) for j in judge(pack, i, facts, None, distributions)]
     return tuple(conflict_findings(host, judged))
-
-
-def _distribution(judged: Judged) -> str | None:
-    line = judged.line
-    return line.distribution if isinstance(line, RequirementLine) else None
 
 
 def _unknown_installed(host: str, installed: Installed | None) -> Iterator[Finding]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from packaging.specifiers import SpecifierSet
@@ -126,10 +126,16 @@ def judge(
     index: int,
     facts: Mapping[str, str],
     installed: Installed | None,
+    distributions: Collection[str] | None = None,
 ) -> list[Judged]:
-    """Judge every line of ``pack`` against the marker ``facts`` and the ``installed`` set."""
+    """Judge every line of ``pack`` against the marker ``facts`` and the ``installed`` set.
+
+    :param distributions: only the lines over these (canonical names), when given.
+    """
     judged = []
     for line in pack_lines(pack):
+        if distributions is not None and _distribution(line) not in distributions:
+            continue
         if isinstance(line, InvalidLine):
             judged.append(Judged(pack, index, line, None, None, None))
             continue
@@ -138,6 +144,10 @@ def judge(
         satisfied = _satisfied(line, holds, installed, found)
         judged.append(Judged(pack, index, line, holds, found, satisfied))
     return judged
+
+
+def _distribution(line: Line) -> str | None:
+    return line.distribution if isinstance(line, RequirementLine) else None
 
 
 def _satisfied(
