@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 
 from audit import checks
 from audit.advisor import Recommendation, recommend
-from audit.dependencies import DependencyAudit, PackRequirements, audit_dependencies
+from audit.dependencies import DependencyAudit, PackRequirements
+from audit.dependencies.shared import SharedAudits
 from audit.environment import override
 from audit.model import (
     AuditedEntry,
@@ -238,9 +239,9 @@ class Auditor:
         for a in audited:
             registry = a.node_version.dependencies if a.node_version else None
             packs[a.entry.host].append(PackRequirements(a.entry, registry))
-        audits = []
+        audits, audit_host = [], SharedAudits()
         for done, (host, env) in enumerate(environments.items(), 1):
-            audits.append(audit_dependencies(host, packs[host], env))
+            audits.append(audit_host(host, packs[host], env))
             self._progress("dependencies", done, len(environments))
         return audits
 

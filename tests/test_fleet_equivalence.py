@@ -86,13 +86,15 @@ def _snapshot(rng: random.Random) -> dict[str, Any]:
 
 
 def _fleet(folder: Path, *, shared: bool) -> list[Path]:
-    """Eight hosts: with ``shared``, two snapshots dealt four times each; else eight."""
+    """Eight hosts: with ``shared``, two sets of packs and two of pips, each combination on two
+    hosts (so hosts share packs with and without sharing pips); else eight of each."""
     rng = random.Random(17)
     kinds = [_snapshot(rng) for _ in range(2 if shared else 8)]
     paths = []
     for index in range(8):
         path = folder / f"render-{index:02d}.json"
-        path.write_text(json.dumps(kinds[index % len(kinds)]), encoding="utf-8")
+        pips = kinds[(index // 2) % len(kinds)]["pips"]
+        path.write_text(json.dumps({**kinds[index % len(kinds)], "pips": pips}), encoding="utf-8")
         paths.append(path)
     return paths
 
