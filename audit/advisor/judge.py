@@ -128,7 +128,7 @@ class CandidateJudge:
         candidate's distributions can take part: the audit runs on those alone.
         """
         mine = PackRequirements(entry, candidate.dependencies)
-        conflicts = []
+        conflicts: list[Finding] = []
         for name in sorted(_distributions(mine)):
             requiring = self._requiring(entry.host, name)
             others = [a for a in requiring if a.entry is not installed.entry]
