@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TextIO, TypeVar
 import click
 import yaml
 
-from audit import __version__
+import audit
 from audit.environment import (
     ACCELERATORS,
     OPERATING_SYSTEMS,
@@ -103,8 +103,23 @@ class AuditGroup(click.Group):
             ctx.exit(EXIT_INTERNAL)
 
 
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    # NOTE: the version is looked up only here, so that --help never reads package metadata.
+    if value and not ctx.resilient_parsing:
+        click.echo(f"comfy-audit, version {audit.__version__}")
+        ctx.exit()
+
+
 @click.group(cls=AuditGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, "-V", "--version", prog_name="comfy-audit")
+@click.option(
+    "-V",
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_print_version,
+    help="Show the version and exit.",
+)
 def cli() -> None:
     """Audit installed ComfyUI custom-node packs against the Comfy Registry.
 
