@@ -67,6 +67,8 @@ class CandidateJudge:
         self._evaluated: dict[tuple[object, ...], tuple[Finding, ...]] = {}
         self._by_distribution: dict[str, dict[str, list[AuditedEntry]]] = {}
         self._conflicts_seen: dict[tuple[object, ...], tuple[Finding, ...]] = {}
+        self._clear: set[tuple[object, ...]] = set()
+        self._lines: dict[int, dict[str, tuple[str, ...]]] = {}
 
     def _requiring(self, host: str, distribution: str) -> list[AuditedEntry]:
         """The host's packs that require ``distribution``, in the host's order."""
@@ -146,16 +148,27 @@ class CandidateJudge:
         """The candidate's conflicts over the distribution ``name`` with ``packs``, which require
         it."""
         over = {name}
+        mine_lines = _lines_over(mine, over)
+        facts = (env.os, env.python_version)
+        lines = [self._lines_of(a).get(name, ()) for a in packs]
+        # NOTE: most candidates conflict with nothing. Whether one does depends only on the set
+        # of the enabled packs' lines over this distribution (not on which packs, nor how many
+        # state the same lines), so that answer is shared by far more hosts than the findings,
+        # whose messages name the packs.
+        enabled = (lines for a, lines in zip(packs, lines, strict=True) if not a.entry.disabled)
+        quick = (candidate.key.normalized, mine_lines, facts, frozenset(enabled))
+        if quick in self._clear:
+            return ()
         others = [_requirements_of(a) for a in packs]
         # NOTE: a fleet asks the same question on many hosts: the answer depends only on the
         # lines over this one distribution, their packs' state and order, and the marker facts.
         key = (
             candidate.key.normalized,
-            _lines_over(mine, over),
-            (env.os, env.python_version),
+            mine_lines,
+            facts,
             tuple(
-                (p.entry.node_id, p.entry.version, p.entry.disabled, _lines_over(p, over))
-                for p in others
+                (p.entry.node_id, p.entry.version, p.entry.disabled, lines)
+                for p, lines in zip(others, lines, strict=True)
             ),
         )
         conflicts = self._conflicts_seen.get(key)
@@ -165,7 +178,16 @@ class CandidateJudge:
             conflicts = self._conflicts_seen[key] = tuple(
                 f for f in findings if (f.node_id, f.version) == (entry.node_id, entry.version)
             )
+        if not conflicts:
+            self._clear.add(quick)
         return conflicts
+
+    def _lines_of(self, audited: AuditedEntry) -> dict[str, tuple[str, ...]]:
+        """The pack's requirement lines by distribution, each distribution's sorted."""
+        lines = self._lines.get(id(audited))
+        if lines is None:
+            lines = self._lines[id(audited)] = _lines_by_distribution(_requirements_of(audited))
+        return lines
 
 
 def _requirements_of(audited: AuditedEntry) -> PackRequirements:
@@ -181,6 +203,14 @@ def _lines_over(pack: PackRequirements, distributions: set[str]) -> tuple[str, .
             if isinstance(line, RequirementLine) and line.distribution in distributions
         )
     )
+
+
+def _lines_by_distribution(pack: PackRequirements) -> dict[str, tuple[str, ...]]:
+    found: dict[str, list[str]] = {}
+    for line in pack_lines(pack):
+        if isinstance(line, RequirementLine) and line.distribution is not None:
+            found.setdefault(line.distribution, []).append(line.text)
+    return {name: tuple(sorted(texts)) for name, texts in found.items()}
 
 
 def _distributions(pack: PackRequirements) -> set[str]:
