@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, Any, NoReturn, TextIO, TypeVar
 import click
 import yaml
 
-import audit
 from audit.environment import (
     ACCELERATORS,
     OPERATING_SYSTEMS,
@@ -106,7 +105,9 @@ class AuditGroup(click.Group):
 def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
     # NOTE: the version is looked up only here, so that --help never reads package metadata.
     if value and not ctx.resilient_parsing:
-        click.echo(f"comfy-audit, version {audit.__version__}")
+        from audit import __version__
+
+        click.echo(f"comfy-audit, version {__version__}")
         ctx.exit()
 
 
