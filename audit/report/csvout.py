@@ -39,8 +39,13 @@ def _timestamps(column: pa.ChunkedArray) -> pa.ChunkedArray:
 
 def _joined_chunk(chunk: pa.ListArray) -> pa.Array:
     strings = chunk.cast(pa.list_(pa.string()))
-    values = pc.fill_null(strings.values, "")
-    filled = pa.ListArray.from_arrays(strings.offsets, values, mask=strings.is_null())
+    offsets = strings.offsets
+    start, end = offsets[0].as_py(), offsets[-1].as_py()
+    # NOTE: a batch is a slice of its column: rebase its offsets on its own values, so that a
+    # null item can become "" (as it always was) before the join, which would null the list.
+    values = pc.fill_null(strings.values.slice(start, end - start), "")
+    rebased = pc.subtract(offsets, pa.scalar(start, offsets.type))
+    filled = pa.ListArray.from_arrays(rebased, values, mask=strings.is_null())
     return pc.binary_join(filled, ";")
 
 

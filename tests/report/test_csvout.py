@@ -95,3 +95,12 @@ def test_many_rows_are_written_in_batches() -> None:
     cells = _cells(pa.table({"text": values}))
     assert len(cells) == 150_001
     assert [restore_cell(row[0]) for row in cells[1:]] == values
+
+
+def test_lists_with_nulls_are_written_in_batches() -> None:
+    lists = [None if n % 3 == 0 else [f"={n}", None, "b"] for n in range(150_000)]
+    table = pa.table({"tags": pa.array(lists, pa.list_(pa.string())), "n": range(150_000)})
+    cells = _cells(table)
+    assert cells[1:4] == [["", "0"], ["'=1;;b", "1"], ["'=2;;b", "2"]]
+    assert len(cells) == 150_001
+    assert cells[-1] == ["'=149999;;b", "149999"]
