@@ -20,7 +20,15 @@ from typing import BinaryIO, TypeVar
 
 from audit.safeio import file_kind, os_reason
 
-__all__ = ["STDOUT", "Refused", "check_target", "write_file", "write_new", "write_with"]
+__all__ = [
+    "STDOUT",
+    "Refused",
+    "check_target",
+    "write_file",
+    "write_new",
+    "write_new_from",
+    "write_with",
+]
 
 T = TypeVar("T")
 
@@ -143,6 +151,14 @@ def write_new(path: Path, data: bytes) -> None:
     :raises Refused: when ``path`` exists or cannot be written.
     """
     _create(path, lambda stream: stream.write(data))
+
+
+def write_new_from(path: Path, fill: Callable[[BinaryIO], object]) -> None:
+    """Write to ``path``, which must not exist, what ``fill`` writes to the stream it is given.
+
+    :raises Refused: when ``path`` exists or cannot be written.
+    """
+    _create(path, fill)
 
 
 def _create(path: Path, fill: Callable[[BinaryIO], T]) -> T:

@@ -29,6 +29,7 @@ import pyarrow.parquet as pq
 from audit import safeio
 from audit.errors import InputError, describe_error
 from audit.model import AuditRun, Finding, Severity
+from audit.report.csvout import restore_cell
 
 __all__ = ["IDENTITY_COLUMNS", "Baseline", "Identity", "identity", "load_baseline"]
 
@@ -155,7 +156,11 @@ def _csv_rows(path: Path, name: str) -> list[tuple[object, ...]]:
         text = safeio.read_bytes(path).decode("utf-8-sig")
         reader = csv.DictReader(io.StringIO(text, newline=""))
         _missing(reader.fieldnames or (), name)
-        return [tuple(row.get(c) for c in _COLUMNS) for row in reader]
+        return [tuple(_restored(row.get(c)) for c in _COLUMNS) for row in reader]
+
+
+def _restored(cell: str | None) -> str | None:
+    return None if cell is None else restore_cell(cell)
 
 
 @contextmanager

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TextIO, TypeVar
 import click
 import yaml
 
-from audit import __version__, atomic, terminal
+from audit import atomic, terminal
 from audit.checks.pack import pack_ids
 from audit.environment import (
     ACCELERATORS,
@@ -80,6 +80,9 @@ if TYPE_CHECKING:
     from audit.registry.comfy_nodes import ComfyNodesSource
     from audit.workflows.audit import WorkflowAudit
 
+if TYPE_CHECKING:  # NOTE: the registry clients load requests; commands import them when they run.
+    from audit.registry import AnyRegistry
+
 __all__ = ["cli", "main"]
 
 EXIT_INPUT = ExitCode.INPUT
@@ -130,8 +133,25 @@ class AuditGroup(click.Group):
             ctx.exit(EXIT_INTERNAL)
 
 
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    # NOTE: the version is looked up only here, so that --help never reads package metadata.
+    if value and not ctx.resilient_parsing:
+        from audit import __version__
+
+        click.echo(f"comfy-audit, version {__version__}")
+        ctx.exit()
+
+
 @click.group(cls=AuditGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, "-V", "--version", prog_name="comfy-audit")
+@click.option(
+    "-V",
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_print_version,
+    help="Show the version and exit.",
+)
 def cli() -> None:
     """Audit installed ComfyUI custom-node packs against the Comfy Registry.
 
@@ -500,6 +520,8 @@ class RegistrySettings:
         return cls(**{f.name: options.pop(f.name) for f in fields(cls)})
 
     def open(self) -> AnyRegistry:
+        from audit.registry import default_cache_dir
+
         cache_dir = None if self.no_cache else (self.cache_dir or default_cache_dir())
         return open_registry(
             self.registry,
@@ -545,6 +567,7 @@ class RegistrySettings:
         return open_comfy_nodes(self.registry, source, max_age=self.max_age, refresh=self.refresh)
 
     def warn_if_stale(self, source: AnyRegistry) -> None:
+
         warning = stale_data_warning(source, self.max_age)
         if warning:
             click.echo(f"comfy-audit: warning: {_printable(warning)}", err=True)

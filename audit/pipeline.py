@@ -13,7 +13,8 @@ from audit import checks
 from audit.advisor import Recommendation, recommend
 from audit.checks.imports import import_findings
 from audit.checks.pack import node_id_of, pack_ids
-from audit.dependencies import DependencyAudit, PackRequirements, audit_dependencies
+from audit.dependencies import DependencyAudit, PackRequirements
+from audit.dependencies.shared import SharedAudits
 from audit.environment import override
 from audit.errors import ExitCode
 from audit.model import (
@@ -287,9 +288,9 @@ class Auditor:
         for a in audited:
             registry = a.node_version.dependencies if a.node_version else None
             packs[a.entry.host].append(PackRequirements(a.entry, registry))
-        audits = []
+        audits, audit_host = [], SharedAudits()
         for done, (host, env) in enumerate(environments.items(), 1):
-            audits.append(audit_dependencies(host, packs[host], env))
+            audits.append(audit_host(host, packs[host], env))
             self._progress("dependencies", done, len(environments))
         return audits
 

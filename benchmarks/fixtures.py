@@ -26,6 +26,7 @@ __all__ = [
     "host_pips",
     "image_pips",
     "missing_packs",
+    "pack_pool",
     "pick_packs",
     "snapshot",
 ]
@@ -153,27 +154,56 @@ def image_pips(shape: Shape, rng: random.Random, size: int, torch: str) -> dict[
     return pips
 
 
-def host_pips(image: Mapping[str, str], rng: random.Random, drift: int) -> dict[str, str]:
-    """One host's distributions: its image's, with ``drift`` of them at another version."""
+def host_pips(
+    image: Mapping[str, str | None],
+    rng: random.Random,
+    drift: int,
+    versions: Mapping[str, Mapping[str, int]] | None = None,
+) -> dict[str, str | None]:
+    """One host's distributions: its image's, with ``drift`` of them at another version (one
+    of ``versions`` of that name, when it has any, else a made-up one)."""
     pips = dict(image)
     for name in rng.sample(sorted(pips), drift):
-        pips[name] = _version(rng)
+        seen = [v for v in (versions or {}).get(name, {}) if v]
+        pips[name] = rng.choice(seen) if seen else _version(rng)
     return pips
+
+
+def pack_pool(registry: Registry, rng: random.Random, size: int) -> Registry:
+    """The registry with hosts' choices narrowed to ``size`` packs picked by popularity, which
+    keep their popularity order (a fleet that standardised on a few hundred packs)."""
+    pool = sorted(pick_packs(registry, rng, size))
+    order = {p.node_id: index for index, p in enumerate(registry.packs)}
+    packs = sorted(
+        (registry.packs[order[node_id]] for node_id in pool), key=lambda p: order[p.node_id]
+    )
+    cumulative, total = [], 0.0
+    for rank in range(1, len(packs) + 1):
+        total += 1.0 / rank
+        cumulative.append(total)
+    return Registry(registry.records, packs, cumulative)
 
 
 def _version(rng: random.Random) -> str:
     return f"{rng.randint(0, 4)}.{rng.randint(0, 30)}.{rng.randint(0, 12)}"
 
 
-def snapshot(packs: Mapping[str, str], pips: Mapping[str, str], comfyui: str) -> dict[str, Any]:
-    """A ComfyUI-Manager snapshot (new format) of registry packs and installed distributions."""
+def snapshot(
+    packs: Mapping[str, str], pips: Mapping[str, str | None], comfyui: str
+) -> dict[str, Any]:
+    """A ComfyUI-Manager snapshot (new format) of registry packs and installed distributions
+    (a version of ``None``: listed bare, as pip lists some)."""
     return {
         "comfyui": comfyui,
         "git_custom_nodes": {},
         "cnr_custom_nodes": dict(packs),
         "file_custom_nodes": [],
-        "pips": {f"{name}=={version}": "" for name, version in sorted(pips.items())},
+        "pips": {_pip_line(name, version): "" for name, version in sorted(pips.items())},
     }
+
+
+def _pip_line(name: str, version: str | None) -> str:
+    return name if version is None else f"{name}=={version}"
 
 
 def missing_packs(count: int) -> dict[str, str]:

@@ -18,9 +18,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["CORPUS", "Shape", "builtin_shape", "distribution_name", "load_shape"]
+__all__ = ["CORPUS", "Shape", "builtin_shape", "corpus_folder", "distribution_name", "load_shape"]
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared/corpus/registry/registry-real.jsonl"
+
+def corpus_folder() -> Path:
+    """``shared/corpus`` beside the checkout, or beside a folder of worktrees holding it."""
+    for parent in Path(__file__).resolve().parents[1:4]:
+        if (parent / "shared" / "corpus").is_dir():
+            return parent / "shared" / "corpus"
+    return Path(__file__).resolve().parents[2] / "shared" / "corpus"
+
+
+CORPUS = corpus_folder() / "registry" / "registry-real.jsonl"
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 

@@ -101,6 +101,14 @@ def test_empty_text_and_null_are_the_same(tmp_path: Path) -> None:
         assert [f.baseline for f in load_baseline(path).mark([ENV_UNKNOWN])] == ["known"]
 
 
+def test_a_csv_baseline_reads_neutralised_cells_as_their_values(tmp_path: Path) -> None:
+    formula = replace(ENV_UNKNOWN, expected="=1+1", actual="'-x")
+    previous = write_run(make_run([], [formula], run_id="p"), tmp_path)
+    assert '"\'=1+1","\'\'-x"' in (previous / "findings.csv").read_text(encoding="utf-8")
+    marked = load_baseline(previous / "findings.csv").mark([formula, ENV_UNKNOWN])
+    assert [f.baseline for f in marked] == ["known", "new"]
+
+
 def test_mark_run_marks_every_finding(tmp_path: Path) -> None:
     run = sample_run("now")
     marked = load_baseline(write_run(sample_run("before"), tmp_path)).mark_run(run)

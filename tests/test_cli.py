@@ -452,8 +452,18 @@ def _python(*code: str) -> str:
     return done.stdout
 
 
-@pytest.mark.parametrize("command", [["--help"], ["scan", "{install}"]], ids=["help", "scan"])
-def test_help_and_scan_do_not_import_pandas_or_pyarrow(tmp_path: Path, command: list[str]) -> None:
+_HEAVY = {"pandas", "pyarrow", "requests", "urllib3"}
+"""What start-up must not load: the report writers' and the HTTP stack's libraries."""
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["--help"], ["scan", "{install}"], *([name, "--help"] for name in sorted(cli.commands))],
+    ids=lambda argv: "-".join(a for a in argv if a != "{install}"),
+)
+def test_help_and_scan_do_not_import_pandas_pyarrow_or_requests(
+    tmp_path: Path, command: list[str]
+) -> None:
     (tmp_path / "custom_nodes").mkdir()
     argv = [arg.format(install=tmp_path) for arg in command]
     out = _python(
@@ -463,7 +473,7 @@ def test_help_and_scan_do_not_import_pandas_or_pyarrow(tmp_path: Path, command: 
         f"    cli.main({argv!r}, prog_name='comfy-audit')",
         "except SystemExit:",
         "    pass",
-        "print(sorted({'pandas', 'pyarrow'} & set(sys.modules)))",
+        f"print(sorted(set({sorted(_HEAVY)!r}) & set(sys.modules)))",
     )
     assert out.splitlines()[-1] == "[]"
 

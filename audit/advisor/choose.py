@@ -8,6 +8,7 @@ older than the installed one.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 
 from audit.advisor.explain import Shortlist, explain
@@ -146,6 +147,8 @@ def _advise_one(
     return recommendation(None, explain(shortlist, judged))
 
 
+# NOTE: a fleet advises the same pack on many hosts; a listing is a tuple, so it can be a key.
+@functools.lru_cache(maxsize=4096)
 def _shortlist(listing: Sequence[NodeVersion], allow_prerelease: bool) -> Shortlist:
     """The versions worth judging, newest first, and what was passed over on the way."""
     active = [nv for nv in order_versions(listing) if _is_active(nv)]

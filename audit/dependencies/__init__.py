@@ -5,7 +5,7 @@
 returns its findings with one `RequirementRow` per line. See `DEPENDENCY_CHECKS` for the codes.
 """
 
-from audit.dependencies.host import audit_dependencies
+from audit.dependencies.host import audit_dependencies, conflicts_among
 from audit.dependencies.interface import DEPENDENCY_CHECKS, DependencyAudit, PackRequirements
 from audit.dependencies.parse import (
     InvalidLine,
@@ -25,6 +25,7 @@ __all__ = [
     "RequirementLine",
     "RequirementSource",
     "audit_dependencies",
+    "conflicts_among",
     "parse_line",
     "satisfiable",
 ]

@@ -98,7 +98,7 @@ def _conflict(host: str, name: str, involved: Sequence[_Demand]) -> Iterator[Fin
     else:
         message = f"{name}: no version satisfies every pack: " + ", ".join(named)
     for demand in involved:
-        others = "; ".join(d.describe() for d in involved if d is not demand) or "no version"
+        others = "; ".join(n for n in named if n != demand.describe()) or "no version"
         yield pack_finding(
             host,
             demand.pack,

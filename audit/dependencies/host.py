@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 
 from audit.catalogue import severities
 from audit.dependencies.crosspack import (
@@ -16,7 +16,7 @@ from audit.dependencies.markers import marker_facts
 from audit.dependencies.perpack import pack_findings
 from audit.model import Environment, Finding
 
-__all__ = ["audit_dependencies"]
+__all__ = ["audit_dependencies", "conflicts_among"]
 
 
 def audit_dependencies(
@@ -65,6 +65,23 @@ def audit_dependencies(
         *compromised_findings(host, judged, installed),
     ]
     return DependencyAudit(tuple(findings), tuple(j.row(host) for j in judged))
+
+
+def conflicts_among(
+    host: str,
+    packs: Sequence[PackRequirements],
+    env: Environment,
+    distributions: Collection[str] | None = None,
+) -> tuple[Finding, ...]:
+    """Return the ``dependency.conflict`` findings `audit_dependencies` gives for ``packs`` in
+    ``env``, in the same order, and nothing else: conflicts never depend on what is installed.
+
+    :param distributions: only the conflicts over these (canonical names); a conflict is over
+        one distribution, so the lines over others take no part.
+    """
+    facts = marker_facts(env)
+    judged = [j for i, pack in enumerate(packs) for j in judge(pack, i, facts, None, distributions)]
+    return tuple(conflict_findings(host, judged))
 
 
 def _unknown_installed(host: str, installed: Installed | None) -> Iterator[Finding]:

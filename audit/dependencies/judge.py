@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import functools
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from packaging.specifiers import SpecifierSet
@@ -102,13 +103,21 @@ def pack_lines(pack: PackRequirements) -> list[Line]:
     pyproject's; a line repeated within one source is kept once."""
     entry = pack.entry
     declared = entry.declared.dependencies if entry.declared is not None else None
+    return list(_lines(tuple(pack.registry or ()), entry.requirements or (), tuple(declared or ())))
+
+
+# NOTE: a fleet has the same few thousand packs on every host: parse their lines once.
+@functools.lru_cache(maxsize=1 << 14)
+def _lines(
+    registry: tuple[str, ...], requirements: tuple[str, ...], declared: tuple[str, ...]
+) -> tuple[Line, ...]:
     texts = [
-        *((RequirementSource.REGISTRY, t) for t in pack.registry or ()),
-        *((RequirementSource.LOCAL, t) for t in file_lines(entry.requirements or ())),
-        *((RequirementSource.LOCAL, t) for t in declared or ()),
+        *((RequirementSource.REGISTRY, t) for t in registry),
+        *((RequirementSource.LOCAL, t) for t in file_lines(requirements)),
+        *((RequirementSource.LOCAL, t) for t in declared),
     ]
     unique = dict.fromkeys((source, text.strip()) for source, text in texts)
-    return [parse_line(text, source) for source, text in unique]
+    return tuple(parse_line(text, source) for source, text in unique)
 
 
 def judge(
@@ -116,10 +125,16 @@ def judge(
     index: int,
     facts: Mapping[str, str],
     installed: Installed | None,
+    distributions: Collection[str] | None = None,
 ) -> list[Judged]:
-    """Judge every line of ``pack`` against the marker ``facts`` and the ``installed`` set."""
+    """Judge every line of ``pack`` against the marker ``facts`` and the ``installed`` set.
+
+    :param distributions: only the lines over these (canonical names), when given.
+    """
     judged = []
     for line in pack_lines(pack):
+        if distributions is not None and _distribution(line) not in distributions:
+            continue
         if isinstance(line, InvalidLine):
             judged.append(Judged(pack, index, line, None, None, None))
             continue
@@ -128,6 +143,10 @@ def judge(
         satisfied = _satisfied(line, holds, installed, found)
         judged.append(Judged(pack, index, line, holds, found, satisfied))
     return judged
+
+
+def _distribution(line: Line) -> str | None:
+    return line.distribution if isinstance(line, RequirementLine) else None
 
 
 def _satisfied(

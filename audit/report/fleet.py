@@ -11,7 +11,7 @@ from __future__ import annotations
 import secrets
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 
 from audit.errors import ExitCode, InputError
 from audit.model import Severity
-from audit.report.fleet_query import SEVERITY_RANK, Aggregate, TableSource, aggregate
+from audit.report.fleet_query import SEVERITY_RANK, Aggregate, TableSource, aggregate, gathered
 from audit.report.fleet_schema import (
     BLOCKERS_SCHEMA,
     DRIFT_SCHEMA,
@@ -47,6 +47,9 @@ DEFAULT_STALE_AFTER = timedelta(days=7)
 #: Exit code of a run whose registry lookups failed (DESIGN.md "Exit codes").
 _BLOCKING_CHECKS = ["comfyui.incompatible", "frontend.incompatible"]
 _WAIVED = pc.coalesce(pc.field("waived"), False)
+#: Every column the roll-up's questions read, of each table: read once, in one pass.
+_FINDINGS_READ = ["node_id", "version", "check", "severity", "when", "waived"]
+_NODES_READ = ["node_id", "version", "compatible_now", "compatible_after_upgrade"]
 
 #: A row of a roll-up table, before it becomes Arrow (or as pyarrow gives it back).
 Row = dict[str, Any]
@@ -372,9 +375,12 @@ def rollup(
     targeted = [
         p for p in picks if target_comfyui is None or _same_version(p.target, target_comfyui)
     ]
-    findings = _source(root, picks, "findings")
-    blockers = _blocker_rows(_source(root, targeted, "findings"), _source(root, targeted, "nodes"))
-    nodes = _source(root, picks, "nodes")
+    findings = gathered(_source(root, picks, "findings"), _FINDINGS_READ)
+    nodes = gathered(_source(root, picks, "nodes"), _NODES_READ)
+    blockers = _blocker_rows(
+        replace(findings, selection=_source(root, targeted, "findings").selection),
+        replace(nodes, selection=_source(root, targeted, "nodes").selection),
+    )
     return Rollup(
         rollup_id=rid,
         created_at=now,

@@ -13,7 +13,7 @@ SQL the roll-up does not need. The README shows DuckDB and Spark one-liners for 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pyarrow as pa
 import pyarrow.acero as acero
@@ -25,7 +25,7 @@ from audit.errors import InputError
 from audit.report.schema import SEVERITY_LABELS
 from audit.report.storage import Location, redact
 
-__all__ = ["SEVERITY_RANK", "Aggregate", "TableSource", "aggregate"]
+__all__ = ["SEVERITY_RANK", "Aggregate", "TableSource", "aggregate", "gathered"]
 
 #: The severity of a findings row as a number, info 0 to critical 3 (it is a dictionary column).
 SEVERITY_RANK = pc.index_in(
@@ -54,13 +54,18 @@ class TableSource:
     files: Sequence[Location]
     schema: pa.Schema
     selection: pa.Table
+    rows: pa.Table | None = None
+    """The chosen runs' rows, when `gathered` has read them: the files are not read again."""
 
     @property
     def local(self) -> bool:
         return all(f.local for f in self.files)
 
     def dataset(self, files: Sequence[Location] | None = None) -> ds.Dataset:
-        """The Parquet files (all, or ``files``) as one dataset with the report's schema."""
+        """The Parquet files (all, or ``files``) as one dataset with the report's schema; the
+        gathered rows instead, when there are some and no ``files`` are named."""
+        if files is None and self.rows is not None:
+            return ds.InMemoryDataset(self.rows)
         files = self.files if files is None else files
         filesystem = files[0].filesystem if files else pafs.LocalFileSystem()
         return ds.FileSystemDataset.from_paths(
@@ -129,7 +134,34 @@ def aggregate(
         report's columns.
     """
     reads = list(dict.fromkeys([*_JOIN_KEYS, *reads]))
-    plan = _plan(source, where, columns, reads, keys, aggregates)
+    return _table(_plan(source, where, columns, reads, keys, aggregates), source, reads)
+
+
+def gathered(source: TableSource, reads: Sequence[str]) -> TableSource:
+    """Return ``source`` with the rows of its chosen (run, host) pairs, columns ``reads`` (plus
+    ``run_id`` and ``host``), read in one scan of its files.
+
+    Every aggregation of a roll-up then reads these rows instead of opening every file again:
+    one pass over the files instead of one per question. They are the chosen runs' rows of a
+    few narrow columns, never the whole history.
+
+    :raises InputError: naming the file, as `aggregate` does.
+    """
+    reads = list(dict.fromkeys([*_JOIN_KEYS, *reads]))
+    scan_options = acero.ScanNodeOptions(
+        source.dataset(), columns=reads, fragment_readahead=_FILES_IN_FLIGHT[source.local]
+    )
+    scan = acero.Declaration("scan", scan_options)
+    project = acero.ProjectNodeOptions([pc.field(c) for c in reads], reads)
+    projected = acero.Declaration("project", project, inputs=[scan])
+    pairs = acero.TableSourceNodeOptions(source.selection.select(_JOIN_KEYS))
+    chosen = acero.Declaration("table_source", pairs)
+    join = acero.HashJoinNodeOptions("left semi", _JOIN_KEYS, _JOIN_KEYS)
+    plan = acero.Declaration("hashjoin", join, inputs=[projected, chosen])
+    return replace(source, rows=_table(plan, source, reads))
+
+
+def _table(plan: acero.Declaration, source: TableSource, reads: Sequence[str]) -> pa.Table:
     try:
         return plan.to_table(use_threads=True)
     except (OSError, pa.ArrowException) as e:

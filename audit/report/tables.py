@@ -3,8 +3,9 @@ counts of an AuditRun."""
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import cast
 
@@ -85,8 +86,14 @@ def _column(field: pa.Field, values: list[object]) -> pa.Array:
     return pa.array(values, type=field.type)
 
 
-def _table(rows: Sequence[Row], schema: pa.Schema) -> pa.Table:
-    columns = [_column(field, [row[field.name] for row in rows]) for field in schema]
+def _table(rows: Iterable[Row], schema: pa.Schema) -> pa.Table:
+    # NOTE: rows stream into one list per column; a run's rows are never all held as dicts.
+    values: list[list[object]] = [[] for _ in schema]
+    appenders = [(field.name, column.append) for field, column in zip(schema, values, strict=True)]
+    for row in rows:
+        for name, append in appenders:
+            append(row[name])
+    columns = [_column(field, column) for field, column in zip(schema, values, strict=True)]
     return pa.Table.from_arrays(columns, schema=schema)
 
 
@@ -181,12 +188,12 @@ def _finding_row(run_id: str, finding: Finding) -> Row:
 
 def nodes_table(run: AuditRun) -> pa.Table:
     """Return one row per audited entry, in run order, with ``NODES_SCHEMA``."""
-    return _table([_node_row(run.run_id, e) for e in run.entries], NODES_SCHEMA)
+    return _table((_node_row(run.run_id, e) for e in run.entries), NODES_SCHEMA)
 
 
 def findings_table(run: AuditRun) -> pa.Table:
     """Return one row per finding (host findings first, then by entry) with ``FINDINGS_SCHEMA``."""
-    return _table([_finding_row(run.run_id, f) for f in run.findings], FINDINGS_SCHEMA)
+    return _table((_finding_row(run.run_id, f) for f in run.findings), FINDINGS_SCHEMA)
 
 
 def _requirement_row(run_id: str, row: RequirementRow) -> Row:
@@ -207,7 +214,7 @@ def _requirement_row(run_id: str, row: RequirementRow) -> Row:
 
 def requirements_table(run: AuditRun) -> pa.Table:
     """Return one row per requirement line, in run order, with ``REQUIREMENTS_SCHEMA``."""
-    rows = [_requirement_row(run.run_id, r) for r in run.requirements]
+    rows = (_requirement_row(run.run_id, r) for r in run.requirements)
     return _table(rows, REQUIREMENTS_SCHEMA)
 
 
@@ -242,8 +249,10 @@ def _upgrade_row(run_id: str, a: DistributionAdvice) -> Row:
 def recommendations_table(run: AuditRun) -> pa.Table:
     """Return one row per recommendation, in run order, then one per vulnerable distribution,
     with ``RECOMMENDATIONS_SCHEMA``."""
-    rows = [_recommendation_row(run.run_id, r) for r in run.recommendations]
-    rows += [_upgrade_row(run.run_id, a) for a in run.upgrades]
+    rows = itertools.chain(
+        (_recommendation_row(run.run_id, r) for r in run.recommendations),
+        (_upgrade_row(run.run_id, a) for a in run.upgrades),
+    )
     return _table(rows, RECOMMENDATIONS_SCHEMA)
 
 

@@ -11,16 +11,13 @@ marks a complete run; a failed write removes what it wrote.
 
 from __future__ import annotations
 
-import csv
 import functools
-import io
 import json
 import os
 import secrets
 import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from pathlib import Path
 from typing import overload
 
@@ -31,6 +28,7 @@ from audit import TOOL_NAME, __version__, atomic
 from audit.environment import profile_to_dict
 from audit.errors import ReportError, describe_error
 from audit.model import AuditRun
+from audit.report.csvout import write_csv
 from audit.report.schema import SCHEMA_VERSION
 from audit.report.storage import FileBuilder, is_uri, open_location, write_folder
 from audit.report.tables import (
@@ -46,7 +44,7 @@ from audit.report.tables import (
     workflows_table,
 )
 
-__all__ = ["csv_bytes", "csv_rows", "json_bytes", "parquet_bytes", "run_document", "write_run"]
+__all__ = ["csv_bytes", "json_bytes", "parquet_bytes", "run_document", "write_run"]
 
 _TRANSLATED = (OSError, pa.ArrowException, TypeError, ValueError)
 _TABLES = (
@@ -87,51 +85,8 @@ def run_document(run: AuditRun) -> dict[str, object]:
     }
 
 
-def _csv_cell(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, datetime):
-        return iso_utc(value)
-    if isinstance(value, list):
-        return ";".join(_csv_cell(item) for item in value)
-    return str(value)
-
-
-def csv_rows(table: pa.Table) -> Iterator[list[str]]:
-    """Yield the header, then each row of ``table`` as the CSV cells that stand for it.
-
-    Lists are joined with ``;``, timestamps are ISO-8601 UTC, booleans ``true``/``false``,
-    severities their label, and nulls empty.
-    """
-    yield list(table.column_names)
-    columns = [_csv_column(column) for column in table.columns]
-    for row in zip(*columns, strict=True):
-        yield list(row)
-
-
-def _csv_column(column: pa.ChunkedArray) -> list[str]:
-    # NOTE: text columns (and severities) need no conversion but of nulls: a fleet's tables
-    # have hundreds of thousands of rows.
-    values = column.to_pylist()
-    kind = column.type
-    if pa.types.is_string(kind) or pa.types.is_dictionary(kind):
-        return ["" if value is None else value for value in values]
-    if pa.types.is_boolean(kind):
-        return [_BOOLEAN_CELLS[value] for value in values]
-    if pa.types.is_list(kind) and pa.types.is_string(kind.value_type):
-        return ["" if v is None else ";".join(i or "" for i in v) for v in values]
-    return [_csv_cell(value) for value in values]
-
-
-_BOOLEAN_CELLS = {True: "true", False: "false", None: ""}
-
-
 def _write_csv(table: pa.Table, path: Path) -> None:
-    # NOTE: RFC 4180 line ends; with "\n" alone the csv module leaves a lone "\r" unquoted, and
-    # readers then split the row there.
-    atomic.write_new(path, csv_bytes(table))
+    atomic.write_new_from(path, lambda stream: write_csv(table, stream))
 
 
 def _json_text(document: dict[str, object]) -> str:
@@ -143,10 +98,10 @@ def _write_json(document: dict[str, object], path: Path) -> None:
 
 
 def csv_bytes(table: pa.Table) -> bytes:
-    """Return ``table`` as the UTF-8 CSV file a run folder holds (see `csv_rows`)."""
-    stream = io.StringIO(newline="")
-    csv.writer(stream, lineterminator="\r\n").writerows(csv_rows(table))
-    return stream.getvalue().encode("utf-8")
+    """Return ``table`` as the UTF-8 CSV file a run folder holds (see `audit.report.csvout`)."""
+    sink = pa.BufferOutputStream()
+    write_csv(table, sink)
+    return bytes(sink.getvalue().to_pybytes())
 
 
 def json_bytes(document: dict[str, object]) -> bytes:

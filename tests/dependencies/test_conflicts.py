@@ -6,14 +6,21 @@ from collections.abc import Sequence
 
 import pytest
 
-from audit.dependencies import PackRequirements, audit_dependencies
+from audit.dependencies import PackRequirements, audit_dependencies, conflicts_among
 from audit.model import Finding, FindingSource, Severity
 from tests.dependencies.conftest import HOST, env, pack
 
 
 def _conflicts(packs: Sequence[PackRequirements], python: str | None = "3.11.9") -> list[Finding]:
-    result = audit_dependencies(HOST, packs, env({}, python=python))
-    return [f for f in result.findings if f.check == "dependency.conflict"]
+    environment = env({}, python=python)
+    result = audit_dependencies(HOST, packs, environment)
+    found = [f for f in result.findings if f.check == "dependency.conflict"]
+    # NOTE: the advisor's shortcut must agree: the conflicts alone, and those over one name.
+    assert list(conflicts_among(HOST, packs, environment)) == found
+    for name in {f.message.split(":", 1)[0] for f in found} | {"numpy"}:
+        over = [f for f in found if f.message.startswith(f"{name}:")]
+        assert list(conflicts_among(HOST, packs, environment, {name})) == over
+    return found
 
 
 def test_a_conflict_names_every_pack_and_its_range_with_one_row_per_pack() -> None:

@@ -264,15 +264,15 @@ def test_written_as_parquet_csv_and_rollup_json(rolled: Rollup, tmp_path: Path) 
     for name, table in rolled.tables().items():
         assert pq.read_table(folder / f"{name}.parquet").equals(table), name
     assert (folder / "blockers.csv").read_bytes().decode() == (
-        "rollup_id,target_comfyui,node_id,version,host_count,hosts\r\n"
-        "20240610T180000Z-f1ee70,0.4.0,comfyui-impact-pack,8.8.1,4,"
-        "render-01;render-02;render-03;render-12\r\n"
-        "20240610T180000Z-f1ee70,0.4.0,comfyui-impact-pack,8.7.0,1,render-04\r\n"
+        '"rollup_id","target_comfyui","node_id","version","host_count","hosts"\r\n'
+        '"20240610T180000Z-f1ee70","0.4.0","comfyui-impact-pack","8.8.1",4,'
+        '"render-01;render-02;render-03;render-12"\r\n'
+        '"20240610T180000Z-f1ee70","0.4.0","comfyui-impact-pack","8.7.0",1,"render-04"\r\n'
     )
     assert (folder / "drift.csv").read_bytes().decode() == (
-        "rollup_id,node_id,host_count,versions,host_counts\r\n"
-        "20240610T180000Z-f1ee70,comfyui-impact-pack,7,8.8.1;8.7.0,6;1\r\n"
-        "20240610T180000Z-f1ee70,comfyui-kjnodes,7,1.1.2;1.0.0,6;1\r\n"
+        '"rollup_id","node_id","host_count","versions","host_counts"\r\n'
+        '"20240610T180000Z-f1ee70","comfyui-impact-pack",7,"8.8.1;8.7.0","6;1"\r\n'
+        '"20240610T180000Z-f1ee70","comfyui-kjnodes",7,"1.1.2;1.0.0","6;1"\r\n'
     )
     document = json.loads((folder / "rollup.json").read_text(encoding="utf-8"))
     assert document == {

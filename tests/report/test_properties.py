@@ -14,10 +14,13 @@ from hypothesis import strategies as st
 
 from audit.model import Finding, FindingSource, Severity, When
 from audit.report import findings_table, render_summary, write_run
+from audit.report.csvout import FORMULA_START, restore_cell
 from tests.report.conftest import audited, entry, make_run
 
 names = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), min_size=1, max_size=12)
-texts = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=40)
+texts = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=40) | st.builds(
+    "{}{}".format, st.sampled_from([*FORMULA_START, "'", "''"]), names
+)
 findings_strategy = st.builds(
     Finding,
     host=st.sampled_from(["gpu-01", "gpu-02"]),
@@ -87,7 +90,9 @@ def test_csv_cells_equal_parquet_values_as_text(findings: list[Finding]) -> None
         ["" if v is None else str(v).lower() if isinstance(v, bool) else str(v) for v in r.values()]
         for r in parquet
     ]
-    assert from_csv.to_numpy().tolist() == expected
+    cells: list[list[str]] = from_csv.to_numpy().tolist()
+    assert [[restore_cell(cell) for cell in row] for row in cells] == expected
+    assert not [cell for row in cells for cell in row if cell and cell[0] in FORMULA_START]
 
 
 @settings(deadline=None)

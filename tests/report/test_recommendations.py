@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import replace
 from pathlib import Path
 
@@ -11,7 +13,7 @@ import pyarrow.parquet as pq
 from audit.advisor import Recommendation
 from audit.model import AuditRun, Found, Severity, When
 from audit.report import RECOMMENDATIONS_SCHEMA, recommendations_table, render_summary
-from audit.report.write import csv_rows
+from audit.report.write import csv_bytes
 from audit.vulnerabilities import DistributionAdvice
 from tests.report.conftest import FOO_VERSION, audited, entry, finding, make_run, read_frame
 
@@ -144,7 +146,7 @@ def test_parquet_and_csv(tmp_path: Path) -> None:
     frame = read_frame(path)
     assert frame["recommended_version"].isna().tolist() == [False, True]
     assert frame["blocked_by"].tolist()[1] == list(STUCK.blocked_by)
-    assert list(csv_rows(table))[1:] == [
+    assert list(csv.reader(io.StringIO(csv_bytes(table).decode())))[1:] == [
         [
             "run-1",
             "gpu-01",

@@ -57,32 +57,38 @@ PROFILE = {
     "sources": {"accelerators": "nvidia-smi", "os": "detected"},
 }
 NODES_CSV = """\
-run_id,host,node_id,version,source,status,deprecated,supported_os,supported_accelerators,\
-supported_comfyui_version,supported_comfyui_frontend_version,dependencies,tags_admin,fetched_at,\
-cache_hit,disabled,url,hash,compatible_now,compatible_after_upgrade,worst_severity,finding_count,\
-node_status,publisher_id,publisher_status,latest_version,outdated
-run-1,gpu-01,comfyui-foo,1.2.0,registry,NodeVersionStatusActive,false,linux;windows,cuda,>=0.4.0,,\
-numpy>=1.26;torch,,2024-04-30T08:15:00.000000Z,true,false,,,false,,error,2,,,,,
-run-1,gpu-01,my-node,0123abc,git,,,,,,,,,,,true,https://github.com/me/my-node,0123abc,true,,,0,,,,,
-run-1,gpu-01,bar,2.0,registry,,,,,,,,,,false,false,,,,,error,1,,,,,
+"run_id","host","node_id","version","source","status","deprecated","supported_os",\
+"supported_accelerators","supported_comfyui_version","supported_comfyui_frontend_version",\
+"dependencies","tags_admin","fetched_at","cache_hit","disabled","url","hash","compatible_now",\
+"compatible_after_upgrade","worst_severity","finding_count","node_status","publisher_id",\
+"publisher_status","latest_version","outdated"
+"run-1","gpu-01","comfyui-foo","1.2.0","registry","NodeVersionStatusActive",false,\
+"linux;windows","cuda",">=0.4.0",,"numpy>=1.26;torch","","2024-04-30T08:15:00.000000Z",true,\
+false,,,false,,"error",2,,,,,
+"run-1","gpu-01","my-node","0123abc","git",,,,,,,,,,,true,"https://github.com/me/my-node",\
+"0123abc",true,,,0,,,,,
+"run-1","gpu-01","bar","2.0","registry",,,,,,,,,,false,false,,,,,"error",1,,,,,
 """
 FINDINGS_CSV = """\
-run_id,host,node_id,version,check,severity,message,expected,actual,source,when,waived,\
-waiver_reason,baseline,workflow
-run-1,gpu-01,,,env.unknown,warning,installed packages are unknown,,,environment,now,false,,,
-run-1,gpu-01,comfyui-foo,1.2.0,comfyui.version,error,"needs ComfyUI >=0.4.0, installed 0.3.30",\
->=0.4.0,0.3.30,registry,now,false,,,
-run-1,gpu-01,comfyui-foo,1.2.0,dependency.info,info,2 requirements,,,registry,now,false,,,
-run-1,gpu-01,bar,2.0,registry.fetch-failed,error,timed out after 3 attempts,,,registry,now,false,,,
+"run_id","host","node_id","version","check","severity","message","expected","actual","source",\
+"when","waived","waiver_reason","baseline","workflow"
+"run-1","gpu-01",,,"env.unknown","warning","installed packages are unknown",,,"environment",\
+"now",false,,,
+"run-1","gpu-01","comfyui-foo","1.2.0","comfyui.version","error",\
+"needs ComfyUI >=0.4.0, installed 0.3.30",">=0.4.0","0.3.30","registry","now",false,,,
+"run-1","gpu-01","comfyui-foo","1.2.0","dependency.info","info","2 requirements",,,"registry",\
+"now",false,,,
+"run-1","gpu-01","bar","2.0","registry.fetch-failed","error","timed out after 3 attempts",,,\
+"registry","now",false,,,
 """
 REQUIREMENTS_CSV = """\
-run_id,host,node_id,version,requirement,distribution,specifier,marker,source,installed_version,\
-satisfied
-run-1,gpu-01,comfyui-foo,1.2.0,numpy>=1.26,numpy,>=1.26,,registry,1.26.4,true
-run-1,gpu-01,comfyui-foo,1.2.0,torch<2,torch,<2,,local,2.9.1+cu126,false
-run-1,gpu-01,comfyui-foo,1.2.0,"pywin32; python_version < \"\"3.12\"\"",pywin32,,\
-"python_version < \"\"3.12\"\"",local,,
-run-1,gpu-01,bar,2.0,numpy<1.24>=1.18,,,,local,,
+"run_id","host","node_id","version","requirement","distribution","specifier","marker","source",\
+"installed_version","satisfied"
+"run-1","gpu-01","comfyui-foo","1.2.0","numpy>=1.26","numpy",">=1.26",,"registry","1.26.4",true
+"run-1","gpu-01","comfyui-foo","1.2.0","torch<2","torch","<2",,"local","2.9.1+cu126",false
+"run-1","gpu-01","comfyui-foo","1.2.0","pywin32; python_version < \"\"3.12\"\"","pywin32",,\
+"python_version < \"\"3.12\"\"","local",,
+"run-1","gpu-01","bar","2.0","numpy<1.24>=1.18",,,,"local",,
 """
 
 
@@ -202,7 +208,7 @@ def test_empty_run_writes_headers_and_full_schemas(tmp_path: Path) -> None:
     assert _csv_text(folder / "findings.csv") == header + "\r\n"
     assert pq.read_table(folder / "nodes.parquet").num_rows == 0
     assert pq.read_table(folder / "requirements.parquet").num_rows == 0
-    header = REQUIREMENTS_CSV.split("\nrun-1")[0].replace("\\\n", "")
+    header = REQUIREMENTS_CSV.split('\n"run-1"')[0].replace("\\\n", "")
     assert _csv_text(folder / "requirements.csv") == header + "\r\n"
     assert pd.read_csv(folder / "nodes.csv").columns.tolist()[:3] == ["run_id", "host", "node_id"]
 

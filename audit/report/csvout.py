@@ -1,0 +1,96 @@
+"""Write a table as the CSV file comfy-audit writes, through Arrow's CSV writer.
+
+Every cell is computed column-wise in Arrow before it is written: lists are joined with ``;``,
+timestamps are ISO-8601 UTC text, severities their label, booleans ``true``/``false``, nulls
+empty. Text cells that a spreadsheet would take for a formula (they start with ``=``, ``+``,
+``-``, ``@``, a tab or a carriage return) get a leading ``'``, as OWASP recommends; Parquet keeps
+the exact values. `restore_cell` undoes it.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import BinaryIO
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
+
+__all__ = ["FORMULA_START", "csv_table", "restore_cell", "write_csv"]
+
+FORMULA_START = "=+-@\t\r"
+"""The first characters that make a spreadsheet evaluate a cell (OWASP, "CSV Injection")."""
+
+# NOTE: a cell that already starts with quotes before such a character gets one more, so that
+# `restore_cell` can tell a neutralised cell from one that held the quote itself.
+_NEUTRALISE = r"^('*[=+\-@\t\r])"
+_NEUTRALISED = re.compile(r"'('*[=+\-@\t\r])")
+
+_BATCH_ROWS = 65_536
+_OPTIONS = pa_csv.WriteOptions(eol="\r\n")
+"""RFC 4180 line ends; Arrow quotes every text cell and the header, never a number, a boolean or
+an empty (null) cell."""
+
+
+def _timestamps(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    # NOTE: the report's timestamps are microseconds, so %S prints "SS.ffffff": fixed width.
+    return pc.strftime(column.cast(pa.timestamp("us", tz="UTC")), format="%Y-%m-%dT%H:%M:%SZ")
+
+
+def _joined_chunk(chunk: pa.ListArray) -> pa.Array:
+    strings = chunk.cast(pa.list_(pa.string()))
+    offsets = strings.offsets
+    start, end = offsets[0].as_py(), offsets[-1].as_py()
+    # NOTE: a batch is a slice of its column: rebase its offsets on its own values, so that a
+    # null item can become "" (as it always was) before the join, which would null the list.
+    values = pc.fill_null(strings.values.slice(start, end - start), "")
+    rebased = pc.subtract(offsets, pa.scalar(start, offsets.type))
+    filled = pa.ListArray.from_arrays(rebased, values, mask=strings.is_null())
+    return pc.binary_join(filled, ";")
+
+
+def _joined(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    chunks = [_joined_chunk(chunk) for chunk in column.chunks]
+    return pa.chunked_array(chunks, type=pa.string())
+
+
+def _text(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Return ``column`` as the text of its cells, or unchanged when Arrow writes it right."""
+    kind = column.type
+    if pa.types.is_timestamp(kind):
+        return _timestamps(column)
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind):
+        return _joined(column)
+    if pa.types.is_dictionary(kind):
+        return column.cast(kind.value_type).cast(pa.string())
+    if pa.types.is_large_string(kind):
+        return column.cast(pa.string())
+    return column
+
+
+def _neutralised(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    if not pa.types.is_string(column.type):
+        return column
+    return pc.replace_substring_regex(column, pattern=_NEUTRALISE, replacement=r"'\1")
+
+
+def csv_table(table: pa.Table) -> pa.Table:
+    """Return ``table`` with every column as the cells its CSV file holds (see the module)."""
+    columns = [_neutralised(_text(column)) for column in table.columns]
+    return pa.Table.from_arrays(columns, names=table.column_names)
+
+
+def write_csv(table: pa.Table, sink: str | pa.NativeFile | BinaryIO) -> None:
+    """Write ``table`` as CSV (UTF-8, a header, ``\\r\\n`` line ends) to ``sink``, a path or a
+    binary stream, converting and writing a batch of rows at a time."""
+    schema = csv_table(table.slice(0, 0)).schema
+    with pa_csv.CSVWriter(sink, schema, write_options=_OPTIONS) as writer:
+        for batch in table.to_batches(max_chunksize=_BATCH_ROWS):
+            writer.write_table(csv_table(pa.Table.from_batches([batch], schema=table.schema)))
+
+
+def restore_cell(cell: str) -> str:
+    """Return the value a CSV cell written by `write_csv` stood for, its neutralising ``'``
+    removed."""
+    match = _NEUTRALISED.match(cell)
+    return cell[1:] if match else cell
