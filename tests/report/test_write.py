@@ -144,7 +144,7 @@ def test_run_json_is_the_exact_document(run: AuditRun, tmp_path: Path) -> None:
     expected = {
         "tool": "comfy-audit",
         "tool_version": audit.__version__,
-        "schema_version": "2",
+        "schema_version": "3",
         "run_id": "run-1",
         "started_at": "2024-05-01T12:00:00.000000Z",
         "finished_at": "2024-05-01T12:00:02.500000Z",
