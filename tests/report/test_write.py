@@ -68,12 +68,12 @@ run-1,gpu-01,bar,2.0,registry,,,,,,,,,,false,false,,,,,error,1,,,,,
 """
 FINDINGS_CSV = """\
 run_id,host,node_id,version,check,severity,message,expected,actual,source,when,waived,\
-waiver_reason,baseline,workflow
-run-1,gpu-01,,,env.unknown,warning,installed packages are unknown,,,environment,now,false,,,
+waiver_reason,baseline,workflow,vuln_id
+run-1,gpu-01,,,env.unknown,warning,installed packages are unknown,,,environment,now,false,,,,
 run-1,gpu-01,comfyui-foo,1.2.0,comfyui.version,error,"needs ComfyUI >=0.4.0, installed 0.3.30",\
->=0.4.0,0.3.30,registry,now,false,,,
-run-1,gpu-01,comfyui-foo,1.2.0,dependency.info,info,2 requirements,,,registry,now,false,,,
-run-1,gpu-01,bar,2.0,registry.fetch-failed,error,timed out after 3 attempts,,,registry,now,false,,,
+>=0.4.0,0.3.30,registry,now,false,,,,
+run-1,gpu-01,comfyui-foo,1.2.0,dependency.info,info,2 requirements,,,registry,now,false,,,,
+run-1,gpu-01,bar,2.0,registry.fetch-failed,error,timed out after 3 attempts,,,registry,now,false,,,,
 """
 REQUIREMENTS_CSV = """\
 run_id,host,node_id,version,requirement,distribution,specifier,marker,source,installed_version,\
