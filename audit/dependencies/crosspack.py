@@ -98,7 +98,8 @@ def _conflict(host: str, name: str, involved: Sequence[_Demand]) -> Iterator[Fin
     else:
         message = f"{name}: no version satisfies every pack: " + ", ".join(named)
     for demand in involved:
-        others = "; ".join(d.describe() for d in involved if d is not demand) or "no version"
+        rest = sorted((d.describe() for d in involved if d is not demand), key=str.casefold)
+        others = "; ".join(rest) or "no version"
         yield pack_finding(
             host,
             demand.pack,
