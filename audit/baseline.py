@@ -1,11 +1,14 @@
 """The baseline: an earlier run's findings, against which each finding is marked new or known.
 
 A finding's identity (`identity`) is its host, node id (any case, as registry ids compare),
-version, check code, ``when``, ``expected`` and ``actual``. The message is left out, since its
-wording may change between releases of the tool; ``expected`` and ``actual`` are in, since they
-tell apart two findings of one check about one pack (``dependency.missing`` of ``numpy`` and of
-``torch``), and a changed fact (a new installed version, another ``tags_admin`` entry) is a new
-finding. An empty text and a null are the same, because CSV cannot tell them apart.
+version, check code, ``when``, ``expected``, ``actual``, ``workflow`` and ``vuln_id``. The
+message is left out, since its wording may change between releases of the tool; ``expected`` and
+``actual`` are in, since they tell apart two findings of one check about one pack
+(``dependency.missing`` of ``numpy`` and of ``torch``), and a changed fact (a new installed
+version, another ``tags_admin`` entry) is a new finding; ``workflow`` and ``vuln_id`` tell apart
+one check's findings about two workflows, or two advisories with the same fix. An empty text and
+a null are the same, because CSV cannot tell them apart. A baseline written before a column
+existed lacks it: that column is then left out of the comparison (null on both sides).
 
 A finding is *known* when the baseline holds one with the same identity, and, if the finding
 counts for the exit code (it is not waived), one that counted too, at the same or a worse
@@ -34,7 +37,19 @@ from audit.report.csvout import restore_cell
 __all__ = ["IDENTITY_COLUMNS", "Baseline", "Identity", "identity", "load_baseline"]
 
 #: The findings-table columns that make up a finding's identity.
-IDENTITY_COLUMNS = ("host", "node_id", "version", "check", "when", "expected", "actual")
+IDENTITY_COLUMNS = (
+    "host",
+    "node_id",
+    "version",
+    "check",
+    "when",
+    "expected",
+    "actual",
+    "workflow",
+    "vuln_id",
+)
+#: Identity columns that baselines written before them lack.
+_LATER_COLUMNS = frozenset({"workflow", "vuln_id"})
 
 #: The further columns a baseline reads: whether and how badly each finding counted.
 _STATE_COLUMNS = ("severity", "waived")
@@ -59,10 +74,22 @@ def identity(finding: Finding) -> Identity:
     >>> f = Finding("gpu-01", "ComfyUI-Foo", "1.0", "security.tag", Severity.WARNING,
     ...             "any message", FindingSource.REGISTRY, actual="any-code-execute")
     >>> identity(f)
-    ('gpu-01', 'comfyui-foo', '1.0', 'security.tag', 'now', None, 'any-code-execute')
+    ('gpu-01', 'comfyui-foo', '1.0', 'security.tag', 'now', None, 'any-code-execute', None, None)
     """
     f = finding
-    return _identity((f.host, f.node_id, f.version, f.check, f.when.value, f.expected, f.actual))
+    return _identity(
+        (
+            f.host,
+            f.node_id,
+            f.version,
+            f.check,
+            f.when.value,
+            f.expected,
+            f.actual,
+            f.workflow,
+            f.vuln_id,
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -74,10 +101,12 @@ class Baseline:
     """Every identity in the baseline, waived or not."""
     counted: Mapping[Identity, Severity]
     """The worst severity at which each identity counted (was not waived) in the baseline."""
+    absent: frozenset[int] = frozenset()
+    """Positions in an identity of the columns the baseline lacks (written before them)."""
 
     def is_known(self, finding: Finding) -> bool:
         """Whether the baseline knows ``finding``, as the module docstring defines it."""
-        key = identity(finding)
+        key = tuple(None if i in self.absent else v for i, v in enumerate(identity(finding)))
         if finding.waived:
             return key in self.seen
         worst = self.counted.get(key)
@@ -110,12 +139,14 @@ def load_baseline(path: str | Path) -> Baseline:
         raise InputError(f"{name}: no such file or folder")
     suffix = where.suffix.lower()
     if suffix == ".parquet":
-        rows = _parquet_rows(where, name)
+        found = _parquet_rows(where, name)
     elif suffix == ".csv":
-        rows = _csv_rows(where, name)
+        found = _csv_rows(where, name)
     else:
         raise InputError(f"{name}: not a baseline: give a run folder, or a .parquet or .csv file")
-    return _baseline(rows, name)
+    columns, rows = found
+    absent = frozenset(i for i, c in enumerate(IDENTITY_COLUMNS) if c not in columns)
+    return replace(_baseline(rows, name), absent=absent)
 
 
 def _baseline(rows: Iterable[Sequence[object]], name: str) -> Baseline:
@@ -135,28 +166,35 @@ def _baseline(rows: Iterable[Sequence[object]], name: str) -> Baseline:
     return Baseline(name, frozenset(seen), counted)
 
 
+_Rows = tuple[frozenset[str], list[tuple[object, ...]]]
+"""The columns a findings file has, and its rows (``_COLUMNS``, null where it has none)."""
+
+
 def _missing(columns: Iterable[str], name: str) -> None:
-    absent = [c for c in _COLUMNS if c not in columns]
+    absent = [c for c in _COLUMNS if c not in columns and c not in _LATER_COLUMNS]
     if absent:
         raise InputError(f"{name}: not a findings table: it has no column {absent[0]!r}")
 
 
-def _parquet_rows(path: Path, name: str) -> list[tuple[object, ...]]:
+def _parquet_rows(path: Path, name: str) -> _Rows:
     with _translating(name):
-        names = pq.read_schema(path).names
+        names = frozenset(pq.read_schema(path).names)
     _missing(names, name)
+    present = [c for c in _COLUMNS if c in names]
     with _translating(name):
-        table = pq.read_table(path, columns=list(_COLUMNS))
-        columns = [table.column(c).to_pylist() for c in _COLUMNS]
-    return list(zip(*columns, strict=True))
+        table = pq.read_table(path, columns=present)
+        nulls = [None] * table.num_rows
+        columns = [table.column(c).to_pylist() if c in names else nulls for c in _COLUMNS]
+    return names, list(zip(*columns, strict=True))
 
 
-def _csv_rows(path: Path, name: str) -> list[tuple[object, ...]]:
+def _csv_rows(path: Path, name: str) -> _Rows:
     with _translating(name):
         text = safeio.read_bytes(path).decode("utf-8-sig")
         reader = csv.DictReader(io.StringIO(text, newline=""))
-        _missing(reader.fieldnames or (), name)
-        return [tuple(_restored(row.get(c)) for c in _COLUMNS) for row in reader]
+        names = frozenset(reader.fieldnames or ())
+        _missing(names, name)
+        return names, [tuple(_restored(row.get(c)) for c in _COLUMNS) for row in reader]
 
 
 def _restored(cell: str | None) -> str | None:

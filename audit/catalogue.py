@@ -259,7 +259,8 @@ CATALOGUE: tuple[CheckCode, ...] = (
     CheckCode(
         "workflow.banned-node",
         Severity.CRITICAL,
-        "the registry bans a class the workflow uses (`ComfyNodePolicyBanned`)",
+        "the registry bans a class the workflow uses (`ComfyNodePolicyBanned`), or its pack "
+        "or publisher",
     ),
     CheckCode(
         "workflow.deprecated-node",

@@ -999,10 +999,10 @@ def mirror(
     answers = source.fetch(keys)
     node_ids = list(dict.fromkeys(key.node_id for key in keys))
     lists = source.fetch_versions_of(node_ids) if with_versions else {}
-    packs = source.fetch_nodes(pack_ids(e for m in read for e in m.entries))
-    extra, failed_extra = (
-        _workflow_mirror(workflows, settings, source, read) if workflows else ([], 0)
+    extra, failed_extra, named = (
+        _workflow_mirror(workflows, settings, source, read) if workflows else ([], 0, [])
     )
+    packs = source.fetch_nodes(pack_ids((e for m in read for e in m.entries), named))
     records = merge_records(version_list_records(lists), mirror_records(answers))
     count = write_mirror([*records, *node_records(packs), *extra], output)
     found = sum(a.mirror_record() is not None for a in answers.values())
@@ -1050,7 +1050,7 @@ def _mirror_vulnerabilities(
 
 def _workflow_mirror(
     paths: Sequence[str], settings: RegistrySettings, source: AnyRegistry, read: list[Manifest]
-) -> tuple[list[dict[str, Any]], int]:
+) -> tuple[list[dict[str, Any]], int, list[str]]:
     from audit.workflows.mirroring import mirror_workflows
 
     return mirror_workflows(

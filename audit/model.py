@@ -330,6 +330,9 @@ class Finding:
     """``new`` or ``known`` when the run was compared with a baseline; else ``None``."""
     workflow: str | None = None
     """The workflow file (as given) a ``workflow.*`` finding is about; else ``None``."""
+    vuln_id: str | None = None
+    """The advisory a ``vulnerability.known`` (or OSV ``dependency.compromised``) finding is
+    about (the ``vulnerabilities`` table's ``vuln_id``); else ``None``."""
 
 
 @dataclass(frozen=True)

@@ -184,7 +184,8 @@ class Auditor:
         environments = self._host_environments(manifests, environment, profiles or {})
         entries = [e for m in manifests for e in m.entries]
         results = self._lookup(entries)
-        evaluate = _Evaluator(results, self._lookup_nodes(entries))
+        nodes = self._lookup_nodes(entries)
+        evaluate = _Evaluator(results, nodes)
         audited = []
         for done, entry in enumerate(entries, 1):
             audited.append(evaluate(entry, environments[entry.host]))
@@ -203,7 +204,7 @@ class Auditor:
         requirements = tuple(row for d in by_host for row in d.requirements)
         vulns = audit_vulnerabilities(self._vulnerabilities, readable, requirements, self._progress)
         workflow_rows, workflow_findings = (
-            self._workflows.judge(attached, readable) if self._workflows else ((), ())
+            self._workflows.judge(attached, readable, nodes) if self._workflows else ((), ())
         )
         run = AuditRun(
             run_id=new_run_id(started_at),
@@ -273,8 +274,9 @@ class Auditor:
         return results
 
     def _lookup_nodes(self, entries: Iterable[ManifestEntry]) -> Mapping[str, NodeAnswer]:
-        """The Node answer of every distinct pack id (lower-cased), asked once per run."""
-        ids = pack_ids(entries)
+        """The Node answer of every distinct pack id (lower-cased), asked once per run: the
+        entries' packs and the packs the workflows name, installed or not."""
+        ids = pack_ids(entries, self._workflows.packs if self._workflows else ())
         if self._nodes is None or not ids:
             return {}
         answers = self._nodes.lookup_nodes(ids)

@@ -190,6 +190,8 @@ findings_strategy = st.builds(
     actual=texts,
     when=st.sampled_from(When),
     waived=st.booleans(),
+    workflow=st.none() | st.sampled_from(["a.json", "b.json"]),
+    vuln_id=st.none() | st.sampled_from(["PYSEC-2025-41", "GHSA-53q9-r3pm-6pq6"]),
 )
 
 
@@ -219,3 +221,50 @@ def _run(findings: list[Finding]) -> AuditRun:
 
 def test_identity_columns_are_findings_columns() -> None:
     assert set(IDENTITY_COLUMNS) <= set(FINDINGS_SCHEMA.names)
+
+
+TORCH_CVE = finding(
+    "vulnerability.known",
+    Severity.CRITICAL,
+    "torch 2.5.1 has a known vulnerability: PYSEC-2025-41: RCE; fixed in 2.6.0",
+    node_id=None,
+    version=None,
+    source=FindingSource.OSV,
+    expected="2.6.0",
+    actual="2.5.1",
+)
+MISSING_IN_A = replace(
+    finding("workflow.missing-pack", Severity.ERROR, source=FindingSource.WORKFLOW),
+    expected="comfyui-foo",
+    workflow="a.json",
+)
+
+
+def test_the_advisory_and_the_workflow_tell_findings_apart(tmp_path: Path) -> None:
+    known = [replace(TORCH_CVE, vuln_id="PYSEC-2025-41"), MISSING_IN_A]
+    baseline = load_baseline(write_run(_run(known), tmp_path))
+    now = [
+        *known,
+        # another advisory of the same installed version, with the same fix
+        replace(TORCH_CVE, vuln_id="GHSA-aaaa-bbbb-cccc", message="another"),
+        # the same finding about another workflow
+        replace(MISSING_IN_A, workflow="b.json"),
+    ]
+    assert [f.baseline for f in baseline.mark(now)] == ["known", "known", "new", "new"]
+
+
+@pytest.mark.parametrize("name", ["findings.parquet", "findings.csv"])
+def test_a_baseline_written_before_the_later_columns(tmp_path: Path, name: str) -> None:
+    known = [replace(TORCH_CVE, vuln_id="PYSEC-2025-41"), MISSING_IN_A, MISSING_NUMPY]
+    folder = write_run(_run(known), tmp_path)
+    old = tmp_path / f"old-{name}"
+    table = pq.read_table(folder / "findings.parquet").drop_columns(["workflow", "vuln_id"])
+    if name.endswith(".csv"):
+        table.to_pandas().to_csv(old, index=False)
+    else:
+        pq.write_table(table, old)
+    baseline = load_baseline(old)
+    # NOTE: compared without the columns the baseline lacks, so an upgrade marks nothing new.
+    renamed = replace(TORCH_CVE, vuln_id="GHSA-aaaa-bbbb-cccc")
+    now = [*known, renamed, replace(MISSING_NUMPY, actual="1.0")]
+    assert [f.baseline for f in baseline.mark(now)] == ["known"] * 4 + ["new"]

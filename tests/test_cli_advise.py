@@ -104,3 +104,19 @@ def test_run_writes_the_recommendations_table(tmp_path: Path) -> None:
     )
     (quiet_dir,) = (tmp_path / "n").iterdir()
     assert pd.read_parquet(quiet_dir / "recommendations.parquet").empty
+
+
+def test_plans_leave_out_what_the_install_reported(tmp_path: Path) -> None:
+    mirror, manifest = setup(tmp_path)
+    snapshot = json.loads(manifest.read_text())
+    failure = {"reason": "No module named 'cv2'", "timestamp": "2026-12-01 10:00:00.123"}
+    manifest.write_text(json.dumps({**snapshot, "import_failures": {"comfyui-bar": failure}}))
+    plan = tmp_path / "plan.json"
+    result = invoke(
+        "advise", manifest, "--registry", mirror, *MACHINE, "--target-comfyui", "0.4.0", "-o", plan
+    )
+    assert result.exit_code == 1
+    # NOTE: a plan restores versions; the last start's import failures are no part of it.
+    written = json.loads(plan.read_text())
+    assert "import_failures" not in written
+    assert written["cnr_custom_nodes"] == {"comfyui-foo": "1.0.5", "comfyui-bar": "2.0.0"}

@@ -17,7 +17,7 @@ from audit.model import (
     RegistryNode,
 )
 
-__all__ = ["BAN_CHECKS", "check_node", "node_id_of", "pack_ids"]
+__all__ = ["BAN_CHECKS", "bans", "check_node", "node_id_of", "pack_ids"]
 
 #: Findings that keep their severity when the pack is disabled: a banned pack on disk is still
 #: malware, whether ComfyUI loads it or not.
@@ -32,14 +32,28 @@ def node_id_of(entry: ManifestEntry) -> str | None:
     return entry.node_id if in_registry or entry.registry_pack else None
 
 
-def pack_ids(entries: Iterable[ManifestEntry]) -> list[str]:
-    """The distinct registry ids (first spelling kept) whose Node records ``entries`` need."""
+def pack_ids(entries: Iterable[ManifestEntry], named: Iterable[str] = ()) -> list[str]:
+    """The distinct registry ids (first spelling kept) whose Node records ``entries`` need,
+    then those of the packs ``named`` (what workflows need, installed or not) that are ids."""
     ids: dict[str, str] = {}
     for entry in entries:
         node_id = node_id_of(entry)
         if node_id is not None:
             ids.setdefault(node_id.lower(), node_id)
+    for node_id in named:
+        if ID_PATTERN.fullmatch(node_id) is not None:
+            ids.setdefault(node_id.lower(), node_id)
     return list(ids.values())
+
+
+def bans(node: RegistryNode) -> list[tuple[str, str | None]]:
+    """The bans of ``node`` as ``(check, status)``: ``node.banned``, ``publisher.banned``."""
+    found = []
+    if _word(node.status, "nodestatus") == "banned":
+        found.append(("node.banned", node.status))
+    if _word(node.publisher_status, "publisherstatus") == "banned":
+        found.append(("publisher.banned", node.publisher_status))
+    return found
 
 
 def check_node(entry: ManifestEntry, answer: NodeAnswer) -> Iterator[Finding]:

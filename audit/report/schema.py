@@ -19,7 +19,7 @@ __all__ = [
 ]
 
 #: Version of the report layout (columns, types, ``run.json`` keys); bumped on any change.
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 
 #: The severity dictionary, in order; every severity column holds all four, used or not.
 SEVERITY_LABELS = ("info", "warning", "error", "critical")
@@ -94,6 +94,7 @@ FINDINGS_SCHEMA = pa.schema(
         _optional("waiver_reason", pa.string()),
         _optional("baseline", pa.string()),
         _optional("workflow", pa.string()),
+        _optional("vuln_id", pa.string()),
     ],
     metadata=_METADATA,
 )

@@ -183,6 +183,7 @@ def _finding_row(run_id: str, finding: Finding) -> Row:
         "waiver_reason": finding.waiver_reason,
         "baseline": finding.baseline,
         "workflow": finding.workflow,
+        "vuln_id": finding.vuln_id,
     }
 
 

@@ -106,7 +106,7 @@ def audit_vulnerabilities(
             required_by = tuple(sorted({pack for pack, _ in needs}))
             for row, finding in fan_out.reports(item):
                 rows.append(VulnerabilityRow(host, *row, required_by))
-                findings.append(Finding(host, *finding))
+                findings.append(Finding(host, *finding, vuln_id=row[2]))
             advice += fan_out.advice(host, item, needs)
     return VulnerabilityAudit(tuple(findings), tuple(rows), tuple(advice))
 

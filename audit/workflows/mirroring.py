@@ -9,6 +9,7 @@ from typing import Any
 from audit.model import AuditedEntry, Failed, ManifestEntry, NodeKey
 from audit.registry.comfy_nodes import ComfyNodesSource, mirror_lines
 from audit.workflows.prepare import Resolved, resolve_workflows
+from audit.workflows.resolve import registry_packs
 from audit.workflows.verdict import HostPacks, needed_keys
 
 __all__ = ["class_list_lines", "mirror_workflows", "with_class_lists", "workflow_lines"]
@@ -42,9 +43,11 @@ def class_list_lines(
 
 def mirror_workflows(
     paths: Sequence[str], entries: Sequence[ManifestEntry], source: ComfyNodesSource
-) -> tuple[list[dict[str, Any]], int]:
-    """`workflow_lines` of the workflows ``paths`` name (read and resolved here)."""
-    return workflow_lines(resolve_workflows(paths, source), entries, source)
+) -> tuple[list[dict[str, Any]], int, list[str]]:
+    """`workflow_lines` of the workflows ``paths`` name (read and resolved here), and the
+    registry packs they name, whose Node records the mirror holds too."""
+    resolved = resolve_workflows(paths, source)
+    return (*workflow_lines(resolved, entries, source), registry_packs(resolved.needs))
 
 
 def with_class_lists(

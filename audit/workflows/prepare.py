@@ -40,7 +40,7 @@ class Resolved:
         return [name for name, answer in self.packs.items() if isinstance(answer, Failed)]
 
     def audit(self, source: ComfyNodesSource) -> WorkflowAudit:
-        return WorkflowAudit(self.needs, source)
+        return WorkflowAudit(self.needs, source, frozenset(self.failed))
 
 
 def resolve_workflows(

@@ -28,6 +28,7 @@ __all__ = [
     "is_commit",
     "packaged_core_nodes",
     "read_node_map",
+    "registry_packs",
 ]
 
 #: Node types the ComfyUI frontend itself provides; no server class, so no pack.
@@ -226,6 +227,17 @@ def _need(
         git=url is not None and all(n.cnr_id is None for n, _, _, _ in members),
         core=pack is not None and pack.lower() == CORE_PACK,
     )
+
+
+def registry_packs(needs: Iterable[WorkflowNeeds]) -> list[str]:
+    """The registry packs ``needs`` name, each once (first spelling kept): neither ComfyUI's
+    own nodes nor packs known only by their repository."""
+    packs: dict[str, str] = {}
+    for wn in needs:
+        for need in wn.needs:
+            if need.pack and not (need.core or need.git):
+                packs.setdefault(need.pack.lower(), need.pack)
+    return list(packs.values())
 
 
 def highest(versions: Sequence[str]) -> str | None:

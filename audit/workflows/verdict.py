@@ -9,13 +9,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from audit.catalogue import severities
+from audit.checks.pack import bans
 from audit.model import (
     AuditedEntry,
     Environment,
+    Failed,
     Finding,
     FindingSource,
     ManifestEntry,
+    NodeAnswer,
     NodeKey,
+    RegistryNode,
     Severity,
     When,
     WorkflowRow,
@@ -37,6 +41,9 @@ __all__ = [
 
 #: Default severities of the workflow checks (DESIGN.md "Workflows").
 WORKFLOW_CHECKS: Mapping[str, Severity] = severities("workflow")
+#: A failed lookup in the workflow stage is ``registry.fetch-failed``, as anywhere else.
+_DEFAULTS: Mapping[str, Severity] = severities("workflow", "registry")
+_FAILED = "registry.fetch-failed"
 #: Statuses that stop a workflow from running (when an active node needs the pack).
 BLOCKING = frozenset({"missing-pack", "disabled-pack", "missing-node", "banned-node"})
 #: Worst first: a row's status is the worst thing found for its pack.
@@ -131,10 +138,21 @@ def judge_need(
     installed: AuditedEntry | None,
     env: Environment,
     classes: Mapping[Pair, ClassesAnswer],
+    *,
+    nodes: Mapping[str, NodeAnswer] | None = None,
+    unplaced: frozenset[str] = frozenset(),
 ) -> Verdict:
     """The verdict on one pack a workflow needs, given what the host has installed (its
-    findings name no host: `combine` names it)."""
-    return _judge("", path, need, installed, env, classes)
+    findings name no host: `combine` names it).
+
+    :param nodes: the Node answer of each pack by lower-cased id: a banned pack (or publisher)
+        is a banned node, installed or not.
+    :param unplaced: classes whose registry lookup failed: unresolved, and the run incomplete.
+    """
+    found = _Findings("", path, need, installed)
+    if need.pack is not None and not need.core:
+        _judge_pack(found, need, installed, nodes or {})
+    return _judge(found, need, installed, env, classes, unplaced)
 
 
 def combine(
@@ -179,17 +197,48 @@ def _installed_version(need: Need, installed: AuditedEntry | None, env: Environm
     return installed.entry.version if installed is not None else None
 
 
+def _judge_pack(
+    found: _Findings, need: Need, installed: AuditedEntry | None, nodes: Mapping[str, NodeAnswer]
+) -> None:
+    """A ban of the pack or its publisher makes every class of it a banned node (DESIGN.md
+    "Pack-level checks": ``node.banned``, ``publisher.banned``)."""
+    answer = installed.node if installed is not None else None
+    if answer is None and need.pack and not need.git:
+        answer = nodes.get(need.pack.lower())
+        if isinstance(answer, Failed):
+            # NOTE: an installed pack with a Node answer carries its own failed lookup.
+            message = f"{found.path} needs {need.pack}: registry lookup of the pack failed"
+            found.add(_FAILED, f"{message}: {answer.reason}", need.pack, None, inactive=False)
+    if not isinstance(answer, RegistryNode):
+        return
+    for check, status in bans(answer):
+        found.add(
+            "workflow.banned-node",
+            f"{found.path} needs {answer.node_id}, which the registry bans ({check})",
+            answer.node_id,
+            status,
+        )
+
+
 def _judge(
-    host: str,
-    path: str,
+    found: _Findings,
     need: Need,
     installed: AuditedEntry | None,
     env: Environment,
     classes: Mapping[Pair, ClassesAnswer],
+    unplaced: frozenset[str],
 ) -> Verdict:
-    found = _Findings(host, path, need, installed)
+    path = found.path
     if need.pack is None:
         for name in need.classes:
+            if name in unplaced:
+                found.add(
+                    _FAILED,
+                    f"{path} uses {name}: registry lookup of its pack failed",
+                    name,
+                    None,
+                    inactive=False,
+                )
             found.add(
                 "workflow.unresolved",
                 f"{path} uses {name}, which no known pack provides",
@@ -218,6 +267,10 @@ def _judge(
         )
         return found.verdict("disabled-pack")
     answer = classes.get(entry.key.normalized) if entry.key is not None else None
+    if isinstance(answer, Failed):
+        label = f"{entry.node_id} {entry.version}"
+        message = f"{path} needs {label}: registry lookup of its classes failed: {answer.reason}"
+        found.add(_FAILED, message, need.pack, None, inactive=False)
     status = _judge_classes(found, need, entry, answer)
     _judge_version(found, need, entry)
     after = installed.compatible_after_upgrade is False and not need.inactive
@@ -325,7 +378,7 @@ class _Findings:
         when: When = When.NOW,
     ) -> None:
         quiet = self._need.inactive if inactive is None else inactive
-        severity = Severity.INFO if quiet else WORKFLOW_CHECKS[check]
+        severity = Severity.INFO if quiet else _DEFAULTS[check]
         if quiet:
             message += " (only bypassed or muted nodes use it)"
         self.items.append(

@@ -78,7 +78,7 @@ def advised_run(*recommendations: Recommendation, **options: object) -> AuditRun
 
 def test_the_exact_schema() -> None:
     assert [(f.name, f.type, f.nullable) for f in RECOMMENDATIONS_SCHEMA] == EXPECTED
-    assert RECOMMENDATIONS_SCHEMA.metadata == {b"comfy-audit.schema_version": b"2"}
+    assert RECOMMENDATIONS_SCHEMA.metadata == {b"comfy-audit.schema_version": b"3"}
 
 
 def test_an_empty_table_has_the_full_schema() -> None:

@@ -25,7 +25,7 @@ from tests.report.conftest import make_run
 SEVERITY = pa.dictionary(pa.int8(), pa.string(), ordered=True)
 STRINGS = pa.list_(pa.field("element", pa.string()))
 WHEN = pa.timestamp("us", tz="UTC")
-METADATA = {b"comfy-audit.schema_version": b"2"}
+METADATA = {b"comfy-audit.schema_version": b"3"}
 
 # NOTE: written out by hand, not derived from the module, so that any change to the public
 # layout fails here first.
@@ -74,6 +74,7 @@ EXPECTED_FINDINGS = [
     ("waiver_reason", pa.string(), True),
     ("baseline", pa.string(), True),
     ("workflow", pa.string(), True),
+    ("vuln_id", pa.string(), True),
 ]
 EXPECTED_REQUIREMENTS = [
     ("run_id", pa.string(), False),
@@ -129,7 +130,7 @@ def test_schema_is_exactly_the_public_layout(
 ) -> None:
     assert _described(schema) == expected
     assert schema.metadata == METADATA
-    assert SCHEMA_VERSION == "2"
+    assert SCHEMA_VERSION == "3"
 
 
 def test_list_items_are_named_like_parquet_names_them() -> None:

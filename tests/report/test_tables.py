@@ -59,6 +59,7 @@ SECOND_FINDING: dict[str, object] = {
     "waiver_reason": None,
     "baseline": None,
     "workflow": None,
+    "vuln_id": None,
 }
 
 
@@ -240,6 +241,7 @@ def test_parquet_findings_read_by_pandas_equal_the_expected_frame(
             "waiver_reason": nulls,
             "baseline": nulls,
             "workflow": nulls,
+            "vuln_id": nulls,
         }
     )
     frame = read_frame(tmp_path / "findings.parquet")

@@ -71,15 +71,15 @@ false,,,false,,"error",2,,,,,
 """
 FINDINGS_CSV = """\
 "run_id","host","node_id","version","check","severity","message","expected","actual","source",\
-"when","waived","waiver_reason","baseline","workflow"
+"when","waived","waiver_reason","baseline","workflow","vuln_id"
 "run-1","gpu-01",,,"env.unknown","warning","installed packages are unknown",,,"environment",\
-"now",false,,,
+"now",false,,,,
 "run-1","gpu-01","comfyui-foo","1.2.0","comfyui.version","error",\
-"needs ComfyUI >=0.4.0, installed 0.3.30",">=0.4.0","0.3.30","registry","now",false,,,
+"needs ComfyUI >=0.4.0, installed 0.3.30",">=0.4.0","0.3.30","registry","now",false,,,,
 "run-1","gpu-01","comfyui-foo","1.2.0","dependency.info","info","2 requirements",,,"registry",\
-"now",false,,,
+"now",false,,,,
 "run-1","gpu-01","bar","2.0","registry.fetch-failed","error","timed out after 3 attempts",,,\
-"registry","now",false,,,
+"registry","now",false,,,,
 """
 REQUIREMENTS_CSV = """\
 "run_id","host","node_id","version","requirement","distribution","specifier","marker","source",\
@@ -150,7 +150,7 @@ def test_run_json_is_the_exact_document(run: AuditRun, tmp_path: Path) -> None:
     expected = {
         "tool": "comfy-audit",
         "tool_version": audit.__version__,
-        "schema_version": "2",
+        "schema_version": "3",
         "run_id": "run-1",
         "started_at": "2024-05-01T12:00:00.000000Z",
         "finished_at": "2024-05-01T12:00:02.500000Z",

@@ -87,6 +87,10 @@ def test_torch_gets_cve_2025_32434_and_zip_and_api_agree(
             "required_by": "comfyui-pinned 1.0.0",
         }
     ]
+    # Each finding names its advisory, so that a baseline tells two of one version apart.
+    known = [(r["vuln_id"], r["actual"]) for r in rows(zipped, "findings") if r["source"] == "osv"]
+    listed = [(r["vuln_id"], r["installed_version"]) for r in rows(zipped, "vulnerabilities")]
+    assert sorted(known) == sorted(listed) and len(set(known)) == 7
     assert pq.read_table(zipped / "vulnerabilities.parquet").schema == VULNERABILITIES_SCHEMA
     document = json.loads((zipped / "run.json").read_text())
     assert (document["options"]["vuln_db"], document["counts"]["vulnerabilities"]) == (

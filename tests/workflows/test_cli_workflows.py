@@ -367,7 +367,7 @@ def test_which_hosts_can_run_which_workflow(
         "/nodes/pack-upgrade/versions/2.0.0/comfy-nodes",
     ]
     document = json.loads((folder / "run.json").read_text())
-    assert (document["schema_version"], document["counts"]["workflows"]) == ("2", 5)
+    assert (document["schema_version"], document["counts"]["workflows"]) == ("3", 5)
 
 
 def test_needs_prints_a_manifest(tmp_path: Path, server: RegistryServer) -> None:
