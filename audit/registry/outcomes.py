@@ -21,6 +21,7 @@ __all__ = [
     "Outcome",
     "Reply",
     "Transient",
+    "answered",
     "one_line",
     "request_fault",
     "what_failed",
@@ -71,6 +72,19 @@ def one_line(error: BaseException) -> str:
     True
     """
     return describe_error(error)[:200]
+
+
+def answered(outcome: Outcome) -> Reply | str:
+    """The 200 reply, or why ``outcome`` is none (a failure, a body not JSON, another status).
+
+    >>> answered(Reply(503, None)), answered(NotJson("text/html body"))
+    ('HTTP 503', 'not JSON: text/html body')
+    """
+    if isinstance(outcome, Failure):
+        return outcome.reason
+    if isinstance(outcome, NotJson):
+        return f"not JSON: {outcome.detail}"
+    return outcome if outcome.status == 200 else f"HTTP {outcome.status}"
 
 
 def what_failed(result: Failure | NotJson | Transient) -> str:
