@@ -17,10 +17,10 @@ from typing import Any
 
 from audit.model import Invalid
 from audit.registry.interface import RegistryError
+from audit.registry.outcomes import Outcome, answered
 from audit.registry.parse import parse_node_version
-from audit.registry.transport import Failure, NotJson, Outcome
 
-__all__ = ["LISTING_QUERY", "MAX_PAGE_SIZE", "in_order", "list_pages"]
+__all__ = ["LISTING_QUERY", "MAX_PAGE_SIZE", "in_order", "list_pages", "listing_page"]
 
 #: The API answers 400 to a larger ``pageSize``.
 MAX_PAGE_SIZE = 100
@@ -99,19 +99,20 @@ def in_order(
 
 
 def _page_body(outcome: Outcome, page: int) -> tuple[list[object], int]:
-    where = f"registry listing, page {page}"
-    if isinstance(outcome, Failure):
-        raise RegistryError(f"{where}: {outcome.reason}")
-    if isinstance(outcome, NotJson):
-        raise RegistryError(f"{where}: not JSON: {outcome.detail}")
-    if outcome.status != 200:
-        raise RegistryError(f"{where}: HTTP {outcome.status}")
-    payload = outcome.payload
-    versions = payload.get("versions") if isinstance(payload, dict) else None
+    return listing_page(outcome, f"registry listing, page {page}", "versions")
+
+
+def listing_page(outcome: Outcome, where: str, field: str) -> tuple[list[object], int]:
+    """The items (under ``field``) and ``totalPages`` of a listing page, else `RegistryError`."""
+    reply = answered(outcome)
+    if isinstance(reply, str):
+        raise RegistryError(f"{where}: {reply}")
+    payload = reply.payload
+    items = payload.get(field) if isinstance(payload, dict) else None
     total_pages = payload.get("totalPages") if isinstance(payload, dict) else None
-    if not isinstance(versions, list) or type(total_pages) is not int or total_pages < 0:
-        raise RegistryError(f"{where}: not a listing page (no versions or totalPages)")
-    return versions, total_pages
+    if not isinstance(items, list) or type(total_pages) is not int or total_pages < 0:
+        raise RegistryError(f"{where}: not a listing page (no {field} or totalPages)")
+    return items, total_pages
 
 
 class _Sieve:

@@ -15,8 +15,9 @@ from urllib.parse import quote
 
 from audit.model import ID_PATTERN, Failed, Invalid, NodeAnswer, NotFound
 from audit.registry.interface import RegistryError
-from audit.registry.listing import in_order
+from audit.registry.listing import in_order, listing_page
 from audit.registry.nodes import MAX_IDS, NO_LIST_ROUTE, FetchedNode, parse_node
+from audit.registry.outcomes import answered
 from audit.registry.transport import Failure, NotJson, Outcome, Reply
 
 __all__ = ["fetch_nodes", "list_node_pages", "node_pages_allowed", "node_urls_allowed"]
@@ -96,13 +97,10 @@ def _all(ids: Sequence[str], result: NodeAnswer) -> dict[str, FetchedNode]:
 
 
 def _list_items(outcome: Outcome) -> list[object] | Failed | Invalid:
-    if isinstance(outcome, Failure):
-        return Failed(outcome.reason)
-    if isinstance(outcome, NotJson):
-        return Failed(f"not JSON: {outcome.detail}")
-    if outcome.status != 200:
-        return Failed(f"HTTP {outcome.status}")
-    payload = outcome.payload
+    reply = answered(outcome)
+    if isinstance(reply, str):
+        return Failed(reply)
+    payload = reply.payload
     nodes = payload.get("nodes") if isinstance(payload, dict) else None
     if not isinstance(nodes, list):
         return Invalid("the node list answer holds no nodes array")
@@ -194,16 +192,4 @@ def _page_url(base: str, page: int) -> str:
 
 
 def _node_page(outcome: Outcome, page: int) -> tuple[list[object], int]:
-    where = f"registry node listing, page {page}"
-    if isinstance(outcome, Failure):
-        raise RegistryError(f"{where}: {outcome.reason}")
-    if isinstance(outcome, NotJson):
-        raise RegistryError(f"{where}: not JSON: {outcome.detail}")
-    if outcome.status != 200:
-        raise RegistryError(f"{where}: HTTP {outcome.status}")
-    payload = outcome.payload
-    nodes = payload.get("nodes") if isinstance(payload, dict) else None
-    total_pages = payload.get("totalPages") if isinstance(payload, dict) else None
-    if not isinstance(nodes, list) or type(total_pages) is not int or total_pages < 0:
-        raise RegistryError(f"{where}: not a listing page (no nodes or totalPages)")
-    return nodes, total_pages
+    return listing_page(outcome, f"registry node listing, page {page}", "nodes")

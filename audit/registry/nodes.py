@@ -9,13 +9,12 @@ with `parse_node`, so a record means the same wherever it comes from.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol, runtime_checkable
 
-from audit.model import ID_PATTERN, Invalid, NodeAnswer, NotFound, RegistryNode
+from audit.model import Invalid, NodeAnswer, NotFound, RegistryNode
 
 __all__ = [
     "MAX_IDS",
@@ -171,28 +170,3 @@ class NodeEntry:
         if isinstance(result, RegistryNode) and fetched.record is not None:
             return cls(node_id.lower(), result.fetched_at or now, fetched.record)
         return None
-
-    def row(self, registry: str) -> tuple[str, str, str, str | None] | None:
-        """The cache row of this entry, or ``None`` when it cannot be stored."""
-        if ID_PATTERN.fullmatch(self.node_id) is None:
-            return None
-        try:
-            record = None if self.record is None else json.dumps(self.record, ensure_ascii=False)
-        except (ValueError, TypeError, RecursionError):
-            return None
-        moment = self.fetched_at.astimezone(UTC).isoformat(timespec="microseconds")
-        return (registry, self.node_id, moment, record)
-
-    @classmethod
-    def from_row(cls, node_id: str, fetched_at: object, record: object) -> NodeEntry | None:
-        """The entry a row holds, or ``None`` when the row is damaged (then it is a miss)."""
-        try:
-            moment = datetime.fromisoformat(str(fetched_at))
-            decoded = None if record is None else json.loads(str(record))
-        except (ValueError, RecursionError):
-            return None
-        if decoded is not None and not isinstance(decoded, dict):
-            return None
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=UTC)
-        return cls(node_id, moment.astimezone(UTC), decoded)

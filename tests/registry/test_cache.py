@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -323,12 +324,47 @@ def test_a_cache_of_a_newer_format_is_left_alone(
     assert "cache format 99" in warning
 
 
+_FORMAT_1 = """
+CREATE TABLE answers (
+    registry TEXT NOT NULL, node_id TEXT NOT NULL, version TEXT NOT NULL,
+    fetched_at TEXT NOT NULL, record TEXT, PRIMARY KEY (registry, node_id, version)
+) WITHOUT ROWID;
+CREATE TABLE version_lists (
+    registry TEXT NOT NULL, node_id TEXT NOT NULL, fetched_at TEXT NOT NULL,
+    records TEXT NOT NULL, PRIMARY KEY (registry, node_id)
+) WITHOUT ROWID;
+PRAGMA user_version = 1;
+"""
+
+
+def test_a_cache_of_format_1_is_rebuilt_and_then_used(
+    registry_server: RegistryServer, cache_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    cache_dir.mkdir()
+    with closing(sqlite3.connect(cache_dir / CACHE_FILE)) as db:
+        db.executescript(_FORMAT_1)
+        row = (cache_key(registry_server.url), *MISSING.normalized, datetime.now(UTC).isoformat())
+        db.execute("INSERT INTO answers VALUES (?, ?, ?, ?, NULL)", row)
+        db.commit()
+
+    first = caching(registry_server.url, cache_dir).lookup(KEYS)
+    second = caching(registry_server.url, cache_dir).lookup(KEYS)
+
+    assert comparable(first) == expected_sample()
+    assert uncached(second) == first
+    assert registry_server.paths() == [BULK_PATH]  # NOTE: the old rows are not trusted
+    assert audit_warnings(caplog) == []
+    with closing(sqlite3.connect(cache_dir / CACHE_FILE)) as db:
+        tables = db.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+        assert (tables, db.execute("PRAGMA user_version").fetchone()) == ([("entries",)], (2,))
+
+
 @pytest.mark.parametrize(
     ("column", "value"),
     [
-        ("record", "{cut"),
-        ("record", "[1, 2]"),
-        ("record", '{"node_id": "x", "version": "9"}'),
+        ("body", "{cut"),
+        ("body", "[1, 2]"),
+        ("body", '{"node_id": "x", "version": "9"}'),
         ("fetched_at", "yesterday"),
     ],
     ids=["not-json", "not-an-object", "another-pair", "bad-time"],
@@ -342,7 +378,7 @@ def test_a_damaged_row_is_a_miss_and_is_rewritten(
 ) -> None:
     caching(registry_server.url, cache_dir).lookup([BANNED_KEY])
     with sqlite3.connect(cache_dir / CACHE_FILE) as db:
-        db.execute(f"UPDATE answers SET {column} = ?", (value,))
+        db.execute(f"UPDATE entries SET {column} = ?", (value,))
     registry_server.clear_log()
 
     results = caching(registry_server.url, cache_dir).lookup([BANNED_KEY])

@@ -309,13 +309,13 @@ def test_lists_are_kept_per_registry(make_registry_server: MakeServer, cache_dir
     assert (len(list_gets(one)), len(list_gets(two))) == (1, 1)
 
 
-def test_a_cache_made_before_version_lists_gets_the_table(
+def test_a_cache_of_an_older_format_is_rebuilt_for_the_lists(
     make_registry_server: MakeServer, cache_dir: Path
 ) -> None:
     server = make_registry_server(RECORDS)
     caching(server.url, cache_dir).lookup([NodeKey("other", "1.0.0")])
     with sqlite3.connect(cache_dir / CACHE_FILE) as db:
-        db.execute("DROP TABLE version_lists")
+        db.execute("PRAGMA user_version = 1")
     caching(server.url, cache_dir).list_versions_of(["comfyui-foo"])
     caching(server.url, cache_dir).list_versions_of(["comfyui-foo"])
     assert list_gets(server) == [FOO_PATH]
@@ -325,7 +325,7 @@ def test_a_damaged_list_row_is_a_miss(make_registry_server: MakeServer, cache_di
     server = make_registry_server(RECORDS)
     caching(server.url, cache_dir).list_versions_of(["comfyui-foo"])
     with sqlite3.connect(cache_dir / CACHE_FILE) as db:
-        db.execute('UPDATE version_lists SET records = \'{"not": "a list"}\'')
+        db.execute('UPDATE entries SET body = \'{"not": "a list"}\'')
     listed = caching(server.url, cache_dir).list_versions_of(["comfyui-foo"])
     assert len(versions(listed["comfyui-foo"])) == 3
     assert list_gets(server) == [FOO_PATH] * 2
