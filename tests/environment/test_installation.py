@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import audit.environment.torchbuild
+from audit import environment
 from audit.environment import machine
 from audit.environment.installation import describe_install
 from audit.environment.torchbuild import TorchBuild, torch_accelerators

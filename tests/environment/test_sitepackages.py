@@ -10,15 +10,14 @@ import pytest
 
 import audit.environment.sitepackages
 from audit.environment.sitepackages import (
-
     InstalledFiles,
     environment_of,
     find_environment,
     read_environment,
 )
-from tests.hostile import fifo, sparse
 from audit.environment.torchbuild import TorchBuild
 from tests.environment.test_interpreter import CUDA_TORCH_REQUIRES, write_dist
+from tests.hostile import fifo, sparse
 
 PYVENV = "home = /usr/bin\ninclude-system-site-packages = {}\nversion = 3.12.3\n"
 
