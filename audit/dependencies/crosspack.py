@@ -98,7 +98,8 @@ def _conflict(host: str, name: str, involved: Sequence[_Demand]) -> Iterator[Fin
     else:
         message = f"{name}: no version satisfies every pack: " + ", ".join(named)
     for demand in involved:
-        others = "; ".join(d.describe() for d in involved if d is not demand) or "no version"
+        others = sorted((d.describe() for d in involved if d is not demand), key=str.casefold)
+        others_text = "; ".join(others) or "no version"
         yield pack_finding(
             host,
             demand.pack,
@@ -106,7 +107,7 @@ def _conflict(host: str, name: str, involved: Sequence[_Demand]) -> Iterator[Fin
             message,
             source_of(demand.lines),
             range_text(demand.lines),
-            others,
+            others_text,
         )
 
 
