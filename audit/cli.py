@@ -28,6 +28,8 @@ from audit.checks.pack import pack_ids
 from audit.environment import (
     ACCELERATORS,
     OPERATING_SYSTEMS,
+    describe_install,
+    describe_interpreter,
     detect,
     load_profile,
     normalize_accelerator,
@@ -37,7 +39,6 @@ from audit.environment import (
 )
 from audit.errors import AuditError, ExitCode, InputError, ReportError
 from audit.hosts import read_hosts, sibling_profiles
-from audit.installation import describe_install, describe_interpreter
 from audit.manifest import (
     ManifestFormat,
     read_manifests,

@@ -11,8 +11,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from audit.cli import cli
+from tests.environment.test_interpreter import clone_venv, make_venv
 from tests.registry_server import node_version_record
-from tests.test_interpreter import clone_venv, make_venv
 
 KJNODES = """\
 [project]

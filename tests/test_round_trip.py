@@ -14,11 +14,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from audit.cli import cli
+from tests.environment.test_interpreter import clone_venv, make_venv, site_packages, write_dist
 from tests.manifest.test_install import every_kind
 from tests.manifest.test_render import small_install
 from tests.registry_server import node_version_record
 from tests.test_cli_install import make_install
-from tests.test_interpreter import clone_venv, make_venv, site_packages, write_dist
 
 RECORDS = [
     node_version_record("comfyui-kjnodes", "1.1.2", supported_comfyui_version=">=0.3.0"),

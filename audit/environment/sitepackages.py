@@ -17,7 +17,7 @@ from email.parser import HeaderParser
 from pathlib import Path
 
 from audit import safeio
-from audit.interpreter import TorchBuild
+from audit.environment.torchbuild import TorchBuild
 
 __all__ = [
     "ENVIRONMENT_NAMES",

@@ -1,4 +1,4 @@
-"""Tests for audit.installation against install trees built in temporary folders."""
+"""Tests for audit.environment.installation against install trees built in temporary folders."""
 
 from __future__ import annotations
 
@@ -15,13 +15,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import audit.installation
+import audit.environment.torchbuild
 from audit import environment
+from audit.environment import machine
+from audit.environment.installation import describe_install
+from audit.environment.torchbuild import TorchBuild, torch_accelerators
 from audit.errors import InputError
-from audit.installation import describe_install, torch_accelerators
-from audit.interpreter import TorchBuild
 from audit.model import Environment
-from tests.test_interpreter import (
+from tests.environment.test_interpreter import (
     CUDA_TORCH_REQUIRES,
     VENV_PYTHON,
     clone_venv,
@@ -471,7 +472,7 @@ def test_the_windows_portable_layout(install: Path, folder: str) -> None:
 
 
 def test_detects_the_machine_by_default(install: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(environment, "detect", lambda: LINUX_WITH_GPU)
+    monkeypatch.setattr(machine, "detect", lambda: LINUX_WITH_GPU)
     assert describe_install(install).accelerators == frozenset({"cuda", "cpu"})
 
 
@@ -486,7 +487,7 @@ def test_not_a_folder(tmp_path: Path, kind: str) -> None:
 
 
 def test_doctests() -> None:
-    assert doctest.testmod(audit.installation).failed == 0
+    assert doctest.testmod(audit.environment.torchbuild).failed == 0
 
 
 def test_files_linked_outside_the_install_are_not_read(install: Path, tmp_path: Path) -> None:

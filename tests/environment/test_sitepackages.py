@@ -1,4 +1,4 @@
-"""Tests for audit.sitepackages: environments built as installers and distributions lay them out."""
+"""Tests for audit.environment.sitepackages: environments laid out as installers make them."""
 
 from __future__ import annotations
 
@@ -8,16 +8,16 @@ from pathlib import Path
 
 import pytest
 
-import audit.sitepackages
-from audit.interpreter import TorchBuild
-from audit.sitepackages import (
+import audit.environment.sitepackages
+from audit.environment.sitepackages import (
     InstalledFiles,
     environment_of,
     find_environment,
     read_environment,
 )
+from audit.environment.torchbuild import TorchBuild
+from tests.environment.test_interpreter import CUDA_TORCH_REQUIRES, write_dist
 from tests.hostile import fifo, sparse
-from tests.test_interpreter import CUDA_TORCH_REQUIRES, write_dist
 
 PYVENV = "home = /usr/bin\ninclude-system-site-packages = {}\nversion = 3.12.3\n"
 
@@ -168,4 +168,4 @@ def test_lib64_linked_to_lib_is_read_once(tmp_path: Path) -> None:
 
 
 def test_doctests() -> None:
-    assert doctest.testmod(audit.sitepackages).failed == 0
+    assert doctest.testmod(audit.environment.sitepackages).failed == 0

@@ -1,4 +1,4 @@
-"""Tests for audit.interpreter: real interpreters in real (pip-less) virtual environments."""
+"""Tests for audit.environment.interpreter: real interpreters in real (pip-less) venvs."""
 
 from __future__ import annotations
 
@@ -16,9 +16,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from packaging.utils import canonicalize_name
 
-from audit import interpreter
+from audit.environment import interpreter
+from audit.environment.interpreter import InterpreterFacts, query_interpreter
+from audit.environment.torchbuild import TorchBuild
 from audit.errors import InputError
-from audit.interpreter import InterpreterFacts, TorchBuild, query_interpreter
 from tests.hostile import NOBODY, needs_root
 
 POSIX = pytest.mark.skipif(os.name != "posix", reason="shebang scripts and exec bits")
