@@ -106,7 +106,7 @@ def _conflict(host: str, name: str, involved: Sequence[_Demand]) -> Iterator[Fin
             message,
             source_of(demand.lines),
             range_text(demand.lines),
-            others_text,
+            others,
         )
 
 
