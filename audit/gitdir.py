@@ -48,18 +48,11 @@ def _read(path: Path, within: Path) -> str | None:
         return None
 
 
-def _is_dir(path: Path) -> bool:
-    try:
-        return path.is_dir()
-    except OSError:
-        return False
-
-
 def _git_dir(work_tree: Path, within: Path) -> Path | None:
     dot_git = work_tree / ".git"
     if not safeio.stays_within(dot_git, within):
         return None
-    if _is_dir(dot_git):
+    if safeio.is_dir(dot_git):
         return dot_git
     # Submodules and worktrees have a file `.git` that says "gitdir: <path>".
     text = _read(dot_git, within)
@@ -70,7 +63,7 @@ def _git_dir(work_tree: Path, within: Path) -> Path | None:
     # NOTE: a NUL byte in the path is a ValueError, a symlink loop a RuntimeError on 3.11.
     except (OSError, RuntimeError, ValueError):
         return None
-    return target if safeio.stays_within(target, within) and _is_dir(target) else None
+    return target if safeio.stays_within(target, within) and safeio.is_dir(target) else None
 
 
 def _packed_refs(git_dir: Path, within: Path) -> dict[str, str]:
@@ -89,7 +82,7 @@ def _packed_refs(git_dir: Path, within: Path) -> dict[str, str]:
 
 def _ref_files(root: Path, within: Path) -> list[Path]:
     """The files under ``root``, symlinked folders not entered, at most ``_MAX_REFS`` of them."""
-    if not safeio.stays_within(root, within) or not _is_dir(root):
+    if not safeio.stays_within(root, within) or not safeio.is_dir(root):
         return []
     found: list[Path] = []
     for folder, _, names in os.walk(root):

@@ -22,6 +22,8 @@ __all__ = [
     "TooLarge",
     "file_kind",
     "inflate",
+    "is_dir",
+    "is_file",
     "open_binary",
     "os_reason",
     "read_bytes",
@@ -201,6 +203,22 @@ def inflate(data: bytes, *, limit: int) -> bytes:
     if len(out) > limit:
         raise TooLarge(f"inflates to more than {_size(limit)}")
     return out
+
+
+def is_dir(path: Path) -> bool:
+    """Whether ``path`` is a folder (following links); an unreadable path is not one."""
+    try:
+        return path.is_dir()
+    except OSError:
+        return False
+
+
+def is_file(path: Path) -> bool:
+    """Whether ``path`` is a file (following links); an unreadable path is not one."""
+    try:
+        return path.is_file()
+    except OSError:
+        return False
 
 
 def stays_within(path: str | Path, root: str | Path) -> bool:

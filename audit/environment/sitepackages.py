@@ -86,9 +86,9 @@ def _is_environment(folder: Path) -> bool:
     NOTE: a system prefix such as ``/usr`` is neither: its packages are spread over folders
     that only its interpreter knows, so it is asked instead.
     """
-    return _is_file(folder / "pyvenv.cfg") or (
-        _is_dir(folder / "Lib" / "site-packages")
-        and any(_is_file(folder / name) for name in ("python.exe", "python"))
+    return safeio.is_file(folder / "pyvenv.cfg") or (
+        safeio.is_dir(folder / "Lib" / "site-packages")
+        and any(safeio.is_file(folder / name) for name in ("python.exe", "python"))
     )
 
 
@@ -111,20 +111,6 @@ def read_environment(location: Path) -> InstalledFiles | None:
     )
 
 
-def _is_dir(path: Path) -> bool:
-    try:
-        return path.is_dir()
-    except OSError:
-        return False
-
-
-def _is_file(path: Path) -> bool:
-    try:
-        return path.is_file()
-    except OSError:
-        return False
-
-
 def _listdir(folder: Path) -> list[str]:
     try:
         return sorted(os.listdir(folder))[:_MAX_ENTRIES]
@@ -141,7 +127,9 @@ def _site_dirs(location: Path) -> list[Path]:
                 found += [location / lib / name / "site-packages"]
                 found += [location / lib / name / "dist-packages"]
     found.append(location / "Lib" / "site-packages")
-    unique = dict.fromkeys(p for p in found if _is_dir(p) and safeio.stays_within(p, location))
+    unique = dict.fromkeys(
+        p for p in found if safeio.is_dir(p) and safeio.stays_within(p, location)
+    )
     # NOTE: lib64 is often a link to lib; the same folder is read once.
     by_real = {p.resolve(): p for p in reversed(list(unique))}
     return [p for p in unique if by_real[p.resolve()] == p]
@@ -199,7 +187,7 @@ def _pth_folders(site: Path, location: Path) -> Iterator[Path]:
             if line.startswith(("#", "import ", "import\t")) or not line.strip():
                 continue
             path = site / line.rstrip()
-            if safeio.stays_within(path, location) and _is_dir(path):
+            if safeio.stays_within(path, location) and safeio.is_dir(path):
                 yield path
 
 
@@ -227,7 +215,7 @@ def _distributions(site: tuple[Path, ...]) -> tuple[dict[str, str], TorchBuild |
 
 def _metadata(entry: Path, site: Path) -> tuple[str, str, tuple[str, ...]] | None:
     """``(name, version, requires)`` of a ``.dist-info`` / ``.egg-info``, else ``None``."""
-    if _is_dir(entry):
+    if safeio.is_dir(entry):
         name = "METADATA" if entry.name.endswith(".dist-info") else "PKG-INFO"
         path = entry / name
     else:

@@ -54,20 +54,6 @@ def _readable_name(name: str) -> str:
     return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
-def _is_dir(path: Path) -> bool:
-    try:
-        return path.is_dir()
-    except OSError:
-        return False
-
-
-def _is_file(path: Path) -> bool:
-    try:
-        return path.is_file()
-    except OSError:
-        return False
-
-
 def _list(folder: Path) -> list[str]:
     """:raises OSError: when ``folder`` cannot be listed."""
     return os.listdir(folder)
@@ -88,13 +74,13 @@ def _candidate(path: Path, in_disabled: bool) -> _Candidate | None:
     name = path.name
     if name in _IGNORED or name.startswith(".") or name.endswith(".example"):
         return None
-    if _is_dir(path):
+    if safeio.is_dir(path):
         if in_disabled:
             return _disabled_folder(path)
         if name.endswith(_DISABLED_SUFFIX):
             return _Candidate(path, True, _readable_name(name.removesuffix(_DISABLED_SUFFIX)))
         return _Candidate(path, False, _readable_name(name))
-    if not _is_file(path):
+    if not safeio.is_file(path):
         return None  # NOTE: broken symlinks, symlink loops, sockets.
     stem = name.removesuffix(_DISABLED_SUFFIX)
     if not stem.endswith(_FILE_PACK) or stem in _IGNORED:
@@ -245,7 +231,7 @@ def scan_install(comfyui_path: str | Path, *, host: str) -> Manifest:
     """
     root = Path(comfyui_path)
     custom_nodes = root / "custom_nodes"
-    if not _is_dir(custom_nodes):
+    if not safeio.is_dir(custom_nodes):
         raise InputError(f"{comfyui_path}: not a ComfyUI install: no custom_nodes folder")
     if custom_nodes.is_symlink() and (problem := distrust(custom_nodes)) is not None:
         raise InputError(f"{custom_nodes}: symlinked, not followed: {problem}")
