@@ -8,19 +8,14 @@ from pathlib import Path
 import click
 
 from audit.cli.core import check_outputs, cli, write_atomically
-from audit.cli.options import environment_options
+from audit.cli.options import environment_options, output_file_option
 from audit.environment import profile_to_dict
 from audit.inputs import build_environment
 
 
 @cli.command()
 @environment_options
-@click.option(
-    "--output",
-    "-o",
-    type=click.Path(dir_okay=False),
-    help="Write the profile to this file instead of printing it.",
-)
+@output_file_option("Write the profile to this file instead of printing it.")
 def env(
     comfyui_path: str | None,
     python: str | None,

@@ -9,7 +9,13 @@ import click
 
 from audit import terminal
 from audit.cli.core import Incomplete, check_outputs, cli
-from audit.cli.options import manifest_format_option, pop_registry, registry_options
+from audit.cli.options import (
+    manifest_format_option,
+    output_file_option,
+    pop_registry,
+    registry_options,
+    workflow_option,
+)
 from audit.errors import ExitCode
 from audit.inputs import RegistrySettings
 from audit.manifest import ManifestFormat, read_manifests
@@ -18,13 +24,7 @@ from audit.model import Manifest
 
 @cli.command(short_help="Write an offline copy of the registry data needed.")
 @click.argument("manifests", nargs=-1, metavar="[MANIFEST]...")
-@click.option(
-    "--output",
-    "-o",
-    required=True,
-    type=click.Path(dir_okay=False),
-    help="The mirror file to write (JSON lines of NodeVersion records).",
-)
+@output_file_option("The mirror file to write (JSON lines of NodeVersion records).", required=True)
 @click.option("--all", "everything", is_flag=True, help="Mirror the whole registry instead.")
 @click.option(
     "--versions",
@@ -40,13 +40,8 @@ from audit.model import Manifest
     "for --vuln-db DIR (from --vuln-db, default the OSV API).",
 )
 @manifest_format_option()
-@click.option(
-    "--workflow",
-    "workflows",
-    multiple=True,
-    type=click.Path(),
-    metavar="PATH",
-    help="Also what these workflows (files or folders) need: class lists and class lookups.",
+@workflow_option(
+    "Also what these workflows (files or folders) need: class lists and class lookups."
 )
 @click.option(
     "--comfy-nodes",

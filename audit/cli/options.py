@@ -29,12 +29,14 @@ __all__ = [
     "manifest_format_option",
     "node_map_option",
     "option_group",
+    "output_file_option",
     "policy_options",
     "pop_inputs",
     "pop_registry",
     "registry_options",
     "threshold",
     "version_option",
+    "workflow_option",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -112,6 +114,18 @@ def manifest_format_option(**extra: Any) -> Callable[[F], F]:
         default=ManifestFormat.AUTO.value,
         help="Format of the manifests; auto detects it from the content.",
         **extra,
+    )
+
+
+def output_file_option(help: str, **extra: Any) -> Callable[[F], F]:
+    """``--output``/``-o``: a file the command writes."""
+    return click.option("--output", "-o", type=click.Path(dir_okay=False), help=help, **extra)
+
+
+def workflow_option(help: str) -> Callable[[F], F]:
+    """``--workflow``, repeatable: a workflow file or a folder of them."""
+    return click.option(
+        "--workflow", "workflows", multiple=True, type=click.Path(), metavar="PATH", help=help
     )
 
 

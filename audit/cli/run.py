@@ -21,6 +21,7 @@ from audit.cli.options import (
     pop_registry,
     registry_options,
     threshold,
+    workflow_option,
 )
 from audit.cli.progress import progress_for
 from audit.errors import ExitCode, ReportError
@@ -70,13 +71,8 @@ from audit.policy import resolve_fail_on
 @click.option(
     "--quiet", "-q", is_flag=True, help="No summary and no progress; warnings and errors only."
 )
-@click.option(
-    "--workflow",
-    "workflows",
-    multiple=True,
-    type=click.Path(),
-    metavar="PATH",
-    help="A workflow (UI or API JSON, PNG, WebP) or a folder of them: which hosts can run it.",
+@workflow_option(
+    "A workflow (UI or API JSON, PNG, WebP) or a folder of them: which hosts can run it."
 )
 @node_map_option
 def run(

@@ -9,6 +9,7 @@ import click
 
 from audit import terminal
 from audit.cli.core import check_outputs, cli, write_atomically
+from audit.cli.options import output_file_option
 from audit.inputs import host_name
 from audit.installation import describe_install
 from audit.manifest import render_json, render_text, scan_install, to_snapshot
@@ -17,11 +18,8 @@ from audit.manifest import render_json, render_text, scan_install, to_snapshot
 @cli.command()
 @click.argument("comfyui_path", metavar="COMFYUI_PATH", type=click.Path(file_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print the entries as a JSON array.")
-@click.option(
-    "--output",
-    "-o",
-    type=click.Path(dir_okay=False),
-    help="Write a ComfyUI-Manager snapshot (JSON; YAML for .yaml/.yml) that `run` reads back.",
+@output_file_option(
+    "Write a ComfyUI-Manager snapshot (JSON; YAML for .yaml/.yml) that `run` reads back."
 )
 @click.option(
     "--python",
