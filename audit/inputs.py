@@ -248,6 +248,15 @@ class RegistrySettings:
         resolved = resolve_workflows(paths, comfy_nodes, comfyui=comfyui, node_map=node_map)
         return resolved.audit(comfy_nodes)
 
+    def recorded(self) -> dict[str, object]:
+        """What a run's ``run.json`` records of these options."""
+        return {
+            "registry": self.registry,
+            "vuln_db": self.vulnerability_db,
+            "offline": self.offline,
+            "max_age_seconds": self.max_age.total_seconds(),
+        }
+
     def stale_warning(self, source: AnyRegistry) -> str | None:
         """A warning when ``source``'s data is older than ``--max-age``, else ``None``."""
         from audit.registry import stale_data_warning

@@ -9,14 +9,20 @@ from typing import Any
 import click
 
 from audit.cli.core import cli, write_atomically
-from audit.cli.options import node_map_option, output_file_option, pop_registry, registry_options
+from audit.cli.options import (
+    json_option,
+    node_map_option,
+    output_file_option,
+    pop_registry,
+    registry_options,
+)
 from audit.errors import ExitCode
 from audit.manifest import render_json, render_text, to_snapshot
 
 
 @cli.command(short_help="Print what workflows need, as a manifest or snapshot.")
 @click.argument("workflow_paths", nargs=-1, required=True, metavar="WORKFLOW...")
-@click.option("--json", "as_json", is_flag=True, help="Print the packs as a JSON array.")
+@json_option("Print the packs as a JSON array.")
 @output_file_option("Write a ComfyUI-Manager snapshot that restores what the workflows need.")
 @node_map_option
 @click.option(

@@ -26,6 +26,7 @@ __all__ = [
     "advice_options",
     "environment_options",
     "input_options",
+    "json_option",
     "manifest_format_option",
     "node_map_option",
     "option_group",
@@ -120,6 +121,11 @@ def manifest_format_option(**extra: Any) -> Callable[[F], F]:
 def output_file_option(help: str, **extra: Any) -> Callable[[F], F]:
     """``--output``/``-o``: a file the command writes."""
     return click.option("--output", "-o", type=click.Path(dir_okay=False), help=help, **extra)
+
+
+def json_option(help: str) -> Callable[[F], F]:
+    """``--json``: print JSON instead of text."""
+    return click.option("--json", "as_json", is_flag=True, help=help)
 
 
 def workflow_option(help: str) -> Callable[[F], F]:

@@ -6,7 +6,7 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -15,6 +15,7 @@ from audit.cli.core import check_outputs, cli, error, warn, write_atomically
 from audit.cli.options import (
     advice_options,
     input_options,
+    json_option,
     node_map_option,
     policy_options,
     pop_inputs,
@@ -28,6 +29,11 @@ from audit.errors import ExitCode, ReportError
 from audit.inputs import RegistrySettings, policy_rules
 from audit.model import AuditRun
 from audit.policy import resolve_fail_on
+
+if TYPE_CHECKING:
+    from audit.pipeline import AuditOptions, Auditor
+    from audit.registry import AnyRegistry
+    from audit.workflows.audit import WorkflowAudit
 
 
 @cli.command(short_help="Audit manifests or an install; write the reports.")
@@ -60,12 +66,7 @@ from audit.policy import resolve_fail_on
     metavar="FILE",
     help="Also write a Markdown summary (for CI job pages).",
 )
-@click.option(
-    "--json",
-    "as_json",
-    is_flag=True,
-    help="Print the findings as JSON on stdout (the summary goes to stderr).",
-)
+@json_option("Print the findings as JSON on stdout (the summary goes to stderr).")
 @advice_options
 @registry_options
 @click.option(
@@ -93,10 +94,8 @@ def run(
 ) -> int:
     """Audit the packs listed in MANIFEST... (snapshots, node@version lists, CSV or JSON), or
     the install at --comfyui PATH when no manifest is given."""
-    # NOTE: imported here so that --help and scan never load pandas or pyarrow.
-    from audit import report
     from audit.baseline import load_baseline
-    from audit.pipeline import AuditOptions, Auditor
+    from audit.pipeline import AuditOptions
 
     check_outputs(prometheus, markdown)
     settings = pop_registry(options)
@@ -106,10 +105,18 @@ def run(
         raise click.UsageError("--fail-on-new needs --baseline PATH")
     policy_path, rules = policy_rules(policy)
     fail_threshold = resolve_fail_on(threshold(fail_on), rules)
-    known = load_baseline(baseline) if baseline else None
+    audit_options = AuditOptions(
+        fail_on=fail_threshold,
+        installed_is_explicit=inputs.installed_is_explicit,
+        policy=rules,
+        baseline=load_baseline(baseline) if baseline else None,
+        new_only=fail_on_new,
+        advice=not no_advice,
+        allow_prerelease=allow_prerelease,
+    )
     recorded = {
         **inputs.recorded,
-        **_recorded_settings(settings),
+        **settings.recorded(),
         "output": output,
         "fail_on": fail_threshold.label if fail_threshold else "never",
         "policy": str(policy_path) if policy_path else None,
@@ -120,48 +127,61 @@ def run(
         "workflows": list(workflows),
         "node_map": node_map,
     }
-    audit_options = AuditOptions(
-        fail_on=fail_threshold,
-        installed_is_explicit=inputs.installed_is_explicit,
-        policy=rules,
-        baseline=known,
-        new_only=fail_on_new,
-        advice=not no_advice,
-        allow_prerelease=allow_prerelease,
-    )
     judge = (
         settings.workflow_audit(source, workflows, node_map, inputs.comfyui) if workflows else None
     )
-    auditor = Auditor(
+    auditor = _auditor(settings, source, audit_options, judge, quiet=quiet)
+    audit_run = inputs.audit(auditor, recorded)
+    warn(settings.stale_warning(source))
+    return _report(audit_run, output, prometheus, markdown, as_json=as_json, quiet=quiet)
+
+
+def _auditor(
+    settings: RegistrySettings,
+    source: AnyRegistry,
+    options: AuditOptions,
+    judge: WorkflowAudit | None,
+    *,
+    quiet: bool,
+) -> Auditor:
+    """The auditor of ``run``: every stage on, progress on stderr unless ``quiet``."""
+    from audit.pipeline import Auditor
+
+    return Auditor(
         source,
-        audit_options,
+        options,
         progress=progress_for(sys.stderr, quiet=quiet),
         lister=source,
         nodes=source,
         vulnerabilities=settings.open_vulnerabilities(),
         workflows=judge,
     )
-    audit_run = inputs.audit(auditor, recorded)
-    warn(settings.stale_warning(source))
+
+
+def _report(
+    audit_run: AuditRun,
+    output: str,
+    prometheus: str | None,
+    markdown: str | None,
+    *,
+    as_json: bool,
+    quiet: bool,
+) -> int:
+    """Write the run folder and the extra outputs; print the findings and the summary; the
+    exit code."""
+    # NOTE: imported here so that --help and scan never load pandas or pyarrow.
+    from audit import report
+
     extras = ((prometheus, report.prometheus_text), (markdown, report.markdown_summary))
+    wanted = [(path, render) for path, render in extras if path]
     # NOTE: written before run.json, so that its exit_code is the one this process exits with.
-    audit_run = _write_extras(audit_run, [(path, render) for path, render in extras if path])
+    audit_run = _write_extras(audit_run, wanted)
     run_dir = report.write_run(audit_run, output)
     if as_json:
         click.echo(report.findings_json(audit_run), nl=False)
     if not quiet:
         terminal.echo(report.render_summary(audit_run, run_dir), err=as_json)
     return audit_run.exit_code
-
-
-def _recorded_settings(settings: RegistrySettings) -> dict[str, object]:
-    """What ``run.json`` records of the registry options."""
-    return {
-        "registry": settings.registry,
-        "vuln_db": settings.vulnerability_db,
-        "offline": settings.offline,
-        "max_age_seconds": settings.max_age.total_seconds(),
-    }
 
 
 def _write_extras(

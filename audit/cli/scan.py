@@ -9,7 +9,7 @@ import click
 
 from audit import terminal
 from audit.cli.core import check_outputs, cli, write_atomically
-from audit.cli.options import output_file_option
+from audit.cli.options import json_option, output_file_option
 from audit.inputs import host_name
 from audit.installation import describe_install
 from audit.manifest import render_json, render_text, scan_install, to_snapshot
@@ -17,7 +17,7 @@ from audit.manifest import render_json, render_text, scan_install, to_snapshot
 
 @cli.command()
 @click.argument("comfyui_path", metavar="COMFYUI_PATH", type=click.Path(file_okay=False))
-@click.option("--json", "as_json", is_flag=True, help="Print the entries as a JSON array.")
+@json_option("Print the entries as a JSON array.")
 @output_file_option(
     "Write a ComfyUI-Manager snapshot (JSON; YAML for .yaml/.yml) that `run` reads back."
 )
