@@ -6,10 +6,9 @@ module. This is the only package that prints or exits. pandas, pyarrow and reque
 only by the commands that need them, when they run, so that ``--help`` stays fast.
 """
 
-from audit.cli import advise, env, fleet, mirror, needs, run, scan
+# NOTE: importing the command modules registers their commands on `cli`.
+from audit.cli import advise, env, fleet, mirror, needs, run, scan  # noqa: F401
 from audit.cli.core import cli, main
 from audit.cli.progress import StderrProgress
 
 __all__ = ["StderrProgress", "cli", "main"]
-# NOTE: importing the command modules registers their commands on `cli`.
-_COMMANDS = (advise, env, fleet, mirror, needs, run, scan)
