@@ -19,7 +19,7 @@ from audit.inputs import RegistrySettings, installed_environments
 from audit.model import Failed, Invalid, Manifest
 
 if TYPE_CHECKING:
-    from audit.registry import CachingRegistry, HttpRegistry, OfflineRegistry
+    from audit.registry import CachingRegistry, Fetched, FetchedNode, HttpRegistry, OfflineRegistry
     from audit.vulnerabilities.writer import WrittenAdvisories
 
 __all__ = ["MirrorWritten", "mirror_everything", "mirror_manifests", "mirror_vulnerabilities"]
@@ -83,16 +83,19 @@ def mirror_manifests(
     )
     records = merge_records(version_list_records(lists), mirror_records(answers))
     nodes = node_records(packs)
-    failed = sum(isinstance(a.result, Failed | Invalid) for a in answers.values()) + failed_extra
-    failed += sum(isinstance(p.result, Failed | Invalid) for p in packs.values())
     return MirrorWritten(
         records=write_mirror([*records, *nodes, *extra], output),
         found=sum(a.mirror_record() is not None for a in answers.values()),
         wanted=len(keys),
         version_lists=len(lists) if with_versions else None,
         node_records=len(nodes),
-        failed=failed,
+        failed=_failed(answers.values()) + _failed(packs.values()) + failed_extra,
     )
+
+
+def _failed(lookups: Iterable[Fetched | FetchedNode]) -> int:
+    """How many of ``lookups`` failed or were answered with something unusable."""
+    return sum(isinstance(lookup.result, Failed | Invalid) for lookup in lookups)
 
 
 def _fetching_registry(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from audit.cli.options import (
     registry_options,
     threshold,
 )
-from audit.inputs import policy_rules
+from audit.inputs import Inputs, policy_rules
 from audit.model import AuditRun
 from audit.policy import resolve_fail_on
 
@@ -47,7 +48,7 @@ def advise(
     """Print the upgrade plan alone: for each pack that blocks the (target) ComfyUI or is
     unsafe, the version to move to, as commands to paste; with --target-comfyui, whether the
     upgrade is safe, safe after those changes, or blocked. Exits like `run`."""
-    from audit.advisor import plan_paths, plan_snapshot
+    from audit.advisor import plan_paths
     from audit.pipeline import AuditOptions, Auditor
 
     check_outputs(output)
@@ -70,11 +71,18 @@ def advise(
     audit_run = inputs.audit(auditor, inputs.recorded)
     warn(settings.stale_warning(source))
     _print_plan(audit_run)
+    _write_plans(audit_run, inputs, targets)
+    return audit_run.exit_code
+
+
+def _write_plans(audit_run: AuditRun, inputs: Inputs, targets: Mapping[str, Path]) -> None:
+    """Write each host's plan as a snapshot to its path in ``targets``."""
+    from audit.advisor import plan_snapshot
+
     listed = [e for m in inputs.manifests for e in m.entries]
     for host, path in targets.items():
         plan = plan_snapshot(audit_run.recommendations, listed, host=host)
         write_atomically(path, json.dumps(plan, indent=4) + "\n")
-    return audit_run.exit_code
 
 
 def _print_plan(audit_run: AuditRun) -> None:
