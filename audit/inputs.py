@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from audit.environment import detect, load_profile, override
+from audit.errors import UsageError
 from audit.hosts import read_hosts, sibling_profiles
 from audit.installation import describe_install, describe_interpreter
 from audit.manifest import ManifestFormat, scan_install
@@ -97,6 +98,8 @@ class Inputs:
         versions: Mapping[str, str | None],
     ) -> Inputs:
         """Read the manifests at ``paths`` (or scan ``comfyui_path``) and the environment."""
+        if not paths and not comfyui_path:
+            raise UsageError("give one or more MANIFEST files, or --comfyui PATH")
         environment = build_environment(
             env_profile, comfyui_path, python, os_name, accelerators, **versions
         )

@@ -138,3 +138,8 @@ def test_what_a_mirror_holds_is_said_in_one_line() -> None:
     assert replace(written, version_lists=None, failed=0).describe("m.jsonl") == (
         "wrote 5 records to m.jsonl (3 of 4 node versions found, 1 Node records)"
     )
+
+
+def test_nothing_to_audit_is_a_usage_error() -> None:
+    with pytest.raises(UsageError, match=r"^give one or more MANIFEST files, or --comfyui PATH$"):
+        read([])

@@ -322,8 +322,6 @@ def pop_inputs(options: dict[str, Any]) -> Inputs:
     manifest_format, host = options.pop("manifest_format"), options.pop("host")
     environment = {name: options.pop(name) for name in _ENVIRONMENT_FLAGS}
     versions = {name: options.pop(name) for name in _VERSION_FLAGS}
-    if not paths and not environment["comfyui_path"]:
-        raise click.UsageError("give one or more MANIFEST files, or --comfyui PATH")
     return Inputs.read(
         paths, manifest_format=manifest_format, host=host, versions=versions, **environment
     )
