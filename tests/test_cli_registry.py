@@ -164,8 +164,10 @@ def test_a_stale_mirror_is_warned_about(tmp_path: Path, manifest: Path) -> None:
     [
         (["--all", "x.txt"], "give MANIFEST files or --all, not both and not neither"),
         ([], "give MANIFEST files or --all, not both and not neither"),
+        (["--all", "--vulns", "osv"], "--vulns needs MANIFEST files: it writes what their"),
+        (["x.txt", "--comfy-nodes"], "--comfy-nodes goes with --all (use --workflow with"),
     ],
-    ids=["both", "neither"],
+    ids=["both", "neither", "vulns-with-all", "comfy-nodes-without-all"],
 )
 def test_mirror_usage(tmp_path: Path, args: list[str], message: str) -> None:
     result = invoke("mirror", *args, "-o", tmp_path / "m.jsonl")
