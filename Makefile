@@ -20,9 +20,10 @@ demo: $(STAMP)
 	status=$$?; echo "exit code: $$status"; test $$status -le 1
 
 lint: $(STAMP)
-	$(BIN)/ruff check audit tests benchmarks
-	$(BIN)/ruff format --check audit tests benchmarks
+	$(BIN)/ruff check audit tests benchmarks scripts
+	$(BIN)/ruff format --check audit tests benchmarks scripts
 	$(BIN)/mypy
+	$(BIN)/mypy scripts
 	$(BIN)/lint-imports
 
 # Every test and every module's doctests, with coverage of audit/ (pyproject: fail_under).

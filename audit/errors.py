@@ -6,6 +6,7 @@
     - ProfileError: an environment profile is unreadable or malformed.
     - MirrorError: a registry mirror file is unreadable or malformed.
   - ReportError: the reports could not be written.
+  - UsageError (an InputError): options that do not go together; shown with the usage.
 
 `ExitCode` is the one definition of the exit codes (README "Exit codes"); `describe_error` describes
 any error in one line for messages.
@@ -28,6 +29,7 @@ __all__ = [
     "Problem",
     "ProfileError",
     "ReportError",
+    "UsageError",
     "describe_error",
 ]
 
@@ -67,6 +69,11 @@ class AuditError(Exception):
 
 class InputError(AuditError, ValueError):
     """Bad input from the user: a flag, a file, a profile. Nothing is audited."""
+
+
+class UsageError(InputError):
+    """Options that do not go together (or a source that cannot do what was asked); the command
+    line shows it with the command's usage."""
 
 
 @dataclass(frozen=True)

@@ -189,7 +189,7 @@ def test_even_a_bug_gives_one_line_and_no_traceback(
     def broken_reader(*args: object, **kwargs: object) -> None:
         raise RuntimeError("a bug\nover two lines")
 
-    monkeypatch.setattr("audit.cli.read_hosts", broken_reader)
+    monkeypatch.setattr("audit.inputs.read_hosts", broken_reader)
     monkeypatch.delenv("COMFY_AUDIT_DEBUG", raising=False)
     out = tmp_path / "out"
     result = run(BAD / "odd-ids.txt", server, out)

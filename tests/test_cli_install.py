@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 from click.testing import CliRunner, Result
 
 from audit.cli import cli
@@ -184,3 +185,11 @@ def test_not_an_install(tmp_path: Path) -> None:
         2,
         f"comfy-audit: error: {tmp_path}: not a ComfyUI install: no custom_nodes folder\n",
     )
+
+
+def test_a_yaml_snapshot_holds_what_the_json_one_does(install: Path, tmp_path: Path) -> None:
+    as_json, as_yaml = tmp_path / "render-01.json", tmp_path / "render-01.yaml"
+    for path in (as_json, as_yaml):
+        result = invoke("scan", install, "-o", path, "--host", "render-01")
+        assert (result.exit_code, result.stderr) == (0, f"wrote 6 packs to {path}\n")
+    assert yaml.safe_load(as_yaml.read_text()) == {"custom_nodes": json.loads(as_json.read_text())}

@@ -164,8 +164,10 @@ def test_a_stale_mirror_is_warned_about(tmp_path: Path, manifest: Path) -> None:
     [
         (["--all", "x.txt"], "give MANIFEST files or --all, not both and not neither"),
         ([], "give MANIFEST files or --all, not both and not neither"),
+        (["--all", "--vulns", "osv"], "--vulns needs MANIFEST files: it writes what their"),
+        (["x.txt", "--comfy-nodes"], "--comfy-nodes goes with --all (use --workflow with"),
     ],
-    ids=["both", "neither"],
+    ids=["both", "neither", "vulns-with-all", "comfy-nodes-without-all"],
 )
 def test_mirror_usage(tmp_path: Path, args: list[str], message: str) -> None:
     result = invoke("mirror", *args, "-o", tmp_path / "m.jsonl")
@@ -199,3 +201,18 @@ def test_a_mirror_with_versions_lets_an_offline_run_advise(
     )
     advice = invoke("advise", manifest, "--registry", mirror)
     assert advice.stdout.splitlines()[0] == "comfy node install comfyui-mxtoolkit@0.9.95"
+
+
+def test_a_stage_that_cannot_do_what_was_asked_shows_the_commands_usage(
+    tmp_path: Path, manifest: Path
+) -> None:
+    mirror = tmp_path / "mirror.jsonl"
+    mirror.write_text("")
+    result = invoke("mirror", manifest, "--registry", mirror, "-o", tmp_path / "m.jsonl")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "Usage: cli mirror [OPTIONS] [MANIFEST]...\n"
+        "Try 'cli mirror --help' for help.\n"
+        "\n"
+        "Error: mirror needs a registry URL, not a mirror file\n"
+    )

@@ -57,6 +57,8 @@ def test_the_tree_keeps_the_contract(tree: Path) -> None:
         ("audit.registry.mirror", "audit.dependencies"),
         ("audit.report.tables", "audit.pipeline"),
         ("audit.pipeline", "audit.cli"),
+        ("audit.inputs", "audit.cli.core"),
+        ("audit.fleet.runs", "audit.mirroring"),
     ],
 )
 def test_an_upward_import_breaks_the_contract(tree: Path, module: str, imported: str) -> None:

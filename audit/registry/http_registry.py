@@ -26,7 +26,14 @@ from audit.model import (
     NotFound,
 )
 from audit.registry.credentials import Token
-from audit.registry.interface import Fetched, FetchedVersions, Pair, VersionListing, distinct
+from audit.registry.interface import (
+    DEFAULT_BASE_URL,
+    Fetched,
+    FetchedVersions,
+    Pair,
+    VersionListing,
+    distinct,
+)
 from audit.registry.listing import LISTING_QUERY, list_pages
 from audit.registry.node_http import (
     fetch_nodes,
@@ -50,7 +57,6 @@ from audit.registry.transport import (
 
 __all__ = ["BULK_PATH", "DEFAULT_BASE_URL", "HttpRegistry", "is_loopback_host"]
 
-DEFAULT_BASE_URL = "https://api.comfy.org"
 BULK_PATH = "/bulk/nodes/versions"
 #: Statuses by which a server says it has no bulk route at all (rather than no such pairs).
 _NO_BULK_ROUTE = frozenset({404, 405, 501})

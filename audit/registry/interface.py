@@ -12,6 +12,7 @@ from audit.errors import AuditError
 from audit.model import Failed, Found, LookupResult, NodeKey, NodeVersion
 
 __all__ = [
+    "DEFAULT_BASE_URL",
     "Fetched",
     "FetchedVersions",
     "Pair",
@@ -23,6 +24,9 @@ __all__ = [
     "VersionRecordSource",
     "distinct",
 ]
+
+DEFAULT_BASE_URL = "https://api.comfy.org"
+"""The Comfy Registry's API: the registry of every command unless `--registry` names another."""
 
 VersionListing = tuple[NodeVersion, ...] | Failed
 """Every version the registry holds of one node, in the registry's order (which means nothing:

@@ -1,7 +1,5 @@
-"""The report stage: the public Parquet/CSV tables, ``run.json``, the terminal summary, and the
-fleet roll-up of many runs (local folders or ``s3://`` object stores), which lives in
-`audit.report.fleet` and is imported only by the commands that roll up: it loads pyarrow's
-dataset engine."""
+"""The report stage: the public Parquet/CSV tables, ``run.json`` and the terminal summary; its
+storage layer (local folders or ``s3://`` object stores) is shared with `audit.fleet`."""
 
 from audit.report.jsonout import findings_json, findings_records
 from audit.report.markdown import markdown_summary

@@ -324,7 +324,7 @@ class FleetMaker:
         self._at = T0
         self._run_id = ""
         self._runs = 0
-        monkeypatch.setattr(audit.cli, "Auditor", self._auditor)
+        monkeypatch.setattr(audit.pipeline, "Auditor", self._auditor)
         monkeypatch.setattr(audit.pipeline, "new_run_id", lambda now: self._run_id)
 
     def _auditor(self, registry: Any, options: Any, *args: Any, **kwargs: Any) -> Auditor:

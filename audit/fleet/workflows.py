@@ -14,8 +14,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from audit.report.fleet_query import TableSource, aggregate
-from audit.report.runs import RunInfo
+from audit.fleet.query import TableSource, aggregate
+from audit.fleet.runs import RunInfo
 from audit.report.schema import WORKFLOWS_SCHEMA
 from audit.report.storage import Location
 

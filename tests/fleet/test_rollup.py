@@ -15,11 +15,11 @@ import pytest
 
 import audit
 from audit.errors import InputError, ReportError
+from audit.fleet.output import MAX_ROWS, render_rollup, write_rollup
+from audit.fleet.rollup import Rollup, rollup
+from audit.fleet.schema import ROLLUP_SCHEMA_VERSION, ROLLUP_SCHEMAS
 from audit.model import Severity
 from audit.report import write_run
-from audit.report.fleet import Rollup, rollup
-from audit.report.fleet_output import MAX_ROWS, render_rollup, write_rollup
-from audit.report.fleet_schema import ROLLUP_SCHEMA_VERSION, ROLLUP_SCHEMAS
 from tests.report.conftest import (
     LINUX,
     LINUX_CUDA,

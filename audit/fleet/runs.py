@@ -1,4 +1,5 @@
-"""Find the run folders under an output location and read what their ``run.json`` says.
+"""Find the run folders under an output location, read what their ``run.json`` says, and choose
+the runs of a roll-up (each host's newest, or every run since a time).
 
 Only ``run.json`` is read here, never a table: it names the run's hosts, its start time, its exit
 code and each host's upgrade target, which is all that choosing the runs of a roll-up needs.
@@ -10,7 +11,7 @@ import json
 import os
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,8 +22,19 @@ import pyarrow.parquet as pq
 
 from audit.errors import InputError
 from audit.report.storage import Location, translating
+from audit.report.tables import to_utc
 
-__all__ = ["FLEET_FOLDER", "REPORT_FILES", "FoundRuns", "IncompleteRun", "RunInfo", "find_runs"]
+__all__ = [
+    "FLEET_FOLDER",
+    "REPORT_FILES",
+    "FoundRuns",
+    "IncompleteRun",
+    "Pick",
+    "RunInfo",
+    "find_runs",
+    "newest_runs",
+    "pick",
+]
 
 #: The folder under OUTPUT that holds roll-ups; it is never taken for a run.
 FLEET_FOLDER = "fleet"
@@ -221,3 +233,36 @@ def find_runs(root: Location) -> FoundRuns:
         elif files & REPORT_FILES:
             incomplete.append(_incomplete(root.join(name), files))
     return FoundRuns(_read_runs(complete), tuple(incomplete))
+
+
+@dataclass(frozen=True)
+class Pick:
+    """One host of one chosen run."""
+
+    run: RunInfo
+    host: str
+
+    @property
+    def target(self) -> str | None:
+        return self.run.targets[self.host]
+
+
+def newest_runs(runs: Iterable[RunInfo]) -> dict[str, RunInfo]:
+    """Each host's newest run (by start time, then run id)."""
+    newest: dict[str, RunInfo] = {}
+    for run in runs:
+        for host in run.targets:
+            best = newest.get(host)
+            if best is None or (run.started_at, run.run_id) > (best.started_at, best.run_id):
+                newest[host] = run
+    return newest
+
+
+def pick(runs: Sequence[RunInfo], since: datetime | None) -> list[Pick]:
+    """The hosts of the runs to roll up: each host's newest, or every run since ``since``."""
+    if since is None:
+        picks = [Pick(run, host) for host, run in newest_runs(runs).items()]
+    else:
+        cutoff = to_utc(since)
+        picks = [Pick(r, host) for r in runs if r.started_at >= cutoff for host in r.targets]
+    return sorted(picks, key=lambda p: (p.host, p.run.started_at, p.run.run_id))

@@ -9,9 +9,9 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from audit.cli import cli
+from audit.fleet.rollup import rollup
+from audit.fleet.schema import VULNERABILITIES_ROLLUP_SCHEMA
 from audit.model import Severity
-from audit.report.fleet import rollup
-from audit.report.fleet_schema import VULNERABILITIES_ROLLUP_SCHEMA
 
 
 def audit_host(tmp_path: Path, host: str, installed: dict[str, str], osv_zip: Path) -> Path:
@@ -85,7 +85,7 @@ def test_hosts_exposed_worst_severity_and_the_fix_for_all(tmp_path: Path, osv_zi
 
 
 def test_rendered(tmp_path: Path, osv_zip: Path) -> None:
-    from audit.report.fleet_output import render_rollup
+    from audit.fleet.output import render_rollup
 
     audit_host(tmp_path, "a", {"torch": "2.5.1+cu124"}, osv_zip)
     text = render_rollup(rollup(tmp_path / "out", now=datetime.now(UTC)))

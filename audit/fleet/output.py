@@ -14,9 +14,9 @@ import pyarrow.compute as pc
 
 from audit import TOOL_NAME, __version__
 from audit.errors import ReportError
-from audit.report.fleet import Rollup
-from audit.report.fleet_schema import ROLLUP_SCHEMA_VERSION
-from audit.report.runs import FLEET_FOLDER
+from audit.fleet.rollup import Rollup
+from audit.fleet.runs import FLEET_FOLDER
+from audit.fleet.schema import ROLLUP_SCHEMA_VERSION
 from audit.report.schema import SEVERITY_LABELS
 from audit.report.storage import FileBuilder, open_location, write_folder
 from audit.report.summary import one_line

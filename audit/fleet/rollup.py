@@ -2,7 +2,7 @@
 
 `rollup` reads every ``run.json`` under OUTPUT (a local folder or ``s3://bucket/prefix``) to
 choose the runs, then aggregates only the chosen runs' Parquet tables with streaming Acero plans
-over pyarrow datasets (`audit.report.fleet_query` says why), so 10,000 runs are never in memory at
+over pyarrow datasets (`audit.fleet.query` says why), so 10,000 runs are never in memory at
 once: only the run.json facts, the chosen (run, host) pairs and the aggregated answers are.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -20,9 +20,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from audit.errors import ExitCode, InputError
-from audit.model import Severity
-from audit.report.fleet_query import SEVERITY_RANK, Aggregate, TableSource, aggregate, gathered
-from audit.report.fleet_schema import (
+from audit.fleet.query import SEVERITY_RANK, Aggregate, TableSource, aggregate, gathered
+from audit.fleet.runs import FoundRuns, Pick, find_runs, newest_runs, pick
+from audit.fleet.schema import (
     BLOCKERS_SCHEMA,
     DRIFT_SCHEMA,
     HOSTS_SCHEMA,
@@ -33,9 +33,9 @@ from audit.report.fleet_schema import (
     VULNERABILITIES_ROLLUP_SCHEMA,
     WORKFLOWS_ROLLUP_SCHEMA,
 )
-from audit.report.fleet_vulns import vulnerability_rows
-from audit.report.fleet_workflows import workflow_rows
-from audit.report.runs import FoundRuns, RunInfo, find_runs
+from audit.fleet.vulns import vulnerability_rows
+from audit.fleet.workflows import workflow_rows
+from audit.model import Severity
 from audit.report.schema import FINDINGS_SCHEMA, NODES_SCHEMA, SEVERITY_LABELS, SEVERITY_TYPE
 from audit.report.storage import Location, open_location
 from audit.report.tables import severity_array, to_utc
@@ -60,7 +60,7 @@ class Rollup:
     """Represents one roll-up of a fleet's runs: its tables, and what they were made from.
 
     Every table starts with ``rollup_id`` and has the schema of the same name in
-    `audit.report.fleet_schema`.
+    `audit.fleet.schema`.
     """
 
     rollup_id: str
@@ -91,40 +91,9 @@ class Rollup:
         return {name: getattr(self, name) for name in ROLLUP_SCHEMAS}
 
 
-@dataclass(frozen=True)
-class _Pick:
-    """One host of one chosen run."""
-
-    run: RunInfo
-    host: str
-
-    @property
-    def target(self) -> str | None:
-        return self.run.targets[self.host]
-
-
 def new_rollup_id(now: datetime) -> str:
     """Return a roll-up id that sorts by time, as run ids do."""
     return f"{to_utc(now):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
-
-
-def _newest(runs: Iterable[RunInfo]) -> dict[str, RunInfo]:
-    newest: dict[str, RunInfo] = {}
-    for run in runs:
-        for host in run.targets:
-            best = newest.get(host)
-            if best is None or (run.started_at, run.run_id) > (best.started_at, best.run_id):
-                newest[host] = run
-    return newest
-
-
-def _picks(runs: Sequence[RunInfo], since: datetime | None) -> list[_Pick]:
-    if since is None:
-        picks = [_Pick(run, host) for host, run in _newest(runs).items()]
-    else:
-        cutoff = to_utc(since)
-        picks = [_Pick(r, host) for r in runs if r.started_at >= cutoff for host in r.targets]
-    return sorted(picks, key=lambda p: (p.host, p.run.started_at, p.run.run_id))
 
 
 def _same_version(planned: str | None, wanted: str) -> bool:
@@ -134,7 +103,7 @@ def _same_version(planned: str | None, wanted: str) -> bool:
     return a == b if a is not None and b is not None else planned.strip() == wanted.strip()
 
 
-def _source(root: Location, picks: Sequence[_Pick], stem: str) -> TableSource:
+def _source(root: Location, picks: Sequence[Pick], stem: str) -> TableSource:
     runs = {p.run.folder.path: p.run for p in picks}
     selection = pa.table(
         {
@@ -171,7 +140,7 @@ _NODE_KEY = {"node_key": pc.utf8_lower(pc.field("node_id"))}
 _AS_WRITTEN: Aggregate = ("node_id", "hash_min", "node_id")
 
 
-def _host_rows(picks: Sequence[_Pick], findings: TableSource) -> list[Row]:
+def _host_rows(picks: Sequence[Pick], findings: TableSource) -> list[Row]:
     counted = aggregate(
         findings,
         where=pc.scalar(True),
@@ -303,7 +272,7 @@ def _unfinished(found: FoundRuns) -> dict[str, datetime | None]:
 
 
 def _stale_rows(found: FoundRuns, now: datetime, stale_after: timedelta) -> list[Row]:
-    newest, unfinished = _newest(found.complete), _unfinished(found)
+    newest, unfinished = newest_runs(found.complete), _unfinished(found)
     rows: list[Row] = []
     for host in sorted(set(newest) | set(unfinished)):
         run = newest.get(host)
@@ -338,7 +307,7 @@ def _incomplete_rows(found: FoundRuns) -> list[Row]:
     ]
 
 
-def _untargeted(picks: Sequence[_Pick], targeted: Sequence[_Pick], target: str | None) -> list[str]:
+def _untargeted(picks: Sequence[Pick], targeted: Sequence[Pick], target: str | None) -> list[str]:
     if target is None:
         return sorted({p.host for p in picks if p.target is None})
     return sorted({p.host for p in picks} - {p.host for p in targeted})
@@ -371,7 +340,7 @@ def rollup(
         raise InputError(f"{root.display}: no runs found (a run is a folder holding run.json)")
     now = to_utc(now)
     rid = rollup_id or new_rollup_id(now)
-    picks = _picks(found.complete, since)
+    picks = pick(found.complete, since)
     targeted = [
         p for p in picks if target_comfyui is None or _same_version(p.target, target_comfyui)
     ]

@@ -13,9 +13,9 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from audit.fleet.query import SEVERITY_RANK, TableSource, aggregate
+from audit.fleet.runs import RunInfo
 from audit.model import Severity
-from audit.report.fleet_query import SEVERITY_RANK, TableSource, aggregate
-from audit.report.runs import RunInfo
 from audit.report.schema import VULNERABILITIES_SCHEMA
 from audit.report.storage import Location
 from audit.vulnerabilities.advisory import release_of

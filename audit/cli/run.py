@@ -1,0 +1,200 @@
+"""``comfy-audit run``: audit manifests or an install and write the reports."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from audit import terminal
+from audit.cli.core import check_outputs, cli, error, warn, write_atomically
+from audit.cli.options import (
+    advice_options,
+    input_options,
+    json_option,
+    node_map_option,
+    policy_options,
+    pop_inputs,
+    pop_registry,
+    registry_options,
+    threshold,
+    workflow_option,
+)
+from audit.cli.progress import progress_for
+from audit.errors import ExitCode, ReportError
+from audit.inputs import RegistrySettings, policy_rules
+from audit.model import AuditRun
+from audit.policy import resolve_fail_on
+
+if TYPE_CHECKING:
+    from audit.pipeline import AuditOptions, Auditor
+    from audit.registry import AnyRegistry
+    from audit.workflows.audit import WorkflowAudit
+
+
+@cli.command(short_help="Audit manifests or an install; write the reports.")
+@input_options
+@click.option(
+    "--output",
+    "-o",
+    default="outputs",
+    show_default=True,
+    metavar="DIR|URI",
+    help="Folder (or s3://bucket/prefix) under which the run folder <run_id>/ is written.",
+)
+@policy_options
+@click.option(
+    "--baseline",
+    type=click.Path(),
+    metavar="PATH",
+    help="A previous run folder (or its findings file): marks each finding new or known.",
+)
+@click.option("--fail-on-new", is_flag=True, help="Only new findings fail (needs --baseline).")
+@click.option(
+    "--prometheus",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="Also write a node_exporter textfile of the findings and the run.",
+)
+@click.option(
+    "--markdown",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="Also write a Markdown summary (for CI job pages).",
+)
+@json_option("Print the findings as JSON on stdout (the summary goes to stderr).")
+@advice_options
+@registry_options
+@click.option(
+    "--quiet", "-q", is_flag=True, help="No summary and no progress; warnings and errors only."
+)
+@workflow_option(
+    "A workflow (UI or API JSON, PNG, WebP) or a folder of them: which hosts can run it."
+)
+@node_map_option
+def run(
+    output: str,
+    fail_on: str | None,
+    policy: str | None,
+    baseline: str | None,
+    fail_on_new: bool,
+    prometheus: str | None,
+    markdown: str | None,
+    as_json: bool,
+    no_advice: bool,
+    allow_prerelease: bool,
+    quiet: bool,
+    workflows: tuple[str, ...],
+    node_map: str | None,
+    **options: Any,
+) -> int:
+    """Audit the packs listed in MANIFEST... (snapshots, node@version lists, CSV or JSON), or
+    the install at --comfyui PATH when no manifest is given."""
+    from audit.baseline import load_baseline
+    from audit.pipeline import AuditOptions
+
+    check_outputs(prometheus, markdown)
+    settings = pop_registry(options)
+    inputs = pop_inputs(options)
+    source = settings.open()
+    if fail_on_new and not baseline:
+        raise click.UsageError("--fail-on-new needs --baseline PATH")
+    policy_path, rules = policy_rules(policy)
+    fail_threshold = resolve_fail_on(threshold(fail_on), rules)
+    audit_options = AuditOptions(
+        fail_on=fail_threshold,
+        installed_is_explicit=inputs.installed_is_explicit,
+        policy=rules,
+        baseline=load_baseline(baseline) if baseline else None,
+        new_only=fail_on_new,
+        advice=not no_advice,
+        allow_prerelease=allow_prerelease,
+    )
+    recorded = {
+        **inputs.recorded,
+        **settings.recorded(),
+        "output": output,
+        "fail_on": fail_threshold.label if fail_threshold else "never",
+        "policy": str(policy_path) if policy_path else None,
+        "baseline": baseline,
+        "fail_on_new": fail_on_new,
+        "advice": not no_advice,
+        "allow_prerelease": allow_prerelease,
+        "workflows": list(workflows),
+        "node_map": node_map,
+    }
+    judge = (
+        settings.workflow_audit(source, workflows, node_map, inputs.comfyui) if workflows else None
+    )
+    auditor = _auditor(settings, source, audit_options, judge, quiet=quiet)
+    audit_run = inputs.audit(auditor, recorded)
+    warn(settings.stale_warning(source))
+    return _report(audit_run, output, prometheus, markdown, as_json=as_json, quiet=quiet)
+
+
+def _auditor(
+    settings: RegistrySettings,
+    source: AnyRegistry,
+    options: AuditOptions,
+    judge: WorkflowAudit | None,
+    *,
+    quiet: bool,
+) -> Auditor:
+    """The auditor of ``run``: every stage on, progress on stderr unless ``quiet``."""
+    from audit.pipeline import Auditor
+
+    return Auditor(
+        source,
+        options,
+        progress=progress_for(sys.stderr, quiet=quiet),
+        lister=source,
+        nodes=source,
+        vulnerabilities=settings.open_vulnerabilities(),
+        workflows=judge,
+    )
+
+
+def _report(
+    audit_run: AuditRun,
+    output: str,
+    prometheus: str | None,
+    markdown: str | None,
+    *,
+    as_json: bool,
+    quiet: bool,
+) -> int:
+    """Write the run folder and the extra outputs; print the findings and the summary; the
+    exit code."""
+    # NOTE: imported here so that --help and scan never load pandas or pyarrow.
+    from audit import report
+
+    extras = ((prometheus, report.prometheus_text), (markdown, report.markdown_summary))
+    wanted = [(path, render) for path, render in extras if path]
+    # NOTE: written before run.json, so that its exit_code is the one this process exits with.
+    audit_run = _write_extras(audit_run, wanted)
+    run_dir = report.write_run(audit_run, output)
+    if as_json:
+        click.echo(report.findings_json(audit_run), nl=False)
+    if not quiet:
+        terminal.echo(report.render_summary(audit_run, run_dir), err=as_json)
+    return audit_run.exit_code
+
+
+def _write_extras(
+    audit_run: AuditRun, extras: Sequence[tuple[str, Callable[[AuditRun], str]]]
+) -> AuditRun:
+    """Write the extra outputs; one that fails is named and counts like a failed lookup."""
+    failed = False
+    for path, render in extras:
+        try:
+            write_atomically(Path(path), render(audit_run))
+        except ReportError as e:
+            error(str(e))
+            failed = True
+    if failed and audit_run.exit_code == 0:
+        return replace(audit_run, exit_code=ExitCode.INCOMPLETE)
+    return audit_run
