@@ -9,8 +9,9 @@ from dataclasses import dataclass, fields, replace
 from audit.model import AuditedEntry, Environment, Finding, NodeAnswer, WorkflowRow
 from audit.registry.comfy_nodes import ClassesAnswer, ComfyNodesSource
 from audit.registry.interface import Pair
+from audit.workflows.matching import HostPacks, needed_keys
 from audit.workflows.resolve import Need, WorkflowNeeds, registry_packs
-from audit.workflows.verdict import HostPacks, Verdict, combine, judge_need, needed_keys
+from audit.workflows.verdict import Verdict, combine, judge_need
 
 __all__ = ["WorkflowAudit"]
 

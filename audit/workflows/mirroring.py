@@ -8,9 +8,9 @@ from typing import Any
 
 from audit.model import AuditedEntry, Failed, ManifestEntry, NodeKey
 from audit.registry.comfy_nodes import ComfyNodesSource, mirror_lines
+from audit.workflows.matching import HostPacks, needed_keys
 from audit.workflows.prepare import Resolved, resolve_workflows
 from audit.workflows.resolve import registry_packs
-from audit.workflows.verdict import HostPacks, needed_keys
 
 __all__ = ["class_list_lines", "mirror_workflows", "with_class_lists", "workflow_lines"]
 

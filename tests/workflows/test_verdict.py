@@ -6,9 +6,10 @@ import pytest
 
 from audit.model import AuditedEntry, EntrySource, Environment, ManifestEntry, Severity, When
 from audit.registry.comfy_nodes import ClassList, ComfyNode
+from audit.workflows.matching import HostPacks, repository_path
 from audit.workflows.model import Workflow, WorkflowNode
 from audit.workflows.resolve import Resolver, packaged_core_nodes
-from audit.workflows.verdict import HostPacks, combine, judge_need, repository_path
+from audit.workflows.verdict import combine, judge_need
 
 KJ = ManifestEntry("h", "comfyui-kjnodes", "1.1.2", EntrySource.REGISTRY, "m")
 CLASSES = {("comfyui-kjnodes", "1.1.2"): ClassList((ComfyNode("ImageResizeKJ"),))}
