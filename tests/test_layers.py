@@ -50,7 +50,7 @@ def test_the_tree_keeps_the_contract(tree: Path) -> None:
 @pytest.mark.parametrize(
     ("module", "imported"),
     [
-        ("audit.model", "audit.advisor"),
+        ("audit.model.results", "audit.advisor"),
         ("audit.catalogue", "audit.checks"),
         ("audit.gitdir", "audit.environment.installation"),
         ("audit.checks.interface", "audit.policy"),

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from datetime import UTC, datetime
@@ -29,6 +30,7 @@ __all__ = ["CACHE_FILE", "CacheError", "EntryStore", "Stored", "cache_key", "dec
 CACHE_FILE = "registry-cache.sqlite3"
 #: Seconds a run waits for another run's write to finish before giving up on the cache.
 _BUSY_TIMEOUT = 15.0
+_WAL_RETRY = 0.02
 _SCHEMA_VERSION = 2
 #: Every table a file of an older format may hold (format 1 and the tables created beside it),
 #: dropped when it is rebuilt.
@@ -189,10 +191,7 @@ class EntryStore:
         """A connection to the cache file, its folder and table created when missing."""
         self._folder.mkdir(parents=True, exist_ok=True)
         with closing(sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT, isolation_level=None)) as db:
-            # NOTE: WAL is a property of the file, set once; switching it takes an exclusive lock
-            # that fails at once (no busy wait) while another process writes.
-            if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-                db.execute("PRAGMA journal_mode = WAL")
+            _use_wal(db)
             db.execute("PRAGMA synchronous = NORMAL")  # NOTE: safe in WAL; a cache needs no more
             _ensure_schema(db)
             yield db
@@ -210,6 +209,22 @@ def _rows(registry: str, kind: str, entries: Iterable[tuple[str, datetime, objec
         for key, fetched_at, body in entries
         if (columns := encode(fetched_at, body)) is not None
     ]
+
+
+def _use_wal(db: sqlite3.Connection) -> None:
+    """Put the file in WAL mode, once; another process may be doing the same."""
+    # NOTE: switching takes an exclusive lock that fails at once (no busy wait) while another
+    # process holds the file, so the switch is tried again until the busy timeout.
+    deadline = time.monotonic() + _BUSY_TIMEOUT
+    while True:
+        try:
+            if db.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
+                return
+            db.execute("PRAGMA journal_mode = WAL")
+        except sqlite3.OperationalError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(_WAL_RETRY)
 
 
 def _ensure_schema(db: sqlite3.Connection) -> None:

@@ -1,0 +1,221 @@
+"""What an audit finds: the environment, findings, audited entries and the rows of each table."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from audit.model.registry import Found, LookupResult, NodeAnswer, NodeVersion
+from audit.model.values import FindingSource, ManifestEntry, Severity, When
+
+__all__ = [
+    "AuditRun",
+    "AuditedEntry",
+    "DistributionAdvice",
+    "Environment",
+    "Finding",
+    "Recommendation",
+    "RequirementRow",
+    "VulnerabilityRow",
+    "WorkflowRow",
+]
+
+
+@dataclass(frozen=True)
+class Environment:
+    """Represents the machine a pack runs on, and the versions planned for an upgrade.
+
+    ``None`` means unknown; checks that need an unknown fact say so instead of guessing.
+    """
+
+    os: str | None = None
+    """``linux``, ``windows`` or ``macos``."""
+    accelerators: frozenset[str] | None = None
+    """Canonical names: ``cuda``, ``rocm``, ``intel``, ``ascend``, ``metal``, ``cpu``."""
+    comfyui_version: str | None = None
+    frontend_version: str | None = None
+    target_comfyui: str | None = None
+    target_frontend: str | None = None
+    python_version: str | None = None
+    installed: Mapping[str, str | None] | None = None
+    """Distributions installed in the install's interpreter (name → version, ``None`` when a
+    URL install has no version); ``None`` when unknown."""
+    installed_partial: bool = False
+    """``installed`` lacks the system's packages a venv also sees: none is reported missing."""
+    sources: Mapping[str, str] = field(default_factory=dict)
+    """Where each known fact came from (``flag``, ``detected``, ``profile``, ``snapshot``…)."""
+
+
+@dataclass(frozen=True)
+class Finding:
+    """Represents one problem or note about one pack, or about a host when ``node_id`` is None."""
+
+    host: str
+    node_id: str | None
+    version: str | None
+    check: str
+    severity: Severity
+    message: str
+    source: FindingSource
+    expected: str | None = None
+    actual: str | None = None
+    when: When = When.NOW
+    waived: bool = False
+    """A policy waiver accepts this finding: it is reported but never counts for the exit code."""
+    waiver_reason: str | None = None
+    baseline: str | None = None
+    """``new`` or ``known`` when the run was compared with a baseline; else ``None``."""
+    workflow: str | None = None
+    """The workflow file (as given) a ``workflow.*`` finding is about; else ``None``."""
+    vuln_id: str | None = None
+    """The advisory a ``vulnerability.known`` (or OSV ``dependency.compromised``) finding is
+    about (the ``vulnerabilities`` table's ``vuln_id``); else ``None``."""
+
+
+@dataclass(frozen=True)
+class AuditedEntry:
+    """Represents one manifest entry after lookup and checks: one row of the ``nodes`` table."""
+
+    entry: ManifestEntry
+    result: LookupResult | None
+    """The registry's answer; ``None`` when the entry was not looked up (git, file, invalid…)."""
+    findings: tuple[Finding, ...]
+    compatible_now: bool | None
+    compatible_after_upgrade: bool | None
+    node: NodeAnswer | None = None
+    """The registry's Node record of the pack; ``None`` when it was not looked up."""
+
+    @property
+    def node_version(self) -> NodeVersion | None:
+        return self.result.node_version if isinstance(self.result, Found) else None
+
+    @property
+    def worst_severity(self) -> Severity | None:
+        return max((f.severity for f in self.findings), default=None)
+
+
+@dataclass(frozen=True)
+class RequirementRow:
+    """Represents one pip requirement of one pack on one host: a ``requirements`` row."""
+
+    host: str
+    node_id: str
+    version: str | None
+    requirement: str
+    """The requirement exactly as the pack wrote it."""
+    distribution: str | None
+    """The canonical distribution name; ``None`` when the line is not a PEP 508 requirement."""
+    specifier: str | None
+    marker: str | None
+    source: str
+    """``registry`` (the registry's ``dependencies``) or ``local`` (the pack's own files)."""
+    installed_version: str | None
+    satisfied: bool | None
+    """Whether the installed version meets it; ``None`` when that cannot be decided."""
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """Represents the advisor's answer for one installed pack: the version to move to, or why
+    there is none. One row of the ``recommendations`` table."""
+
+    host: str
+    node_id: str
+    """The id exactly as the manifest wrote it."""
+    version: str | None
+    """The installed version, as the manifest wrote it."""
+    recommended_version: str | None
+    """The newest version that passes every check here; ``None`` when none does."""
+    clears: tuple[str, ...]
+    """The check codes of the installed version that the move clears, sorted."""
+    blocked_by: tuple[str, ...]
+    """When no version fits: the constraints that none meets; empty otherwise."""
+    installs: tuple[str, ...] = ()
+    """The recommended version's requirements the host does not meet yet (``numpy>=2``): the
+    move would newly install or upgrade them."""
+
+
+@dataclass(frozen=True)
+class VulnerabilityRow:
+    """Represents one vulnerability of one installed distribution on one host: a row of the
+    ``vulnerabilities`` table."""
+
+    host: str
+    distribution: str
+    installed_version: str
+    vuln_id: str
+    aliases: tuple[str, ...]
+    severity: Severity
+    score: float | None
+    fixed_in: str | None
+    summary: str
+    required_by: tuple[str, ...]
+    """The packs whose requirements name the distribution."""
+
+
+@dataclass(frozen=True)
+class DistributionAdvice:
+    """Represents the advice for one vulnerable distribution on one host: a ``recommendations``
+    row with ``distribution`` set and no ``node_id``."""
+
+    host: str
+    distribution: str
+    version: str
+    """The installed version."""
+    recommended_version: str | None
+    """The lowest version that clears every known vulnerability; ``None`` when a pack's
+    requirement excludes it (``blocked_by`` says which) or none is fixed."""
+    clears: tuple[str, ...]
+    blocked_by: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class WorkflowRow:
+    """Represents one pack a workflow needs on one host: a ``workflows`` row."""
+
+    host: str
+    workflow: str
+    """The workflow file as given."""
+    node_id: str | None
+    """The installed entry's id, else the workflow's pack id; ``None`` for unresolved classes."""
+    class_types: tuple[str, ...]
+    made_with_version: str | None
+    installed_version: str | None
+    bypassed: bool
+    """Every node that needs the pack is bypassed or muted."""
+    status: str
+    runnable_now: bool | None
+    runnable_after_upgrade: bool | None
+
+
+@dataclass(frozen=True)
+class AuditRun:
+    """Represents one complete run: what the reports and the terminal summary are made from."""
+
+    run_id: str
+    started_at: datetime
+    finished_at: datetime
+    environment: Environment
+    """The environment given by flags, profile or detection, before per-host facts."""
+    host_environments: Mapping[str, Environment]
+    """The environment each host was checked against."""
+    entries: tuple[AuditedEntry, ...]
+    host_findings: tuple[Finding, ...]
+    """Findings that belong to a host rather than to one entry."""
+    options: Mapping[str, object]
+    """The options of the run as JSON-ready values, for ``run.json``."""
+    exit_code: int
+    requirements: tuple[RequirementRow, ...] = ()
+    recommendations: tuple[Recommendation, ...] = ()
+    """The upgrade advisor's answers, one per entry that needed advice (empty when it was off)."""
+    vulnerabilities: tuple[VulnerabilityRow, ...] = ()
+    """Known vulnerabilities: one row per host, installed distribution and vulnerability."""
+    upgrades: tuple[DistributionAdvice, ...] = ()
+    """Upgrade advice for vulnerable distributions (``recommendations`` rows with no pack)."""
+    workflows: tuple[WorkflowRow, ...] = ()
+    """What each workflow needs on each host (``run --workflow``)."""
+
+    @property
+    def findings(self) -> tuple[Finding, ...]:
+        return self.host_findings + tuple(f for e in self.entries for f in e.findings)
