@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from audit.advisor.explain import Shortlist, explain
 from audit.advisor.interface import Recommendation, counts, is_trigger
 from audit.advisor.judge import CandidateJudge, clean
-from audit.advisor.newest import NewestLookup, newest_records
+from audit.advisor.newest import NewestLookup, newest_records, without_active
 from audit.advisor.ordering import order_versions, same_version, version_order
 from audit.checks.status import status_name
 from audit.model import VERSION_PATTERN, AuditedEntry, Environment, Failed, NodeVersion
@@ -118,8 +118,9 @@ def recommend(
 
     :param newest: the registry's bulk lookup, given when the entries carry their packs' Node
         records: a pack whose newest Active version is its first candidate and passes on every
-        host is settled by that version alone (`audit.advisor.newest`); only the rest are listed.
-        The recommendations are the same either way.
+        host is settled by that version alone, and one whose Node names no Active version by
+        the versions the run holds (`audit.advisor.newest`); only the rest are listed. The
+        recommendations are the same either way.
     """
     node_ids = advice_targets(audited, environments)
     judge = CandidateJudge(audited)
@@ -142,8 +143,11 @@ def _settled_by_newest(
     allow_prerelease: bool,
 ) -> dict[str, VersionListing]:
     """The packs whose newest Active version is the answer on every host that needs advice,
-    each with that version as its whole list."""
-    records = newest_records(newest, audited, node_ids)
+    each with that version as its whole list; and those with no Active version at all, each
+    with the versions the run holds (nothing is judged: the answer is "no Active version")."""
+    settled: dict[str, VersionListing] = dict(without_active(audited, node_ids))
+    pending = [node_id for node_id in node_ids if node_id.lower() not in settled]
+    records = newest_records(newest, audited, pending) if pending else {}
     passes: dict[str, bool] = {}
     for a in audited:
         lower = a.entry.node_id.lower()
@@ -155,7 +159,7 @@ def _settled_by_newest(
         # NOTE: a one-version list whose version is no candidate gives no version here.
         answer = _advise_one(a, (records[lower],), env, judge, allow_prerelease)
         passes[lower] = answer is None or answer.recommended_version is not None
-    return {lower: (records[lower],) for lower, ok in passes.items() if ok}
+    return settled | {lower: (records[lower],) for lower, ok in passes.items() if ok}
 
 
 def _advise_one(

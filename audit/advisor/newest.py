@@ -5,7 +5,9 @@ Active version (registry.md §4.2). The advisor takes the first candidate, newes
 passes every check; so when the newest Active version is a candidate at all (not deprecated,
 a usable version, no pre-release unless allowed) and passes on every host, it is the answer
 the full version list would give, and that list need not be asked for. `newest_records` looks
-those versions up in one bulk call; `audit.advisor.choose.recommend` judges them.
+those versions up in one bulk call; `audit.advisor.choose.recommend` judges them. A pack whose
+Node names no Active version at all has no candidate: `without_active` settles it with the
+versions the run holds, which the full list would only confirm.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from audit.advisor.ordering import version_order
 from audit.checks.status import status_name
 from audit.model import AuditedEntry, Found, LookupResult, NodeKey, NodeVersion, RegistryNode
 
-__all__ = ["NewestLookup", "newest_records"]
+__all__ = ["NewestLookup", "newest_records", "without_active"]
 
 NewestLookup = Callable[[Sequence[NodeKey]], Mapping[NodeKey, LookupResult]]
 """The registry's bulk lookup (`audit.registry.Registry.lookup`)."""
@@ -48,6 +50,34 @@ def newest_records(
         if record is not None and not _outranked(record, active.get(lower, [])):
             records[lower] = record
     return records
+
+
+def without_active(
+    audited: Sequence[AuditedEntry], node_ids: Sequence[str]
+) -> dict[str, tuple[NodeVersion, ...]]:
+    """The packs among ``node_ids`` that have no Active version, by lower-cased id, each with
+    the versions of it the run looked up: the Node says there is none (its ``latest_version``
+    is null, not malformed), and none of those versions is Active."""
+    targets = {node_id.lower() for node_id in node_ids}
+    silent = {
+        a.entry.node_id.lower()
+        for a in audited
+        if isinstance(a.node, RegistryNode) and _names_no_active(a.node)
+    }
+    held: dict[str, list[NodeVersion]] = {}
+    for (lower, _), nv in _known_records(audited).items():
+        if lower in targets and lower in silent:
+            held.setdefault(lower, []).append(nv)
+    return {
+        lower: tuple(versions)
+        for lower, versions in held.items()
+        if not any(map(_is_active, versions))
+    }
+
+
+def _names_no_active(node: RegistryNode) -> bool:
+    malformed = any(name.startswith("latest_version") for name in node.invalid_fields)
+    return node.latest_version is None and not malformed
 
 
 def _known_records(audited: Sequence[AuditedEntry]) -> dict[tuple[str, str], NodeVersion]:

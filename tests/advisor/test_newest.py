@@ -41,8 +41,12 @@ RECORDS = [
     record("comfyui-beta", "1.0.0", status="NodeVersionStatusFlagged"),
     record("comfyui-beta", "1.1.0"),
     record("comfyui-beta", "1.2.0-beta.1"),
-    # Its Node names no Active version.
+    # Its Node names no Active version: settled without a list.
     record("comfyui-none", "1.0.0", status="NodeVersionStatusFlagged"),
+    record("comfyui-none", "0.9.0", status="NodeVersionStatusBanned"),
+    # Its Node names none either, but another host runs an Active version: it is listed.
+    record("comfyui-odd", "1.0.0", status="NodeVersionStatusFlagged"),
+    record("comfyui-odd", "1.1.0"),
 ]
 NODES = [
     node_record("comfyui-easy", latest_version="2.0.0"),
@@ -51,6 +55,7 @@ NODES = [
     node_record("comfyui-text", latest_version="1.9.0"),
     node_record("comfyui-beta", latest_version="1.2.0-beta.1"),
     node_record("comfyui-none", latest_version=None),
+    node_record("comfyui-odd", latest_version=None),
 ]
 FLEET = {
     "gpu-01": [
@@ -60,8 +65,9 @@ FLEET = {
         ("comfyui-text", "1.0.0"),
         ("comfyui-beta", "1.0.0"),
         ("comfyui-none", "1.0.0"),
+        ("comfyui-odd", "1.0.0"),
     ],
-    "gpu-02": [("comfyui-easy", "1.0.0"), ("comfyui-text", "1.10.0")],
+    "gpu-02": [("comfyui-easy", "1.0.0"), ("comfyui-text", "1.10.0"), ("comfyui-odd", "1.1.0")],
 }
 ADVICE = (
     ("gpu-01", "comfyui-easy", "2.0.0"),
@@ -70,12 +76,13 @@ ADVICE = (
     ("gpu-01", "comfyui-text", "1.10.0"),
     ("gpu-01", "comfyui-beta", "1.1.0"),
     ("gpu-01", "comfyui-none", None),
+    ("gpu-01", "comfyui-odd", "1.1.0"),
     ("gpu-02", "comfyui-easy", "2.0.0"),
 )
 LISTED = [
     "/nodes/comfyui-beta/versions",
     "/nodes/comfyui-blocked/versions",
-    "/nodes/comfyui-none/versions",
+    "/nodes/comfyui-odd/versions",
     "/nodes/comfyui-stale/versions",
     "/nodes/comfyui-text/versions",
 ]
@@ -115,6 +122,7 @@ def test_only_the_packs_their_newest_version_does_not_settle_are_listed(
     run = audit(server)
 
     assert advice(run.recommendations) == ADVICE
+    assert run.recommendations[5].blocked_by == ("no Active version",)
     assert list_gets(server) == LISTED
     # The installed versions, then the newest versions the run did not hold yet.
     assert server.paths("POST") == [BULK_PATH, BULK_PATH]
@@ -137,7 +145,8 @@ def test_without_node_records_every_pack_is_listed(make_registry_server: MakeSer
     run = audit(server)
 
     assert advice(run.recommendations) == ADVICE
-    assert list_gets(server) == sorted([*LISTED, "/nodes/comfyui-easy/versions"])
+    listed = [*LISTED, "/nodes/comfyui-easy/versions", "/nodes/comfyui-none/versions"]
+    assert list_gets(server) == sorted(listed)
 
 
 @pytest.mark.parametrize("installed", ["1.0.0", "2.0.0"])
