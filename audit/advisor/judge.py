@@ -11,14 +11,15 @@ installed, never about candidates. What counts is said in short phrases, which b
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from packaging.utils import NormalizedName
 
 from audit import checks
 from audit.advisor.interface import counts
-from audit.dependencies import PackRequirements, RequirementLine, audit_dependencies
+from audit.dependencies import PackRequirements, RequirementLine
+from audit.dependencies.host import findings_of_first
 from audit.dependencies.judge import Installed, index_installed, pack_lines
 from audit.dependencies.variants import family_of
 from audit.model import AuditedEntry, Environment, Finding, Found, ManifestEntry, NodeVersion
@@ -169,6 +170,7 @@ class CandidateJudge:
         """
         mine = PackRequirements(entry, candidate.dependencies)
         wanted = _distributions(mine)
+        names = _seen_names(frozenset(wanted))
         others = [_requirements_of(a) for a in self._requiring(entry.host, wanted)]
         others = [pack for pack in others if pack.entry is not installed.entry]
         # NOTE: a fleet asks the same question on many hosts: the answer depends only on the
@@ -179,16 +181,15 @@ class CandidateJudge:
             (env.os, env.python_version, env.installed_partial),
             self._installed_seen(env.installed, wanted),
             frozenset(
-                (p.entry.node_id, p.entry.version, p.entry.disabled, _lines_over(p, wanted))
+                (p.entry.node_id, p.entry.version, p.entry.disabled, _lines_over(p, names))
                 for p in others
             ),
         )
         seen = self._dependencies_seen.get(key)
         if seen is None:
-            findings = audit_dependencies(entry.host, [mine, *others], env).findings
-            seen = self._dependencies_seen[key] = tuple(
-                f for f in findings if (f.node_id, f.version) == (entry.node_id, entry.version)
-            )
+            index = self._installed_index(env.installed)
+            seen = findings_of_first(entry.host, [mine, *others], env, index, names)
+            self._dependencies_seen[key] = seen
         return [replace(f, host=entry.host) for f in seen]
 
 
@@ -214,7 +215,7 @@ def _requirements_of(audited: AuditedEntry) -> PackRequirements:
     return PackRequirements(audited.entry, node_version.dependencies if node_version else None)
 
 
-def _lines_over(pack: PackRequirements, distributions: set[str]) -> tuple[str, ...]:
+def _lines_over(pack: PackRequirements, distributions: Collection[str]) -> tuple[str, ...]:
     return tuple(
         sorted(
             line.text
