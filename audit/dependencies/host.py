@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Sequence
 
+from packaging.utils import NormalizedName
+
 from audit.catalogue import severities
 from audit.dependencies.crosspack import (
     compromised_findings,
@@ -89,7 +91,7 @@ def findings_of_first(
     packs: Sequence[PackRequirements],
     env: Environment,
     installed: Installed | None,
-    distributions: Collection[str],
+    distributions: Collection[NormalizedName],
 ) -> tuple[Finding, ...]:
     """Return the findings `audit_dependencies` gives about ``packs[0]`` (every finding with
     its node id and version), in the same order, without the rows or the other packs' own
@@ -97,12 +99,17 @@ def findings_of_first(
 
     :param installed: ``env.installed`` as `index_installed` keys it (made once per host).
     :param distributions: the canonical names ``packs[0]`` requires and the members of their
-        variant families; only the other packs' lines over these are read, since a conflict is
-        over one distribution and a clash within one family.
+        variant families; only the other packs' lines over these, and the installed packages
+        of these names, are read, since a conflict is over one distribution and a clash within
+        one family.
     """
     facts = marker_facts(env)
     first = packs[0].entry
     mine = (first.node_id, first.version)
+    # NOTE: the installed packages named elsewhere give findings about the host alone.
+    installed = (
+        None if installed is None else {n: installed[n] for n in distributions if n in installed}
+    )
     per_pack = [
         judge(pack, i, facts, installed, None if i == 0 else distributions)
         for i, pack in enumerate(packs)
