@@ -243,6 +243,8 @@ class Auditor:
             run.entries,
             run.host_environments,
             allow_prerelease=self._options.allow_prerelease,
+            # NOTE: with Node records, packs whose newest Active version fits need no list.
+            newest=self._registry.lookup if self._nodes is not None else None,
         )
 
     def _host_environments(

@@ -32,7 +32,7 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
-from benchmarks import fixtures, fleet_runs, pips
+from benchmarks import fixtures, fleet_runs, pips, vulns, workflows
 from benchmarks.measure import BenchmarkError, Measurement, measure, measure_median
 from benchmarks.shape import Shape, load_shape
 from tests.registry_server import BULK_PATH, LoggedRequest, RegistryServer
@@ -104,8 +104,9 @@ class Row:
 
     @property
     def speedup(self) -> float:
-        """How many times faster comfy-audit is than the baseline (< 1: slower)."""
-        return self.baseline_seconds / self.seconds
+        """How many times faster comfy-audit is than the baseline (< 1: slower); 0 when the row
+        has no timed baseline."""
+        return self.baseline_seconds / self.seconds if self.baseline_seconds > 0 else 0.0
 
 
 @dataclass
@@ -152,12 +153,14 @@ class Runs:
     requests: int = 0
     lookups: int = 0
     node_lists: int = 0
+    version_lists: int = 0
 
     def add(self, run: Measurement, requests: Sequence[LoggedRequest]) -> None:
         self.measurements.append(run)
         self.requests = max(self.requests, len(requests))
         self.lookups = max(self.lookups, sum(map(is_lookup, requests)))
         self.node_lists = max(self.node_lists, sum(map(is_node_list, requests)))
+        self.version_lists = max(self.version_lists, sum(map(is_version_list, requests)))
 
     @property
     def seconds(self) -> float:
@@ -181,6 +184,12 @@ def is_lookup(request: LoggedRequest) -> bool:
     )
 
 
+def is_version_list(request: LoggedRequest) -> bool:
+    """Whether ``request`` lists a node's versions (``GET /nodes/{id}/versions``): the advisor's."""
+    segments = request.segments
+    return len(segments) == 3 and segments[0] == "nodes" and segments[2] == "versions"
+
+
 def is_node_list(request: LoggedRequest) -> bool:
     """Whether ``request`` asks for Node records in bulk (``GET /nodes?node_id=…``)."""
     return request.method == "GET" and request.path == "/nodes" and "node_id" in request.query
@@ -193,10 +202,8 @@ def audit(*args: str | Path, advice: bool = True) -> list[str | Path]:
 
 
 ADVISOR_CUT = (
-    "the advisor's version-list requests are cut by the Node records of the pack-level checks "
-    "(one bulk NodeVersion request for each pack's newest version, then version lists only for "
-    "the packs it does not settle): they plug in at audit.advisor.choose.recommend, before "
-    "lister.list_versions_of"
+    "the Node records name each pack's newest Active version; one more bulk NodeVersion lookup "
+    "for those settles every pack whose newest version fits, and only the rest are listed"
 )
 
 
@@ -256,7 +263,6 @@ def case_cold(bench: Bench, manifest: Path) -> Iterator[Row]:
         f"cache), JSON parsed, status tallied; one run. comfy-audit: median of {REPEAT_COLD} "
         "runs, each with an empty cache"
     )
-    advised = runs.requests - runs.lookups
     yield Row(
         case=f"{COLD_PACKS} packs, {LATENCY * 1000:.0f} ms latency, cold cache",
         seconds=runs.seconds,
@@ -272,8 +278,8 @@ def case_cold(bench: Bench, manifest: Path) -> Iterator[Row]:
         notes=[
             *agreement(json.loads(naive.stdout), run_nodes(folder / "cold-0")),
             f"Node records: {runs.node_lists} list requests (bans, newest versions)",
-            f"of the {runs.requests} requests, {advised} are the advisor's version lists; "
-            + ADVISOR_CUT,
+            f"of the {runs.requests} requests, {runs.version_lists} are the advisor's version "
+            f"lists: {ADVISOR_CUT}",
         ],
         times=runs.times,
     )
@@ -337,7 +343,10 @@ def case_warm(bench: Bench, manifest: Path) -> Iterator[Row]:
         met=runs.requests == 0 and runs.seconds <= 1,
         baseline=baseline,
         baseline_peak_rss_mb=bench.naive.peak_rss_mb,
-        notes=[f"nodes rows of a warm run: {dict(sorted(hits.items()))}"],
+        notes=[
+            f"nodes rows of a warm run: {dict(sorted(hits.items()))}",
+            f"Node records: {runs.node_lists} list requests",
+        ],
         times=runs.times,
     )
     yield Row(
@@ -617,7 +626,92 @@ def rollup_agreement(
     ]
 
 
-# -- case 6: start-up --------------------------------------------------------------------------
+# -- case 6 and 7: the workflows and the vulnerability check ---------------------------------
+
+
+def case_workflows() -> Row:
+    """`benchmarks.workflows`: 100 workflows over 500 hosts from a mirror file, against the same
+    run without workflows; its comfy-nodes requests against the loopback registry."""
+    result = workflows.run_case()
+    return Row(
+        case=f"{workflows.WORKFLOWS} workflows x {workflows.HOSTS} hosts, mirror file",
+        seconds=result.seconds,
+        baseline_seconds=result.seconds_without_workflows,
+        requests=0,
+        lookups=0,
+        baseline_requests=0,
+        peak_rss_mb=result.peak_rss_mb,
+        target=f"≤ {workflows.SECONDS:.0f} s, peak RSS ≤ {workflows.RSS_MB / 1000:.1f} GB, "
+        "comfy-nodes requests within budget",
+        met=all(result.met.values()),
+        baseline="the same `run` (defaults) without --workflow; one run each "
+        "(benchmarks/workflows.py)",
+        notes=[
+            f"{result.workflows} workflow rows, {sum(result.findings.values()):,} findings; "
+            f"comfy-nodes requests against the loopback registry (no cache): "
+            f"{result.comfy_nodes_requests}, budget {result.comfy_nodes_allowed} (one per "
+            "distinct installed pack version the workflows need, one per unresolved class)"
+        ],
+        times=[round(result.seconds, 3)],
+    )
+
+
+def case_vulns(bench: Bench) -> Iterator[Row]:
+    """`benchmarks.vulns`: the OSV request budgets, then what the offline export adds."""
+    rng = random.Random(vulns.SEED)
+    records, hosts = vulns.advisories(rng), vulns.fleet(rng)
+    folder = bench.folder("vulns")
+    start = time.perf_counter()
+    counts = vulns.requests_case(records, hosts, folder)
+    seconds = time.perf_counter() - start
+    allowed = counts["batches_allowed"] + counts["distinct_advisories"]
+    sent = counts["batches"] + counts["advisory_gets"]
+    yield Row(
+        case=f"OSV lookups, {vulns.HOSTS} hosts x {vulns.IMAGE + vulns.OWN} installed, cold",
+        seconds=seconds,
+        baseline_seconds=0.0,
+        requests=sent,
+        lookups=0,
+        baseline_requests=0,
+        peak_rss_mb=0.0,
+        target="≤ 1 batch per 1,000 pairs + 1 GET per advisory; 0 warm",
+        met=sent <= allowed
+        and counts["advisory_gets"] <= counts["distinct_advisories"]
+        and counts["warm_requests"] == 0,
+        baseline="none: a request budget (the stage in-process against tests/osv_server.py, "
+        "a fresh cache, then again on the filled cache)",
+        notes=[
+            f"{counts['distinct_pairs']:,} distinct pairs: {counts['batches']} query batches "
+            f"(budget {counts['batches_allowed']}), {counts['advisory_gets']} advisory GETs "
+            f"({counts['distinct_advisories']} distinct advisories), warm run "
+            f"{counts['warm_requests']} requests"
+        ],
+        times=[round(seconds, 3)],
+    )
+    without, with_db = vulns.offline_runs(records, hosts, folder)
+    added = with_db[0] - without[0]
+    yield Row(
+        case=f"OSV offline export of {vulns.ADVISORIES:,} advisories, {vulns.HOSTS} hosts",
+        seconds=with_db[0],
+        baseline_seconds=without[0],
+        requests=0,
+        lookups=0,
+        baseline_requests=0,
+        peak_rss_mb=with_db[1],
+        target=f"adds ≤ {vulns.MAX_SECONDS:.0f} s, ≤ {vulns.MAX_MB:.0f} MB",
+        met=added <= vulns.MAX_SECONDS and with_db[1] - without[1] <= vulns.MAX_MB,
+        baseline=f"the same `run` with --vuln-db none; medians of {vulns.REPEAT} runs each "
+        "(benchmarks/vulns.py)",
+        baseline_peak_rss_mb=without[1],
+        notes=[
+            f"the export adds {added:.2f} s, {with_db[1] - without[1]:.0f} MB and "
+            f"{with_db[2] - without[2]:.2f} s of CPU time"
+        ],
+        times=[round(with_db[0], 3)],
+    )
+
+
+# -- case 8: start-up --------------------------------------------------------------------------
 
 
 def case_help() -> Row:
@@ -696,11 +790,15 @@ def table(rows: Sequence[Row]) -> str:
         (
             row.case,
             f"{row.seconds:.2f} s",
-            f"{row.baseline_seconds:.2f} s",
-            f"{row.speedup:.1f}x" if row.speedup >= 1 else f"{row.speedup:.2f}x",
+            f"{row.baseline_seconds:.2f} s" if row.baseline_seconds > 0 else "-",
+            "-"
+            if row.baseline_seconds <= 0
+            else f"{row.speedup:.1f}x"
+            if row.speedup >= 1
+            else f"{row.speedup:.2f}x",
             f"{row.requests} ({row.lookups})",
             f"{row.baseline_requests}",
-            f"{row.peak_rss_mb:.0f} MB",
+            f"{row.peak_rss_mb:.0f} MB" if row.peak_rss_mb > 0 else "-",
             "-" if row.baseline_peak_rss_mb is None else f"{row.baseline_peak_rss_mb:.0f} MB",
             row.target or "(comparison)",
             "-" if not row.target else "MET" if row.met else "NOT MET",
@@ -749,17 +847,21 @@ def run_cases(bench: Bench) -> Iterator[Row]:
     scale case the fleet case's mirror; the roll-up case cuts its runs from the fleet case's
     reports)."""
     manifest = cold_manifest(bench)
-    progress("1/6: 300 packs, cold cache, and the naive client (about 40 s)")
+    progress("1/8: 300 packs, cold cache, and the naive client (about 40 s)")
     yield from case_cold(bench, manifest)
-    progress("2/6: warm cache")
+    progress("2/8: warm cache")
     yield from case_warm(bench, manifest)
-    progress("3/6: 500 hosts from a mirror file, and per-host runs (about 90 s)")
+    progress("3/8: 500 hosts from a mirror file, and per-host runs (about 90 s)")
     yield from case_fleet(bench)
-    progress("4/6: 5,000 hosts from a pool of 400 packs, and 500 from the same pool")
+    progress("4/8: 5,000 hosts from a pool of 400 packs, and 500 from the same pool")
     yield case_scale(bench)
-    progress("5/6: 10,000 runs written, rolled up, and read by pandas (about 2 minutes)")
+    progress("5/8: 10,000 runs written, rolled up, and read by pandas (about 2 minutes)")
     yield case_rollup(bench)
-    progress("6/6: --help")
+    progress("6/8: 100 workflows x 500 hosts, and their comfy-nodes requests")
+    yield case_workflows()
+    progress("7/8: OSV lookups and the offline export of 20,000 advisories")
+    yield from case_vulns(bench)
+    progress("8/8: --help")
     yield case_help()
 
 

@@ -14,6 +14,7 @@ from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from audit.advisor.ordering import version_order
 from benchmarks.shape import Shape
 from tests.registry_nodes import node_record
 from tests.registry_server import node_version_record
@@ -79,14 +80,28 @@ def generate_registry(shape: Shape, rng: random.Random, nodes: int) -> Registry:
     for rank in range(1, nodes + 1):
         total += 1.0 / rank
         cumulative.append(total)
-    return Registry(records, packs, cumulative, [_node(i, p) for i, p in enumerate(packs)])
+    newest = _newest_active(records)
+    node_records = [_node(i, p, newest.get(p.node_id)) for i, p in enumerate(packs)]
+    return Registry(records, packs, cumulative, node_records)
 
 
-def _node(index: int, pack: Pack) -> dict[str, Any]:
+def _newest_active(records: list[dict[str, Any]]) -> dict[str, str]:
+    """Each node's newest Active version, by version precedence: its Node's ``latest_version``
+    (registry.md §4.2)."""
+    newest: dict[str, str] = {}
+    for record in records:
+        node_id, version = record["node_id"], record["version"]
+        if record["status"] != "NodeVersionStatusActive":
+            continue
+        if node_id not in newest or version_order(version) > version_order(newest[node_id]):
+            newest[node_id] = version
+    return newest
+
+
+def _node(index: int, pack: Pack, latest: str | None) -> dict[str, Any]:
     # NOTE: by index, not from the random stream, so the other generated data stays as it was.
     status = "NodeStatusBanned" if index % 97 == 13 else "NodeStatusActive"
     publisher = "PublisherStatusBanned" if index % 89 == 7 else "PublisherStatusActive"
-    latest = pack.versions[0] if pack.versions else None
     return node_record(
         pack.node_id, status=status, publisher_status=publisher, latest_version=latest
     )

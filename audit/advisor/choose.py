@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from audit.advisor.explain import Shortlist, explain
 from audit.advisor.interface import Recommendation, counts, is_trigger
 from audit.advisor.judge import CandidateJudge, clean
+from audit.advisor.newest import NewestLookup, newest_records, without_active
 from audit.advisor.ordering import order_versions, same_version, version_order
 from audit.checks.status import status_name
 from audit.model import VERSION_PATTERN, AuditedEntry, Environment, Failed, NodeVersion
@@ -82,8 +83,17 @@ def advise(
     :param allow_prerelease: whether pre-releases (``1.0.0-beta.9``) may be recommended.
     :raises KeyError: for an entry whose host is not in ``environments``.
     """
+    return _advise_all(audited, versions, environments, CandidateJudge(audited), allow_prerelease)
+
+
+def _advise_all(
+    audited: Sequence[AuditedEntry],
+    versions: Mapping[str, VersionListing],
+    environments: Mapping[str, Environment],
+    judge: CandidateJudge,
+    allow_prerelease: bool,
+) -> tuple[Recommendation, ...]:
     lists = {node_id.lower(): listing for node_id, listing in versions.items()}
-    judge = CandidateJudge(audited)
     recommendations = []
     for a in audited:
         env = environments[a.entry.host]
@@ -102,11 +112,54 @@ def recommend(
     environments: Mapping[str, Environment],
     *,
     allow_prerelease: bool = False,
+    newest: NewestLookup | None = None,
 ) -> tuple[Recommendation, ...]:
-    """List the versions of the nodes that need advice (only those, each once), then `advise`."""
+    """List the versions of the nodes that need advice (only those, each once), then `advise`.
+
+    :param newest: the registry's bulk lookup, given when the entries carry their packs' Node
+        records: a pack whose newest Active version is its first candidate and passes on every
+        host is settled by that version alone, and one whose Node names no Active version by
+        the versions the run holds (`audit.advisor.newest`); only the rest are listed. The
+        recommendations are the same either way.
+    """
     node_ids = advice_targets(audited, environments)
-    versions = lister.list_versions_of(node_ids) if node_ids else {}
-    return advise(audited, versions, environments, allow_prerelease=allow_prerelease)
+    judge = CandidateJudge(audited)
+    settled = (
+        _settled_by_newest(newest, audited, environments, node_ids, judge, allow_prerelease)
+        if newest is not None and node_ids
+        else {}
+    )
+    rest = [node_id for node_id in node_ids if node_id.lower() not in settled]
+    versions = {**settled, **(lister.list_versions_of(rest) if rest else {})}
+    return _advise_all(audited, versions, environments, judge, allow_prerelease)
+
+
+def _settled_by_newest(
+    newest: NewestLookup,
+    audited: Sequence[AuditedEntry],
+    environments: Mapping[str, Environment],
+    node_ids: Sequence[str],
+    judge: CandidateJudge,
+    allow_prerelease: bool,
+) -> dict[str, VersionListing]:
+    """The packs whose newest Active version is the answer on every host that needs advice,
+    each with that version as its whole list; and those with no Active version at all, each
+    with the versions the run holds (nothing is judged: the answer is "no Active version")."""
+    settled: dict[str, VersionListing] = dict(without_active(audited, node_ids))
+    pending = [node_id for node_id in node_ids if node_id.lower() not in settled]
+    records = newest_records(newest, audited, pending) if pending else {}
+    passes: dict[str, bool] = {}
+    for a in audited:
+        lower = a.entry.node_id.lower()
+        env = environments[a.entry.host]
+        if lower not in records or not passes.get(lower, True) or _pack_banned(a):
+            continue
+        if not needs_advice(a, env):
+            continue
+        # NOTE: a one-version list whose version is no candidate gives no version here.
+        answer = _advise_one(a, (records[lower],), env, judge, allow_prerelease)
+        passes[lower] = answer is None or answer.recommended_version is not None
+    return settled | {lower: (records[lower],) for lower, ok in passes.items() if ok}
 
 
 def _advise_one(

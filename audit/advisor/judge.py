@@ -10,13 +10,18 @@ installed, never about candidates. What counts is said in short phrases, which b
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import functools
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+
+from packaging.utils import NormalizedName
 
 from audit import checks
 from audit.advisor.interface import counts
-from audit.dependencies import PackRequirements, RequirementLine, audit_dependencies
-from audit.dependencies.judge import pack_lines
+from audit.dependencies import PackRequirements, RequirementLine
+from audit.dependencies.host import findings_of_first
+from audit.dependencies.judge import Installed, index_installed, pack_lines
+from audit.dependencies.variants import family_of
 from audit.model import AuditedEntry, Environment, Finding, Found, ManifestEntry, NodeVersion
 
 __all__ = ["CandidateJudge", "Judgement", "clean"]
@@ -79,20 +84,28 @@ class CandidateJudge:
         self._evaluated: dict[tuple[object, ...], tuple[Finding, ...]] = {}
         self._by_distribution: dict[str, dict[str, list[AuditedEntry]]] = {}
         self._dependencies_seen: dict[tuple[object, ...], tuple[Finding, ...]] = {}
-        self._installed_keys: dict[int, tuple[object, frozenset[tuple[str, str | None]]]] = {}
+        self._installed_keys: dict[int, tuple[object, Installed | None]] = {}
 
-    def _installed_key(
-        self, installed: Mapping[str, str | None] | None
-    ) -> frozenset[tuple[str, str | None]] | None:
-        """The installed packages as a memo key, made once per host's mapping (hosts with the
-        same packages share answers)."""
+    def _installed_index(self, installed: Mapping[str, str | None] | None) -> Installed | None:
+        """The installed packages by canonical name, indexed once per host's mapping."""
         if installed is None:
             return None
         # NOTE: the mapping is kept in the value, so that its id is never reused meanwhile.
         kept = self._installed_keys.get(id(installed))
         if kept is None:
-            kept = self._installed_keys[id(installed)] = (installed, frozenset(installed.items()))
+            kept = self._installed_keys[id(installed)] = (installed, index_installed(installed))
         return kept[1]
+
+    def _installed_seen(
+        self, installed: Mapping[str, str | None] | None, wanted: set[str]
+    ) -> tuple[tuple[str, tuple[str, str | None] | None], ...] | None:
+        """What of the installed packages a candidate's own findings can depend on: the
+        distributions it requires and the members of their variant families. Hosts that differ
+        only elsewhere share its dependency audit."""
+        index = self._installed_index(installed)
+        if index is None:
+            return None
+        return tuple((name, index.get(name)) for name in _seen_names(frozenset(wanted)))
 
     def _requiring(self, host: str, distributions: set[str]) -> list[AuditedEntry]:
         """The host's packs that require any of ``distributions``."""
@@ -157,6 +170,7 @@ class CandidateJudge:
         """
         mine = PackRequirements(entry, candidate.dependencies)
         wanted = _distributions(mine)
+        names = _seen_names(frozenset(wanted))
         others = [_requirements_of(a) for a in self._requiring(entry.host, wanted)]
         others = [pack for pack in others if pack.entry is not installed.entry]
         # NOTE: a fleet asks the same question on many hosts: the answer depends only on the
@@ -164,19 +178,28 @@ class CandidateJudge:
         key = (
             candidate.key.normalized,
             tuple(candidate.dependencies or ()),
-            (env.os, env.python_version, self._installed_key(env.installed)),
+            (env.os, env.python_version, env.installed_partial),
+            self._installed_seen(env.installed, wanted),
             frozenset(
-                (p.entry.node_id, p.entry.version, p.entry.disabled, _lines_over(p, wanted))
+                (p.entry.node_id, p.entry.version, p.entry.disabled, _lines_over(p, names))
                 for p in others
             ),
         )
         seen = self._dependencies_seen.get(key)
         if seen is None:
-            findings = audit_dependencies(entry.host, [mine, *others], env).findings
-            seen = self._dependencies_seen[key] = tuple(
-                f for f in findings if (f.node_id, f.version) == (entry.node_id, entry.version)
-            )
+            index = self._installed_index(env.installed)
+            seen = findings_of_first(entry.host, [mine, *others], env, index, names)
+            self._dependencies_seen[key] = seen
         return [replace(f, host=entry.host) for f in seen]
+
+
+@functools.lru_cache(maxsize=4096)
+def _seen_names(wanted: frozenset[str]) -> tuple[NormalizedName, ...]:
+    """``wanted`` (canonical names) and every member of their variant families, sorted."""
+    names = {NormalizedName(name) for name in wanted}
+    families = (family_of(name) for name in names)
+    members = {m for family in families if family is not None for m in family.members}
+    return tuple(sorted(names | members))
 
 
 def _installed_as(finding: Finding) -> str:
@@ -192,7 +215,7 @@ def _requirements_of(audited: AuditedEntry) -> PackRequirements:
     return PackRequirements(audited.entry, node_version.dependencies if node_version else None)
 
 
-def _lines_over(pack: PackRequirements, distributions: set[str]) -> tuple[str, ...]:
+def _lines_over(pack: PackRequirements, distributions: Collection[str]) -> tuple[str, ...]:
     return tuple(
         sorted(
             line.text

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Sequence
 
+from packaging.utils import NormalizedName
+
 from audit.catalogue import severities
 from audit.dependencies.crosspack import (
     compromised_findings,
@@ -16,7 +18,7 @@ from audit.dependencies.markers import marker_facts
 from audit.dependencies.perpack import pack_findings
 from audit.model import Environment, Finding
 
-__all__ = ["audit_dependencies", "conflicts_among"]
+__all__ = ["audit_dependencies", "conflicts_among", "findings_of_first"]
 
 
 def audit_dependencies(
@@ -82,6 +84,50 @@ def conflicts_among(
     facts = marker_facts(env)
     judged = [j for i, pack in enumerate(packs) for j in judge(pack, i, facts, None, distributions)]
     return tuple(conflict_findings(host, judged))
+
+
+def findings_of_first(
+    host: str,
+    packs: Sequence[PackRequirements],
+    env: Environment,
+    installed: Installed | None,
+    distributions: Collection[NormalizedName],
+) -> tuple[Finding, ...]:
+    """Return the findings `audit_dependencies` gives about ``packs[0]`` (every finding with
+    its node id and version), in the same order, without the rows or the other packs' own
+    findings: what an advisor's candidate needs, judged among the packs of its host.
+
+    :param installed: ``env.installed`` as `index_installed` keys it (made once per host).
+    :param distributions: the canonical names ``packs[0]`` requires and the members of their
+        variant families; only the other packs' lines over these, and the installed packages
+        of these names, are read, since a conflict is over one distribution and a clash within
+        one family.
+    """
+    facts = marker_facts(env)
+    first = packs[0].entry
+    mine = (first.node_id, first.version)
+    # NOTE: the installed packages named elsewhere give findings about the host alone.
+    installed = (
+        None if installed is None else {n: installed[n] for n in distributions if n in installed}
+    )
+    per_pack = [
+        judge(pack, i, facts, installed, None if i == 0 else distributions)
+        for i, pack in enumerate(packs)
+    ]
+    judged = [j for lines in per_pack for j in lines]
+    known, missing_known = installed is not None, not env.installed_partial
+    findings = [
+        *(
+            f
+            for pack, lines in zip(packs, per_pack, strict=True)
+            if (pack.entry.node_id, pack.entry.version) == mine
+            for f in pack_findings(host, lines, known, missing_known=missing_known)
+        ),
+        *conflict_findings(host, judged),
+        *variant_findings(host, judged, installed),
+        *compromised_findings(host, judged, installed),
+    ]
+    return tuple(f for f in findings if (f.node_id, f.version) == mine)
 
 
 def _unknown_installed(host: str, installed: Installed | None) -> Iterator[Finding]:
