@@ -12,7 +12,7 @@ from pathlib import Path
 
 from audit.environment import load_profile, override
 from audit.errors import InputError, ManifestError
-from audit.manifest import ManifestFormat, read_manifest
+from audit.manifest import ManifestFormat
 from audit.model import Environment, Manifest
 
 __all__ = ["read_hosts", "sibling_profiles"]
@@ -39,6 +39,9 @@ def read_hosts(
     :raises InputError: for a bad manifest or profile when there is one manifest, or for every
         problem of every manifest when none can be read.
     """
+    # NOTE: the readers load YAML; the command line imports this module for ``--help``.
+    from audit.manifest import read_manifest
+
     single = len(paths) == 1
     manifests: list[Manifest] = []
     profiles: dict[str, Environment] = {}

@@ -4,7 +4,8 @@ vulnerability records and the comfy-nodes class lists come from.
 
 The command line parses its options into these; the tests call them without click. NOTE: the
 registry clients and the pipeline load requests, so they are imported when a source is opened or
-an audit runs, never at import time: ``--help`` stays fast.
+an audit runs, never at import time, and so are the environment, manifest, host and policy
+readers: ``--help`` stays fast.
 """
 
 from __future__ import annotations
@@ -17,16 +18,14 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from audit.environment import describe_install, describe_interpreter, detect, load_profile, override
 from audit.errors import UsageError
 from audit.hosts import read_hosts, sibling_profiles
-from audit.manifest import ManifestFormat, scan_install
 from audit.model import AuditRun, Environment, Manifest
-from audit.policy import Policy, find_policy, load_policy
 from audit.registry.interface import DEFAULT_BASE_URL
 
 if TYPE_CHECKING:
     from audit.pipeline import Auditor
+    from audit.policy import Policy
     from audit.registry import AnyRegistry
     from audit.registry.comfy_nodes import ComfyNodesSource
     from audit.vulnerabilities import VulnerabilitySource
@@ -54,6 +53,14 @@ def build_environment(
     **versions: str | None,
 ) -> Environment:
     """Return the environment: a profile, an install or this machine, then the flags."""
+    from audit.environment import (
+        describe_install,
+        describe_interpreter,
+        detect,
+        load_profile,
+        override,
+    )
+
     if env_profile:
         base = load_profile(env_profile)
     elif comfyui_path:
@@ -97,6 +104,8 @@ class Inputs:
         versions: Mapping[str, str | None],
     ) -> Inputs:
         """Read the manifests at ``paths`` (or scan ``comfyui_path``) and the environment."""
+        from audit.manifest import ManifestFormat, scan_install
+
         if not paths and not comfyui_path:
             raise UsageError("give one or more MANIFEST files, or --comfyui PATH")
         environment = build_environment(
@@ -155,6 +164,8 @@ def installed_environments(manifests: Sequence[Manifest]) -> dict[str, Environme
 
 def policy_rules(path: str | None) -> tuple[Path | None, Policy | None]:
     """The policy file given, else ``./comfy-audit.toml`` when there is one, and its rules."""
+    from audit.policy import find_policy, load_policy
+
     found = Path(path) if path else find_policy(Path())
     return found, load_policy(found) if found else None
 

@@ -478,6 +478,28 @@ def test_help_and_scan_do_not_import_pandas_pyarrow_or_requests(
     assert out.splitlines()[-1] == "[]"
 
 
+_READERS = {"yaml", "email.parser", "audit.manifest.reader", "audit.environment.installation"}
+"""What ``--help`` need not load either: the manifest and install readers and their parsers."""
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["--help"], *([name, "--help"] for name in sorted(cli.commands))],
+    ids=lambda argv: "-".join(argv),
+)
+def test_help_does_not_import_the_readers(command: list[str]) -> None:
+    out = _python(
+        "import sys",
+        "from audit.cli import cli",
+        "try:",
+        f"    cli.main({command!r}, prog_name='comfy-audit')",
+        "except SystemExit:",
+        "    pass",
+        f"print(sorted(set({sorted(_READERS)!r}) & set(sys.modules)))",
+    )
+    assert out.splitlines()[-1] == "[]"
+
+
 def test_python_dash_m_prints_the_version() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "audit", "--version"], capture_output=True, text=True, check=False

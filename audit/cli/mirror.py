@@ -18,7 +18,6 @@ from audit.cli.options import (
 )
 from audit.errors import ExitCode
 from audit.inputs import RegistrySettings
-from audit.manifest import ManifestFormat, read_manifests
 from audit.model import Manifest
 
 
@@ -62,6 +61,7 @@ def mirror(
 ) -> int:
     """Write an offline copy of the registry data that MANIFEST... need (or --all of it), for
     `run --registry FILE` on machines without network access."""
+    from audit.manifest import ManifestFormat, read_manifests
     from audit.mirroring import mirror_manifests
 
     check_outputs(output)

@@ -17,7 +17,6 @@ from audit.cli.options import (
     registry_options,
 )
 from audit.errors import ExitCode
-from audit.manifest import render_json, render_text, to_snapshot
 
 
 @cli.command(short_help="Print what workflows need, as a manifest or snapshot.")
@@ -44,6 +43,7 @@ def needs(
     """Print the packs WORKFLOW... (files or folders) need as node@version lines (the highest
     version any node names; git packs by repository, URL in a comment), so that installing them
     is one restore. Exit 3 when registry lookups failed."""
+    from audit.manifest import render_json, render_text, to_snapshot
     from audit.workflows.prepare import needs_manifest, resolve_workflows
 
     settings = pop_registry(options)

@@ -10,9 +10,7 @@ import click
 from audit import terminal
 from audit.cli.core import check_outputs, cli, write_atomically
 from audit.cli.options import json_option, output_file_option
-from audit.environment import describe_install
 from audit.inputs import host_name
-from audit.manifest import render_json, render_text, scan_install, to_snapshot
 
 
 @cli.command()
@@ -32,6 +30,9 @@ def scan(
     comfyui_path: str, as_json: bool, output: str | None, python: str | None, host: str | None
 ) -> None:
     """Print the manifest of the ComfyUI install at COMFYUI_PATH (no pack code is run)."""
+    from audit.environment import describe_install
+    from audit.manifest import render_json, render_text, scan_install, to_snapshot
+
     check_outputs(output)
     manifest = scan_install(comfyui_path, host=host_name(host))
     if output is None:

@@ -6,13 +6,33 @@ is a ``ManifestError`` that names the file, the line where known, and what was e
 
 ``install`` scans a ComfyUI install in place (with ``pyproject`` for each pack's own metadata),
 and ``render`` writes the result as a list, JSON or a snapshot that the readers read back.
+
+NOTE: the names are loaded on first use (PEP 562), so that the command line can import a light
+part of the stage without the rest, and ``--help`` stays fast.
 """
 
-from audit.manifest.detect import detect_format
-from audit.manifest.install import scan_install
-from audit.manifest.interface import ManifestFormat
-from audit.manifest.reader import read_manifest, read_manifests
-from audit.manifest.render import render_json, render_text, to_snapshot
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from audit.manifest.detect import detect_format
+    from audit.manifest.install import scan_install
+    from audit.manifest.interface import ManifestFormat
+    from audit.manifest.reader import read_manifest, read_manifests
+    from audit.manifest.render import render_json, render_text, to_snapshot
+
+_HOMES = {
+    "ManifestFormat": "audit.manifest.interface",
+    "detect_format": "audit.manifest.detect",
+    "read_manifest": "audit.manifest.reader",
+    "read_manifests": "audit.manifest.reader",
+    "render_json": "audit.manifest.render",
+    "render_text": "audit.manifest.render",
+    "scan_install": "audit.manifest.install",
+    "to_snapshot": "audit.manifest.render",
+}
 
 __all__ = [
     "ManifestFormat",
@@ -24,3 +44,12 @@ __all__ = [
     "scan_install",
     "to_snapshot",
 ]
+
+
+def __getattr__(name: str) -> object:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value
+    return value

@@ -16,19 +16,43 @@ A waiver names one exact check code so that a new kind of finding about a waived
 silenced by an older, narrower decision. `audit.policy.model` holds what a policy is and does to
 findings; `audit.policy.load` reads the file, where any mistake is an `InputError` of one line
 naming the file and the key.
+
+NOTE: the names are loaded on first use (PEP 562), so that the command line can import a light
+part of the stage without the rest, and ``--help`` stays fast.
 """
 
-from audit.policy.load import KNOWN_CHECKS, POLICY_FILE, find_policy, load_policy
-from audit.policy.model import (
-    DEFAULT_FAIL_ON,
-    POLICY_CHECKS,
-    UNSET,
-    PackKey,
-    Policy,
-    Unset,
-    Waiver,
-    resolve_fail_on,
-)
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from audit.policy.load import KNOWN_CHECKS, POLICY_FILE, find_policy, load_policy
+    from audit.policy.model import (
+        DEFAULT_FAIL_ON,
+        POLICY_CHECKS,
+        UNSET,
+        PackKey,
+        Policy,
+        Unset,
+        Waiver,
+        resolve_fail_on,
+    )
+
+_HOMES = {
+    "DEFAULT_FAIL_ON": "audit.policy.model",
+    "KNOWN_CHECKS": "audit.policy.load",
+    "POLICY_CHECKS": "audit.policy.model",
+    "POLICY_FILE": "audit.policy.load",
+    "PackKey": "audit.policy.model",
+    "Policy": "audit.policy.model",
+    "UNSET": "audit.policy.model",
+    "Unset": "audit.policy.model",
+    "Waiver": "audit.policy.model",
+    "find_policy": "audit.policy.load",
+    "load_policy": "audit.policy.load",
+    "resolve_fail_on": "audit.policy.model",
+}
 
 __all__ = [
     "DEFAULT_FAIL_ON",
@@ -44,3 +68,12 @@ __all__ = [
     "load_policy",
     "resolve_fail_on",
 ]
+
+
+def __getattr__(name: str) -> object:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value
+    return value

@@ -9,7 +9,6 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 
 from audit.catalogue import severities
-from audit.checks.interface import quote
 from audit.model import AuditedEntry, AuditRun, Finding, FindingSource, Severity
 
 __all__ = [
@@ -154,6 +153,9 @@ class Policy:
         return (self._expired(w, key, key in disabled) for w, key in expired)
 
     def _expired(self, waiver: Waiver, key: PackKey, disabled: bool) -> Finding:
+        # NOTE: imported here: loading the checks would slow down the options of ``--help``.
+        from audit.checks.interface import quote
+
         host, node_id, version = key
         assert waiver.expires is not None
         only = f" version {quote(waiver.version)}" if waiver.version is not None else ""
