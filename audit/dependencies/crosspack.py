@@ -44,7 +44,9 @@ class _Demand:
         return f"{label(self.pack)} wants {range_text(self.lines)}"
 
 
-def conflict_findings(host: str, judged: Sequence[Judged]) -> Iterator[Finding]:
+def conflict_findings(
+    host: str, judged: Sequence[Judged], involving: tuple[str, str | None] | None = None
+) -> Iterator[Finding]:
     """Yield ``dependency.conflict`` findings, by distribution name, one per pack involved.
 
     Only enabled packs take part, with the lines whose markers hold; a line whose marker cannot
@@ -52,17 +54,20 @@ def conflict_findings(host: str, judged: Sequence[Judged]) -> Iterator[Finding]:
     version (``numpy>=2`` and ``numpy<1``) is a conflict of that pack alone, and is then left out
     of the others'. Among the rest, the packs involved are those in a pair that admits no
     version; when no pair does but all of them together do not either, all of them.
+
+    :param involving: a pack's ``(node_id, version)``: only the conflicts it takes part in
+        (a candidate's, for the advisor; the others' messages are never written).
     """
     demands = _demands(judged)
     for name in sorted(demands):
         consistent = []
         for demand in (d for d in demands[name] if d.ranges):
             if not satisfiable(demand.ranges):
-                yield from _conflict(host, name, [demand])
+                yield from _conflict(host, name, [demand], involving)
             else:
                 consistent.append(demand)
         if len(consistent) > 1 and not satisfiable(r for d in consistent for r in d.ranges):
-            yield from _conflict(host, name, _involved(consistent))
+            yield from _conflict(host, name, _involved(consistent), involving)
 
 
 def _demands(judged: Sequence[Judged]) -> dict[NormalizedName, list[_Demand]]:
@@ -89,16 +94,23 @@ def _involved(demands: Sequence[_Demand]) -> list[_Demand]:
     return [d for i, d in enumerate(demands) if i in clashing] if clashing else list(demands)
 
 
-def _conflict(host: str, name: str, involved: Sequence[_Demand]) -> Iterator[Finding]:
+def _conflict(
+    host: str, name: str, involved: Sequence[_Demand], involving: tuple[str, str | None] | None
+) -> Iterator[Finding]:
+    if involving is not None and all(
+        (d.pack.entry.node_id, d.pack.entry.version) != involving for d in involved
+    ):
+        return
+    described = [d.describe() for d in involved]
     # NOTE: named in one order whatever order the packs were listed in, so a scan and its
     # snapshot say the same.
-    named = sorted((d.describe() for d in involved), key=str.casefold)
+    named = sorted(described, key=str.casefold)
     if len(involved) == 1:
         message = f"{name}: no version satisfies the pack's own range: {named[0]}"
     else:
         message = f"{name}: no version satisfies every pack: " + ", ".join(named)
-    for demand in involved:
-        others = "; ".join(n for n in named if n != demand.describe()) or "no version"
+    for demand, text in zip(involved, described, strict=True):
+        others = "; ".join(n for n in named if n != text) or "no version"
         yield pack_finding(
             host,
             demand.pack,

@@ -123,7 +123,7 @@ def findings_of_first(
             if (pack.entry.node_id, pack.entry.version) == mine
             for f in pack_findings(host, lines, known, missing_known=missing_known)
         ),
-        *conflict_findings(host, judged),
+        *conflict_findings(host, judged, mine),
         *variant_findings(host, judged, installed),
         *compromised_findings(host, judged, installed),
     ]
