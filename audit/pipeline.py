@@ -29,6 +29,7 @@ from audit.model import (
     NodeKey,
     Severity,
 )
+from audit.model.tagging import on_host
 from audit.policy import Policy
 from audit.registry import NodeLookup, Registry, VersionLister
 from audit.registry.padded import lookup_padded
@@ -332,7 +333,7 @@ class _Evaluator:
         evaluation = self._seen.get(key)
         if evaluation is None:
             evaluation = self._seen[key] = checks.evaluate(entry, result, env, node)
-        findings = tuple(replace(f, host=entry.host) for f in evaluation.findings)
+        findings = on_host(evaluation.findings, entry.host)
         return AuditedEntry(
             entry,
             result,

@@ -23,6 +23,7 @@ from audit.dependencies.host import findings_of_first
 from audit.dependencies.judge import Installed, index_installed, pack_lines
 from audit.dependencies.variants import family_of
 from audit.model import AuditedEntry, Environment, Finding, Found, ManifestEntry, NodeVersion
+from audit.model.tagging import on_host
 
 __all__ = ["CandidateJudge", "Judgement", "clean"]
 
@@ -152,7 +153,7 @@ class CandidateJudge:
         findings = self._evaluated.get(key)
         if findings is None:
             findings = self._evaluated[key] = checks.evaluate(entry, Found(candidate), env).findings
-        return (replace(f, host=entry.host) for f in findings)
+        return on_host(findings, entry.host)
 
     def _dependencies(
         self,
@@ -190,7 +191,7 @@ class CandidateJudge:
             index = self._installed_index(env.installed)
             seen = findings_of_first(entry.host, [mine, *others], env, index, names)
             self._dependencies_seen[key] = seen
-        return [replace(f, host=entry.host) for f in seen]
+        return list(on_host(seen, entry.host))
 
 
 @functools.lru_cache(maxsize=4096)

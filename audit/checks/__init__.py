@@ -27,6 +27,7 @@ from audit.model import (
     Severity,
     When,
 )
+from audit.model.tagging import replaced
 
 __all__ = ["CHECKS", "Evaluation", "evaluate", "evaluation_key"]
 
@@ -104,7 +105,7 @@ def evaluation_key(
         env.target_comfyui,
         env.target_frontend,
     )
-    return (replace(entry, host="", manifest="", line=None), result, facts, node)
+    return (replaced(entry, host="", manifest="", line=None), result, facts, node)
 
 
 def _evaluate(entry: ManifestEntry, result: LookupResult | None, env: Environment) -> Evaluation:

@@ -60,6 +60,8 @@ def conflict_findings(
     """
     demands = _demands(judged)
     for name in sorted(demands):
+        if involving is not None and not any(_of(d, involving) for d in demands[name]):
+            continue  # NOTE: a conflict over this name cannot involve that pack.
         consistent = []
         for demand in (d for d in demands[name] if d.ranges):
             if not satisfiable(demand.ranges):
@@ -94,12 +96,14 @@ def _involved(demands: Sequence[_Demand]) -> list[_Demand]:
     return [d for i, d in enumerate(demands) if i in clashing] if clashing else list(demands)
 
 
+def _of(demand: _Demand, pack: tuple[str, str | None]) -> bool:
+    return (demand.pack.entry.node_id, demand.pack.entry.version) == pack
+
+
 def _conflict(
     host: str, name: str, involved: Sequence[_Demand], involving: tuple[str, str | None] | None
 ) -> Iterator[Finding]:
-    if involving is not None and all(
-        (d.pack.entry.node_id, d.pack.entry.version) != involving for d in involved
-    ):
+    if involving is not None and not any(_of(d, involving) for d in involved):
         return
     described = [d.describe() for d in involved]
     # NOTE: named in one order whatever order the packs were listed in, so a scan and its

@@ -1,0 +1,31 @@
+"""Copies of frozen values with a few fields changed, at a fraction of `dataclasses.replace`'s
+cost: a fleet copies the same findings onto thousands of hosts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TypeVar
+
+from audit.model.results import Finding
+
+__all__ = ["on_host", "replaced"]
+
+_T = TypeVar("_T")
+
+
+def replaced(value: _T, **changes: object) -> _T:
+    """Return ``dataclasses.replace(value, **changes)`` for a frozen dataclass of this package.
+
+    NOTE: the fields are copied rather than passed through ``__init__`` again; that is the
+    same value only because these classes have no ``__post_init__``, slots or cached
+    properties (the tests compare it with `dataclasses.replace`).
+    """
+    copy = object.__new__(type(value))
+    vars(copy).update(vars(value))
+    vars(copy).update(changes)
+    return copy
+
+
+def on_host(findings: Iterable[Finding], host: str) -> tuple[Finding, ...]:
+    """``findings`` as found on ``host``."""
+    return tuple(f if f.host == host else replaced(f, host=host) for f in findings)
