@@ -58,7 +58,7 @@ def conflict_findings(
     :param involving: a pack's ``(node_id, version)``: only the conflicts it takes part in
         (a candidate's, for the advisor; the others' messages are never written).
     """
-    demands = _demands(judged)
+    demands = _demands(judged if involving is None else _over_names_of(judged, involving))
     for name in sorted(demands):
         if involving is not None and not any(_of(d, involving) for d in demands[name]):
             continue  # NOTE: a conflict over this name cannot involve that pack.
@@ -82,6 +82,16 @@ def _demands(judged: Sequence[Judged]) -> dict[NormalizedName, list[_Demand]]:
         name: [_Demand(g[0].pack, tuple(_requirements(g))) for g in by_pack.values()]
         for name, by_pack in lines.items()
     }
+
+
+def _over_names_of(judged: Sequence[Judged], pack: tuple[str, str | None]) -> list[Judged]:
+    """The lines over the distributions that ``pack`` requires: a conflict is over one."""
+    names = {
+        j.requirement.distribution
+        for j in judged
+        if j.requirement is not None and (j.pack.entry.node_id, j.pack.entry.version) == pack
+    }
+    return [j for j in judged if j.requirement is not None and j.requirement.distribution in names]
 
 
 def _requirements(group: Sequence[Judged]) -> Iterator[RequirementLine]:
