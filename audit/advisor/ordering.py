@@ -10,6 +10,7 @@ into the same order. Strings that are neither (``nightly``) rank below every ver
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -60,6 +61,8 @@ class VersionOrder:
         return (self.epoch, self.release, self.final, self.pre, self.post, self.dev)
 
 
+# NOTE: a fleet ranks the same few thousand version strings again for every host.
+@functools.lru_cache(maxsize=16_384)
 def version_order(text: str) -> VersionOrder:
     """Return the rank of ``text`` among versions; never raises.
 
