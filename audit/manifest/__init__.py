@@ -13,8 +13,9 @@ part of the stage without the rest, and ``--help`` stays fast.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from audit.lazy import attributes
 
 if TYPE_CHECKING:
     from audit.manifest.detect import detect_format
@@ -46,10 +47,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> object:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(home), name)
-    globals()[name] = value
-    return value
+__getattr__ = attributes(__name__, _HOMES, globals())

@@ -20,8 +20,9 @@ fast.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from audit.lazy import attributes
 
 if TYPE_CHECKING:
     from audit.registry.cache import (
@@ -136,10 +137,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> object:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(home), name)
-    globals()[name] = value
-    return value
+__getattr__ = attributes(__name__, _HOMES, globals())
