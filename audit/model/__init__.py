@@ -6,7 +6,6 @@ from audit.model.registry import (
     Invalid,
     LookupResult,
     NodeAnswer,
-    NodeVersion,
     NotFound,
     RegistryNode,
 )
@@ -30,6 +29,7 @@ from audit.model.values import (
     Manifest,
     ManifestEntry,
     NodeKey,
+    NodeVersion,
     Severity,
     When,
 )

@@ -1,11 +1,11 @@
-"""What the registry says: NodeVersion and Node records, and the outcome of each lookup."""
+"""What the registry says: Node records, and the outcome of each lookup (a NodeVersion or not)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from audit.model.values import NodeKey
+from audit.model.values import NodeVersion
 
 __all__ = [
     "Failed",
@@ -13,39 +13,9 @@ __all__ = [
     "Invalid",
     "LookupResult",
     "NodeAnswer",
-    "NodeVersion",
     "NotFound",
     "RegistryNode",
 ]
-
-
-@dataclass(frozen=True)
-class NodeVersion:
-    """Represents the registry's record of one node version, parsed tolerantly.
-
-    Fields the registry left out or sent as ``null`` are ``None``. Fields of the wrong type are
-    also ``None`` and are named in ``invalid_fields``, so that the well-typed rest is still checked.
-    """
-
-    node_id: str
-    version: str
-    status: str | None = None
-    status_reason: str | None = None
-    deprecated: bool | None = None
-    supported_os: tuple[str, ...] | None = None
-    supported_accelerators: tuple[str, ...] | None = None
-    supported_comfyui_version: str | None = None
-    supported_comfyui_frontend_version: str | None = None
-    dependencies: tuple[str, ...] | None = None
-    tags: tuple[str, ...] | None = None
-    tags_admin: tuple[str, ...] | None = None
-    created_at: str | None = None
-    fetched_at: datetime | None = None
-    invalid_fields: tuple[str, ...] = ()
-
-    @property
-    def key(self) -> NodeKey:
-        return NodeKey(self.node_id, self.version)
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from audit.model.registry import Found, LookupResult, NodeAnswer, NodeVersion
-from audit.model.values import FindingSource, ManifestEntry, Severity, When
+from audit.model.registry import Found, LookupResult, NodeAnswer
+from audit.model.values import FindingSource, ManifestEntry, NodeVersion, Severity, When
 
 __all__ = [
     "AuditRun",

@@ -1,4 +1,5 @@
-"""The values every stage shares: severities, sources, node keys, manifest entries."""
+"""The values every stage shares: severities, sources, node keys, manifest entries, and the
+registry's NodeVersion record that an entry may declare of itself."""
 
 from __future__ import annotations
 
@@ -6,10 +7,7 @@ import enum
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:  # NOTE: a manifest entry names a NodeVersion; the registry module names a key.
-    from audit.model.registry import NodeVersion
+from datetime import datetime
 
 __all__ = [
     "ID_PATTERN",
@@ -20,6 +18,7 @@ __all__ = [
     "Manifest",
     "ManifestEntry",
     "NodeKey",
+    "NodeVersion",
     "Severity",
     "When",
 ]
@@ -178,3 +177,32 @@ class ImportFailure:
     reason: str
     timestamp: str | None = None
     """The log line's timestamp, verbatim; ``None`` when the line had none."""
+
+
+@dataclass(frozen=True)
+class NodeVersion:
+    """Represents the registry's record of one node version, parsed tolerantly.
+
+    Fields the registry left out or sent as ``null`` are ``None``. Fields of the wrong type are
+    also ``None`` and are named in ``invalid_fields``, so that the well-typed rest is still checked.
+    """
+
+    node_id: str
+    version: str
+    status: str | None = None
+    status_reason: str | None = None
+    deprecated: bool | None = None
+    supported_os: tuple[str, ...] | None = None
+    supported_accelerators: tuple[str, ...] | None = None
+    supported_comfyui_version: str | None = None
+    supported_comfyui_frontend_version: str | None = None
+    dependencies: tuple[str, ...] | None = None
+    tags: tuple[str, ...] | None = None
+    tags_admin: tuple[str, ...] | None = None
+    created_at: str | None = None
+    fetched_at: datetime | None = None
+    invalid_fields: tuple[str, ...] = ()
+
+    @property
+    def key(self) -> NodeKey:
+        return NodeKey(self.node_id, self.version)
