@@ -10,15 +10,9 @@ from typing import Any
 import click
 
 from audit import terminal
+from audit.cli.audit_options import input_options, policy_options, pop_inputs, threshold
 from audit.cli.core import check_outputs, cli, warn, write_atomically
-from audit.cli.options import (
-    input_options,
-    policy_options,
-    pop_inputs,
-    pop_registry,
-    registry_options,
-    threshold,
-)
+from audit.cli.registry_options import pop_registry, registry_options
 from audit.inputs import Inputs, policy_rules
 from audit.model import AuditRun
 from audit.policy import resolve_fail_on

@@ -12,10 +12,9 @@ from audit.cli.core import Incomplete, check_outputs, cli
 from audit.cli.options import (
     manifest_format_option,
     output_file_option,
-    pop_registry,
-    registry_options,
     workflow_option,
 )
+from audit.cli.registry_options import pop_registry, registry_options
 from audit.errors import ExitCode
 from audit.inputs import RegistrySettings
 from audit.model import Manifest

@@ -13,9 +13,8 @@ from audit.cli.options import (
     json_option,
     node_map_option,
     output_file_option,
-    pop_registry,
-    registry_options,
 )
+from audit.cli.registry_options import pop_registry, registry_options
 from audit.errors import ExitCode
 
 

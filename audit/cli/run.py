@@ -11,20 +11,17 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from audit import terminal
-from audit.cli.core import check_outputs, cli, error, warn, write_atomically
-from audit.cli.options import (
+from audit.cli.audit_options import (
     advice_options,
     input_options,
-    json_option,
-    node_map_option,
     policy_options,
     pop_inputs,
-    pop_registry,
-    registry_options,
     threshold,
-    workflow_option,
 )
+from audit.cli.core import check_outputs, cli, error, warn, write_atomically
+from audit.cli.options import json_option, node_map_option, workflow_option
 from audit.cli.progress import progress_for
+from audit.cli.registry_options import pop_registry, registry_options
 from audit.errors import ExitCode, ReportError
 from audit.inputs import RegistrySettings, policy_rules
 from audit.model import AuditRun
