@@ -12,7 +12,6 @@ warning and the run goes on as if there were no cache.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -180,20 +179,6 @@ class RegistryCache(EntryStore):
     ) -> None:
         """Store ``(key, fetched_at, body)`` documents of ``kind`` for ``service``."""
         self.write(service, _DOCUMENT + kind, documents)
-
-    def get_extra(
-        self, registry: str, kind: str, keys: Iterable[str]
-    ) -> dict[str, tuple[datetime, str]]:
-        """Stored answers of another route (comfy-nodes): ``(fetched_at, JSON text)`` by key."""
-        stored = self.get_documents(registry, kind, keys)
-        return {key: (at, json.dumps(body)) for key, (at, body) in stored.items()}
-
-    def put_extra(
-        self, registry: str, kind: str, answers: Mapping[str, tuple[datetime, str]]
-    ) -> None:
-        """Store answers of another route, given as JSON text, replacing older ones."""
-        documents = ((key, at, json.loads(text)) for key, (at, text) in answers.items())
-        self.put_documents(registry, kind, documents)
 
     def count(self, registry: str) -> int:
         """How many answers of ``registry`` the cache holds; 0 when there is no cache file.

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from audit.model import Failed, NodeKey
 from audit.registry.cache import RegistryCache
@@ -66,14 +66,14 @@ class CachedComfyNodes:
         wanted = {k.normalized: k for k in keys}
         stored = self._fresh(_CLASSES, [_pair_key(p) for p in wanted])
         answers: dict[Pair, ClassesAnswer] = {
-            pair: class_list(json.loads(stored[_pair_key(pair)][1]), stored[_pair_key(pair)][0])
+            pair: class_list(stored[_pair_key(pair)][1], stored[_pair_key(pair)][0])
             for pair in wanted
             if _pair_key(pair) in stored
         }
         missing = [k for p, k in wanted.items() if p not in answers]
         if missing:
             fetched = self._ask_classes(missing)
-            self._cache.put_extra(self._base, _CLASSES, _storable_classes(fetched))
+            self._cache.put_documents(self._base, _CLASSES, _storable_classes(fetched))
             answers.update(fetched)
         return answers
 
@@ -81,23 +81,23 @@ class CachedComfyNodes:
         wanted = list(dict.fromkeys(names))
         stored = self._fresh(_PACKS, wanted)
         answers: dict[str, PackAnswer] = {
-            name: pack_of(json.loads(text), at) for name, (at, text) in stored.items()
+            name: pack_of(body, at) for name, (at, body) in stored.items()
         }
         missing = [name for name in wanted if name not in answers]
         if missing:
             fetched = self._ask_packs(missing)
-            self._cache.put_extra(self._base, _PACKS, _storable_packs(fetched))
+            self._cache.put_documents(self._base, _PACKS, _storable_packs(fetched))
             answers.update(fetched)
         return answers
 
-    def _fresh(self, kind: str, keys: Sequence[str]) -> dict[str, tuple[datetime, str]]:
+    def _fresh(self, kind: str, keys: Sequence[str]) -> dict[str, tuple[datetime, Any]]:
         if self._refresh:
             return {}
         now = self._clock()
-        stored = self._cache.get_extra(self._base, kind, keys)
+        stored = self._cache.get_documents(self._base, kind, keys)
         return {
-            key: (at, text)
-            for key, (at, text) in stored.items()
+            key: (at, body)
+            for key, (at, body) in stored.items()
             if self._max_age == timedelta.max or abs(now - at) < self._max_age
         }
 
@@ -116,17 +116,17 @@ def _pair_key(pair: Pair) -> str:
     return f"{pair[0]}@{pair[1]}"
 
 
-def _storable_classes(answers: Mapping[Pair, ClassesAnswer]) -> dict[str, tuple[datetime, str]]:
-    return {
-        _pair_key(pair): (a.fetched_at, json.dumps([dict(r) for r in a.records]))
+def _storable_classes(answers: Mapping[Pair, ClassesAnswer]) -> list[tuple[str, datetime, object]]:
+    return [
+        (_pair_key(pair), a.fetched_at, [dict(r) for r in a.records])
         for pair, a in answers.items()
         if isinstance(a, ClassList) and a.fetched_at is not None
-    }
+    ]
 
 
-def _storable_packs(answers: Mapping[str, PackAnswer]) -> dict[str, tuple[datetime, str]]:
-    return {
-        name: (a.fetched_at, json.dumps(None if a.record is None else dict(a.record)))
+def _storable_packs(answers: Mapping[str, PackAnswer]) -> list[tuple[str, datetime, object]]:
+    return [
+        (name, a.fetched_at, None if a.record is None else dict(a.record))
         for name, a in answers.items()
         if isinstance(a, PackOf) and a.fetched_at is not None
-    }
+    ]
