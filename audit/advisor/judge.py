@@ -11,7 +11,7 @@ installed, never about candidates. What counts is said in short phrases, which b
 from __future__ import annotations
 
 import functools
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from packaging.utils import NormalizedName
@@ -19,11 +19,12 @@ from packaging.utils import NormalizedName
 from audit import checks
 from audit.advisor.interface import counts
 from audit.dependencies import PackRequirements, RequirementLine
+from audit.dependencies.demands import HostDemands, with_others
 from audit.dependencies.host import findings_of_first
 from audit.dependencies.judge import Installed, index_installed, pack_lines
+from audit.dependencies.markers import marker_facts
 from audit.dependencies.variants import family_of
 from audit.model import AuditedEntry, Environment, Finding, Found, ManifestEntry, NodeVersion
-from audit.model.tagging import on_host
 
 __all__ = ["CandidateJudge", "Judgement", "clean"]
 
@@ -84,8 +85,9 @@ class CandidateJudge:
             self._hosts.setdefault(a.entry.host, []).append(a)
         self._evaluated: dict[tuple[object, ...], tuple[Finding, ...]] = {}
         self._by_distribution: dict[str, dict[str, list[AuditedEntry]]] = {}
-        self._dependencies_seen: dict[tuple[object, ...], tuple[Finding, ...]] = {}
         self._installed_keys: dict[int, tuple[object, Installed | None]] = {}
+        self._alone_seen: dict[tuple[object, ...], tuple[Finding, ...]] = {}
+        self._host_demands: dict[str, HostDemands] = {}
 
     def _installed_index(self, installed: Mapping[str, str | None] | None) -> Installed | None:
         """The installed packages by canonical name, indexed once per host's mapping."""
@@ -153,7 +155,8 @@ class CandidateJudge:
         findings = self._evaluated.get(key)
         if findings is None:
             findings = self._evaluated[key] = checks.evaluate(entry, Found(candidate), env).findings
-        return on_host(findings, entry.host)
+        # NOTE: a judgement reads what a finding says, never its host: shared as they are.
+        return findings
 
     def _dependencies(
         self,
@@ -166,32 +169,63 @@ class CandidateJudge:
         installed: its conflicts (with them or itself), lines that are no requirement,
         compromised releases, variant clashes, and what it needs installed.
 
-        A conflict is over one distribution, so only the packs that require one of the
-        candidate's distributions can take part: the audit runs on those alone.
+        Its findings alone depend on nothing else of the host; what the other packs add is
+        decided from their ranges (`audit.dependencies.demands`), since a conflict is over one
+        distribution and a clash within one family.
         """
         mine = PackRequirements(entry, candidate.dependencies)
         wanted = _distributions(mine)
         names = _seen_names(frozenset(wanted))
-        others = [_requirements_of(a) for a in self._requiring(entry.host, wanted)]
+        involvement = self._demands(entry.host, env).involvement(mine, installed.entry)
+        if involvement is None:
+            return self._among_others(installed, mine, env, names)
+        return with_others(self._alone(mine, candidate, env, names), involvement, mine)
+
+    def _among_others(
+        self,
+        installed: AuditedEntry,
+        mine: PackRequirements,
+        env: Environment,
+        names: tuple[NormalizedName, ...],
+    ) -> list[Finding]:
+        """The candidate's dependency findings, audited among the packs that require one of
+        its distributions or a member of their families: the way for a host where another
+        pack has its id and version."""
+        host = mine.entry.host
+        others = [_requirements_of(a) for a in self._requiring(host, set(names))]
         others = [pack for pack in others if pack.entry is not installed.entry]
-        # NOTE: a fleet asks the same question on many hosts: the answer depends only on the
-        # lines over these distributions, their packs' state and the marker facts.
+        index = self._installed_index(env.installed)
+        return list(findings_of_first(host, [mine, *others], env, index, names))
+
+    def _alone(
+        self,
+        mine: PackRequirements,
+        candidate: NodeVersion,
+        env: Environment,
+        names: tuple[NormalizedName, ...],
+    ) -> list[Finding]:
+        """The candidate's dependency findings on a host where no other pack can change them:
+        they depend on its lines, the marker facts and the installed packages it names."""
         key = (
             candidate.key.normalized,
             tuple(candidate.dependencies or ()),
             (env.os, env.python_version, env.installed_partial),
-            self._installed_seen(env.installed, wanted),
-            frozenset(
-                (p.entry.node_id, p.entry.version, p.entry.disabled, _lines_over(p, names))
-                for p in others
-            ),
+            self._installed_seen(env.installed, set(names)),
         )
-        seen = self._dependencies_seen.get(key)
+        seen = self._alone_seen.get(key)
         if seen is None:
             index = self._installed_index(env.installed)
-            seen = findings_of_first(entry.host, [mine, *others], env, index, names)
-            self._dependencies_seen[key] = seen
-        return list(on_host(seen, entry.host))
+            seen = findings_of_first(mine.entry.host, [mine], env, index, names)
+            self._alone_seen[key] = seen
+        return list(seen)
+
+    def _demands(self, host: str, env: Environment) -> HostDemands:
+        demands = self._host_demands.get(host)
+        if demands is None:
+            packs = [_requirements_of(a) for a in self._hosts.get(host, [])]
+            index = self._installed_index(env.installed)
+            demands = self._host_demands[host] = HostDemands(packs, marker_facts(env), index)
+        return demands
 
 
 @functools.lru_cache(maxsize=4096)
@@ -214,16 +248,6 @@ def _installed_as(finding: Finding) -> str:
 def _requirements_of(audited: AuditedEntry) -> PackRequirements:
     node_version = audited.node_version
     return PackRequirements(audited.entry, node_version.dependencies if node_version else None)
-
-
-def _lines_over(pack: PackRequirements, distributions: Collection[str]) -> tuple[str, ...]:
-    return tuple(
-        sorted(
-            line.text
-            for line in pack_lines(pack)
-            if isinstance(line, RequirementLine) and line.distribution in distributions
-        )
-    )
 
 
 def _distributions(pack: PackRequirements) -> set[str]:

@@ -7,7 +7,6 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import combinations
 
-from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName
 
 from audit.dependencies.compromised import CompromisedRelease, is_compromised
@@ -22,7 +21,7 @@ from audit.dependencies.judge import (
     source_of,
 )
 from audit.dependencies.parse import RequirementLine
-from audit.dependencies.solve import satisfiable
+from audit.dependencies.solve import satisfiable_texts
 from audit.dependencies.variants import FAMILIES, Family, VariantsSeen
 from audit.model import Finding
 
@@ -37,8 +36,8 @@ class _Demand:
     lines: tuple[RequirementLine, ...]
 
     @property
-    def ranges(self) -> list[SpecifierSet]:
-        return [line.specifier for line in self.lines if line.specifier is not None]
+    def ranges(self) -> list[str]:
+        return [line.specifier_text for line in self.lines if line.specifier is not None]
 
     def describe(self) -> str:
         return f"{label(self.pack)} wants {range_text(self.lines)}"
@@ -64,11 +63,11 @@ def conflict_findings(
             continue  # NOTE: a conflict over this name cannot involve that pack.
         consistent = []
         for demand in (d for d in demands[name] if d.ranges):
-            if not satisfiable(demand.ranges):
+            if not satisfiable_texts(demand.ranges):
                 yield from _conflict(host, name, [demand], involving)
             else:
                 consistent.append(demand)
-        if len(consistent) > 1 and not satisfiable(r for d in consistent for r in d.ranges):
+        if len(consistent) > 1 and not satisfiable_texts(r for d in consistent for r in d.ranges):
             yield from _conflict(host, name, _involved(consistent), involving)
 
 
@@ -101,7 +100,7 @@ def _requirements(group: Sequence[Judged]) -> Iterator[RequirementLine]:
 def _involved(demands: Sequence[_Demand]) -> list[_Demand]:
     clashing: set[int] = set()
     for (i, a), (k, b) in combinations(enumerate(demands), 2):
-        if not satisfiable([*a.ranges, *b.ranges]):
+        if not satisfiable_texts([*a.ranges, *b.ranges]):
             clashing.update((i, k))
     return [d for i, d in enumerate(demands) if i in clashing] if clashing else list(demands)
 

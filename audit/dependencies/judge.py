@@ -188,8 +188,14 @@ def meets(specifier: SpecifierSet, version: str) -> bool | None:
 
 def range_text(lines: Iterable[RequirementLine]) -> str:
     """The specifiers of ``lines`` as one range (``<2,>=1.26``), empty when none has any."""
-    parts = dict.fromkeys(str(line.specifier) for line in lines if line.specifier)
-    return str(SpecifierSet(",".join(parts))) if parts else ""
+    parts = dict.fromkeys(line.specifier_text for line in lines if line.specifier)
+    return _joined_range(tuple(parts)) if parts else ""
+
+
+# NOTE: a fleet writes the same few ranges into hundreds of thousands of rows and messages.
+@functools.lru_cache(maxsize=1 << 14)
+def _joined_range(parts: tuple[str, ...]) -> str:
+    return str(SpecifierSet(",".join(parts)))
 
 
 def label(pack: PackRequirements) -> str:

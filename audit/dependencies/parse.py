@@ -65,6 +65,11 @@ class RequirementLine:
     marker: Marker | None
     url: str | None = None
 
+    @functools.cached_property
+    def specifier_text(self) -> str:
+        """The range as `SpecifierSet` writes it, made once: a fleet compares it many times."""
+        return str(self.specifier) if self.specifier is not None else ""
+
 
 @dataclass(frozen=True)
 class InvalidLine:

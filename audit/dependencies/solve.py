@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 from packaging.specifiers import SpecifierSet
 
-__all__ = ["satisfiable"]
+__all__ = ["satisfiable", "satisfiable_texts"]
 
 
 def satisfiable(ranges: Iterable[SpecifierSet]) -> bool:
@@ -25,8 +25,17 @@ def satisfiable(ranges: Iterable[SpecifierSet]) -> bool:
     >>> satisfiable([SpecifierSet("~=1.4"), SpecifierSet(">=1.5,<2")])
     True
     """
+    return satisfiable_texts(str(r) for r in ranges)
+
+
+def satisfiable_texts(ranges: Iterable[str]) -> bool:
+    """`satisfiable` for ranges given as text (``">=1,<2"``).
+
+    >>> satisfiable_texts([">=2", "<2"]), satisfiable_texts([])
+    (False, True)
+    """
     # NOTE: a fleet asks the same question on every host; duplicates and order change nothing.
-    return _satisfiable(tuple(sorted({str(r) for r in ranges})))
+    return _satisfiable(tuple(sorted(set(ranges))))
 
 
 @functools.lru_cache(maxsize=1 << 16)
