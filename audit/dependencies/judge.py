@@ -178,6 +178,12 @@ def meets(specifier: SpecifierSet, version: str) -> bool | None:
     >>> meets(SpecifierSet("==2.9.1"), "2.9.1+cu126"), meets(SpecifierSet("<2"), "2.0.0rc1")
     (True, False)
     """
+    return _meets(specifier, version)
+
+
+# NOTE: a fleet compares the same ranges with the same installed versions on every host.
+@functools.lru_cache(maxsize=1 << 16)
+def _meets(specifier: SpecifierSet, version: str) -> bool | None:
     if any(s.operator == "===" for s in specifier):
         return specifier.contains(version, prereleases=True)
     try:

@@ -6,6 +6,7 @@ in document order, so the search only moves forward and the whole pass stays lin
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 
@@ -35,7 +36,7 @@ class _KeyLines:
         """The line of the next ``"key":`` after the previous one, or ``None`` once lost."""
         if self.lost:
             return None
-        needle = json.dumps(key, ensure_ascii=False)
+        needle = _needle(key)
         at = self.text.find(needle, self.pos)
         while at >= 0 and not _COLON.match(self.text, at + len(needle)):
             at = self.text.find(needle, at + 1)
@@ -46,6 +47,12 @@ class _KeyLines:
         self.line += self.text.count("\n", self.pos, at)
         self.pos = at + len(needle)
         return self.line
+
+
+# NOTE: a fleet's snapshots repeat the same keys (pip names, pack ids) hundreds of times.
+@functools.lru_cache(maxsize=1 << 14)
+def _needle(key: str) -> str:
+    return json.dumps(key, ensure_ascii=False)
 
 
 def parse_json(text: str) -> Tree:

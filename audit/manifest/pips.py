@@ -6,6 +6,7 @@ older tools write ``{"numpy": "1.26.4"}``, or a URL as the value of a URL instal
 
 from __future__ import annotations
 
+import functools
 import re
 
 from audit.manifest.interface import Context, Malformed, brief
@@ -22,6 +23,8 @@ _EGG = re.compile(r"#egg=(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)")
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
 
 
+# NOTE: a fleet's hosts list the same few hundred lines.
+@functools.lru_cache(maxsize=1 << 14)
 def parse_freeze_line(line: str) -> tuple[str, str | None] | None:
     """Return ``(name, version)`` of one pip-freeze line; ``None`` for lines that name nothing.
 

@@ -4,26 +4,28 @@ version, and whether the installed version is older."""
 from __future__ import annotations
 
 from audit.advisor.ordering import same_version, version_order
-from audit.model import AuditedEntry, EntrySource, RegistryNode
+from audit.model import EntrySource, NodeAnswer, RegistryNode
 
 __all__ = ["NODE_COLUMNS", "is_outdated", "node_columns"]
 
 NODE_COLUMNS = ("node_status", "publisher_id", "publisher_status", "latest_version", "outdated")
 
 
-def node_columns(audited: AuditedEntry) -> dict[str, object]:
-    """The pack-level columns of one ``nodes`` row; null where the registry gave no Node."""
-    node = audited.node
+def node_columns(
+    node: NodeAnswer | None, version: str | None, source: EntrySource
+) -> dict[str, object]:
+    """The pack-level columns of the ``nodes`` row of a pack at ``version``, installed from
+    ``source``, whose Node answer is ``node``; null where the registry gave no Node."""
     if not isinstance(node, RegistryNode):
         return dict.fromkeys(NODE_COLUMNS)
     # NOTE: a git pack's version is a commit, which may look like a number but is none.
-    git = audited.entry.source is EntrySource.GIT
+    git = source is EntrySource.GIT
     return {
         "node_status": node.status,
         "publisher_id": node.publisher_id,
         "publisher_status": node.publisher_status,
         "latest_version": node.latest_version,
-        "outdated": None if git else is_outdated(audited.entry.version, node.latest_version),
+        "outdated": None if git else is_outdated(version, node.latest_version),
     }
 
 

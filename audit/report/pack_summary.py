@@ -19,7 +19,11 @@ def pack_lines(run: AuditRun) -> list[str]:
         f"pack-level checks: {_packs(len(ids))} without a Node record: {reason}"
         for reason, ids in sorted(missing.items())
     ]
-    compared = [node_columns(a)["outdated"] for a in run.entries if _has_latest(a.node)]
+    compared = [
+        node_columns(a.node, a.entry.version, a.entry.source)["outdated"]
+        for a in run.entries
+        if _has_latest(a.node)
+    ]
     if compared:
         outdated = sum(value is True for value in compared)
         lines.append(f"outdated: {_packs(outdated)} older than the registry's newest version")

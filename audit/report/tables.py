@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import cast
+from operator import attrgetter
+from typing import TypeVar, cast
 
 import pyarrow as pa
 
@@ -15,13 +16,14 @@ from audit.model import (
     AuditedEntry,
     AuditRun,
     DistributionAdvice,
+    EntrySource,
     Finding,
     Found,
     LookupResult,
+    NodeAnswer,
     NodeVersion,
     NotFound,
     Recommendation,
-    RequirementRow,
     Severity,
     VulnerabilityRow,
 )
@@ -52,6 +54,8 @@ __all__ = [
 ]
 
 Row = dict[str, object]
+_T = TypeVar("_T")
+_K = TypeVar("_K")
 
 
 def to_utc(moment: datetime) -> datetime:
@@ -94,6 +98,18 @@ def _table(rows: Iterable[Row], schema: pa.Schema) -> pa.Table:
         for name, append in appenders:
             append(row[name])
     columns = [_column(field, column) for field, column in zip(schema, values, strict=True)]
+    return pa.Table.from_arrays(columns, schema=schema)
+
+
+def _columnar(
+    items: Sequence[_T], schema: pa.Schema, getters: Mapping[str, Callable[[_T], object]]
+) -> pa.Table:
+    """A table of one row per item, built column by column: a column is the attribute of its
+    name, or what its getter in ``getters`` returns."""
+    columns = [
+        _column(field, list(map(getters.get(field.name) or attrgetter(field.name), items)))
+        for field in schema
+    ]
     return pa.Table.from_arrays(columns, schema=schema)
 
 
@@ -144,7 +160,7 @@ def _not_found_at(result: LookupResult | None) -> dict[str, object]:
     return {}
 
 
-def _node_row(run_id: str, audited: AuditedEntry) -> Row:
+def _node_row(run_id: str, audited: AuditedEntry, shared: dict[object, Row]) -> Row:
     entry = audited.entry
     return {
         "run_id": run_id,
@@ -152,7 +168,7 @@ def _node_row(run_id: str, audited: AuditedEntry) -> Row:
         "node_id": entry.node_id,
         "version": entry.version,
         "source": entry.source.value,
-        **_registry_fields(audited.node_version),
+        **_shared(shared, audited.node_version, _registry_fields),
         **_not_found_at(audited.result),
         "cache_hit": _cache_hit(audited.result),
         "disabled": entry.disabled,
@@ -162,61 +178,42 @@ def _node_row(run_id: str, audited: AuditedEntry) -> Row:
         "compatible_after_upgrade": audited.compatible_after_upgrade,
         "worst_severity": audited.worst_severity,
         "finding_count": len(audited.findings),
-        **node_columns(audited),
+        **_shared(shared, (audited.node, entry.version, entry.source), _node_columns),
     }
 
 
-def _finding_row(run_id: str, finding: Finding) -> Row:
-    return {
-        "run_id": run_id,
-        "host": finding.host,
-        "node_id": finding.node_id,
-        "version": finding.version,
-        "check": finding.check,
-        "severity": finding.severity,
-        "message": finding.message,
-        "expected": finding.expected,
-        "actual": finding.actual,
-        "source": finding.source.value,
-        "when": finding.when.value,
-        "waived": finding.waived,
-        "waiver_reason": finding.waiver_reason,
-        "baseline": finding.baseline,
-        "workflow": finding.workflow,
-        "vuln_id": finding.vuln_id,
-    }
+def _node_columns(key: tuple[NodeAnswer | None, str | None, EntrySource]) -> Row:
+    return node_columns(*key)
+
+
+def _shared(seen: dict[object, Row], key: _K, build: Callable[[_K], Row]) -> Row:
+    """``build(key)``, made once per table for each distinct key: a fleet has the same few
+    thousand registry records and Node answers on every host."""
+    row = seen.get((build, key))
+    if row is None:
+        row = seen[(build, key)] = build(key)
+    return row
 
 
 def nodes_table(run: AuditRun) -> pa.Table:
     """Return one row per audited entry, in run order, with ``NODES_SCHEMA``."""
-    return _table((_node_row(run.run_id, e) for e in run.entries), NODES_SCHEMA)
+    shared: dict[object, Row] = {}
+    return _table((_node_row(run.run_id, e, shared) for e in run.entries), NODES_SCHEMA)
 
 
 def findings_table(run: AuditRun) -> pa.Table:
     """Return one row per finding (host findings first, then by entry) with ``FINDINGS_SCHEMA``."""
-    return _table((_finding_row(run.run_id, f) for f in run.findings), FINDINGS_SCHEMA)
-
-
-def _requirement_row(run_id: str, row: RequirementRow) -> Row:
-    return {
-        "run_id": run_id,
-        "host": row.host,
-        "node_id": row.node_id,
-        "version": row.version,
-        "requirement": row.requirement,
-        "distribution": row.distribution,
-        "specifier": row.specifier,
-        "marker": row.marker,
-        "source": row.source,
-        "installed_version": row.installed_version,
-        "satisfied": row.satisfied,
+    getters: dict[str, Callable[[Finding], object]] = {
+        "run_id": lambda _: run.run_id,
+        "source": lambda f: f.source.value,
+        "when": lambda f: f.when.value,
     }
+    return _columnar(run.findings, FINDINGS_SCHEMA, getters)
 
 
 def requirements_table(run: AuditRun) -> pa.Table:
     """Return one row per requirement line, in run order, with ``REQUIREMENTS_SCHEMA``."""
-    rows = (_requirement_row(run.run_id, r) for r in run.requirements)
-    return _table(rows, REQUIREMENTS_SCHEMA)
+    return _columnar(run.requirements, REQUIREMENTS_SCHEMA, {"run_id": lambda _: run.run_id})
 
 
 def _recommendation_row(run_id: str, r: Recommendation) -> Row:
