@@ -169,6 +169,22 @@ def _advise_one(
     judge: CandidateJudge,
     allow_prerelease: bool,
 ) -> Recommendation | None:
+    # NOTE: a pack settled by its newest version is asked the same question twice, with a list
+    # of that one record: once to settle it, once to answer.
+    versions = listing if isinstance(listing, Failed) else tuple(map(id, listing))
+    return judge.remembered(
+        (id(audited), versions, allow_prerelease),
+        lambda: _answer(audited, listing, env, judge, allow_prerelease),
+    )
+
+
+def _answer(
+    audited: AuditedEntry,
+    listing: VersionListing,
+    env: Environment,
+    judge: CandidateJudge,
+    allow_prerelease: bool,
+) -> Recommendation | None:
     entry = audited.entry
     triggers = sorted({f.check for f in audited.findings if is_trigger(f.check) and counts(f, env)})
 

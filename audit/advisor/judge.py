@@ -11,8 +11,9 @@ installed, never about candidates. What counts is said in short phrases, which b
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import TypeVar, cast
 
 from packaging.utils import NormalizedName
 
@@ -28,6 +29,7 @@ from audit.model import AuditedEntry, Environment, Finding, Found, ManifestEntry
 
 __all__ = ["CandidateJudge", "Judgement", "clean"]
 
+_A = TypeVar("_A")
 #: Longest piece of registry text quoted in a phrase.
 _MAX_QUOTE = 80
 _CONFLICT = "dependency.conflict"
@@ -87,7 +89,15 @@ class CandidateJudge:
         self._by_distribution: dict[str, dict[str, list[AuditedEntry]]] = {}
         self._installed_keys: dict[int, tuple[object, Installed | None]] = {}
         self._alone_seen: dict[tuple[object, ...], tuple[Finding, ...]] = {}
+        self._answers: dict[object, object] = {}
         self._host_demands: dict[str, HostDemands] = {}
+
+    def remembered(self, key: Hashable, answer: Callable[[], _A]) -> _A:
+        """``answer()``, asked once per ``key`` while this judge lives: its callers ask some
+        questions twice. ``key`` must say everything the answer depends on."""
+        if key not in self._answers:
+            self._answers[key] = answer()
+        return cast("_A", self._answers[key])
 
     def _installed_index(self, installed: Mapping[str, str | None] | None) -> Installed | None:
         """The installed packages by canonical name, indexed once per host's mapping."""
