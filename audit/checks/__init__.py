@@ -8,8 +8,9 @@ them, and it sums the platform and version checks up as the ``nodes`` table's tw
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from itertools import chain
+from operator import attrgetter
 
 from audit.checks import pack, platform, registry, security, status, versions
 from audit.checks.interface import CHECKS, Check
@@ -27,7 +28,6 @@ from audit.model import (
     Severity,
     When,
 )
-from audit.model.tagging import replaced
 
 __all__ = ["CHECKS", "Evaluation", "evaluate", "evaluation_key"]
 
@@ -105,7 +105,13 @@ def evaluation_key(
         env.target_comfyui,
         env.target_frontend,
     )
-    return (replaced(entry, host="", manifest="", line=None), result, facts, node)
+    return (_ENTRY_FACTS(entry), result, facts, node)
+
+
+#: What of an entry the checks read: every field but where it was written.
+_ENTRY_FACTS = attrgetter(
+    *(f.name for f in fields(ManifestEntry) if f.name not in ("host", "manifest", "line"))
+)
 
 
 def _evaluate(entry: ManifestEntry, result: LookupResult | None, env: Environment) -> Evaluation:

@@ -80,8 +80,8 @@ class Judged:
             version=entry.version,
             requirement=line.text,
             distribution=valid.distribution if valid else None,
-            specifier=str(valid.specifier) if valid and valid.specifier else None,
-            marker=str(valid.marker) if valid and valid.marker else None,
+            specifier=valid.specifier_text or None if valid else None,
+            marker=valid.marker_text if valid else None,
             source=line.source.value,
             installed_version=self.installed[1] if self.installed else None,
             satisfied=self.satisfied,
@@ -94,8 +94,12 @@ def index_installed(installed: Mapping[str, str | None] | None) -> Installed | N
         return None
     found: dict[NormalizedName, tuple[str, str | None]] = {}
     for name, version in installed.items():
-        found.setdefault(canonicalize_name(name), (name, version))
+        found.setdefault(_canonical(name), (name, version))
     return found
+
+
+# NOTE: a fleet's hosts install the same few hundred distributions.
+_canonical = functools.lru_cache(maxsize=1 << 14)(canonicalize_name)
 
 
 def pack_lines(pack: PackRequirements) -> list[Line]:

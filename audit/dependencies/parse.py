@@ -70,6 +70,11 @@ class RequirementLine:
         """The range as `SpecifierSet` writes it, made once: a fleet compares it many times."""
         return str(self.specifier) if self.specifier is not None else ""
 
+    @functools.cached_property
+    def marker_text(self) -> str | None:
+        """The marker as `Marker` writes it, made once; ``None`` when the line has none."""
+        return str(self.marker) if self.marker else None
+
 
 @dataclass(frozen=True)
 class InvalidLine:
