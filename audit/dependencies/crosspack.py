@@ -3,6 +3,7 @@ range conflicts, variant clashes and compromised releases."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import combinations
@@ -57,12 +58,16 @@ def conflict_findings(
     :param involving: a pack's ``(node_id, version)``: only the conflicts it takes part in
         (a candidate's, for the advisor; the others' messages are never written).
     """
-    demands = _demands(judged if involving is None else _over_names_of(judged, involving))
-    for name in sorted(demands):
-        if involving is not None and not any(_of(d, involving) for d in demands[name]):
+    by_name = _by_name(judged if involving is None else _over_names_of(judged, involving))
+    for name in sorted(by_name):
+        groups = by_name[name].values()
+        if _agreeing(frozenset(tuple(map(_range, g)) for g in groups)):
+            continue
+        demands = [_Demand(g[0].pack, tuple(_requirements(g))) for g in groups]
+        if involving is not None and not any(_of(d, involving) for d in demands):
             continue  # NOTE: a conflict over this name cannot involve that pack.
         consistent = []
-        for demand in (d for d in demands[name] if d.ranges):
+        for demand in (d for d in demands if d.ranges):
             if not satisfiable_texts(demand.ranges):
                 yield from _conflict(host, name, [demand], involving)
             else:
@@ -71,16 +76,29 @@ def conflict_findings(
             yield from _conflict(host, name, _involved(consistent), involving)
 
 
-def _demands(judged: Sequence[Judged]) -> dict[NormalizedName, list[_Demand]]:
+def _by_name(judged: Sequence[Judged]) -> dict[NormalizedName, dict[int, list[Judged]]]:
+    """The enabled packs' lines that apply, by distribution, then by pack."""
     lines: dict[NormalizedName, dict[int, list[Judged]]] = {}
     for j in judged:
         line = j.requirement
         if j.enabled and line is not None and line.distribution is not None:
             lines.setdefault(line.distribution, {}).setdefault(j.index, []).append(j)
-    return {
-        name: [_Demand(g[0].pack, tuple(_requirements(g))) for g in by_pack.values()]
-        for name, by_pack in lines.items()
-    }
+    return lines
+
+
+def _range(judged: Judged) -> str | None:
+    line = judged.line
+    return line.specifier_text if isinstance(line, RequirementLine) and line.specifier else None
+
+
+# NOTE: a fleet's hosts ask the same few questions: decided once per distinct set of ranges.
+@functools.lru_cache(maxsize=1 << 14)
+def _agreeing(packs: frozenset[tuple[str | None, ...]]) -> bool:
+    """Whether packs asking these ranges (one tuple per pack, ``None`` for a line without
+    one) are in no conflict: each pack's own ranges, and all of them together, admit a
+    version."""
+    asked = [tuple(r for r in ranges if r is not None) for ranges in packs]
+    return all(map(satisfiable_texts, asked)) and satisfiable_texts(r for a in asked for r in a)
 
 
 def _over_names_of(judged: Sequence[Judged], pack: tuple[str, str | None]) -> list[Judged]:
