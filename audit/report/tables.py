@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from operator import attrgetter
-from typing import TypeVar, cast
+from typing import Any, TypeVar, cast
 
 import pyarrow as pa
 
@@ -16,18 +16,16 @@ from audit.model import (
     AuditedEntry,
     AuditRun,
     DistributionAdvice,
-    EntrySource,
     Finding,
     Found,
     LookupResult,
-    NodeAnswer,
     NodeVersion,
     NotFound,
     Recommendation,
     Severity,
     VulnerabilityRow,
 )
-from audit.report.node_columns import node_columns
+from audit.report.node_columns import NODE_COLUMNS, node_columns
 from audit.report.schema import (
     FINDINGS_SCHEMA,
     NODES_SCHEMA,
@@ -55,7 +53,6 @@ __all__ = [
 
 Row = dict[str, object]
 _T = TypeVar("_T")
-_K = TypeVar("_K")
 
 
 def to_utc(moment: datetime) -> datetime:
@@ -153,52 +150,77 @@ def _cache_hit(result: LookupResult | None) -> bool | None:
     return isinstance(result, Found | NotFound) and result.cache_hit
 
 
-def _not_found_at(result: LookupResult | None) -> dict[str, object]:
-    """A registry's "no such version" is an answer too: when it was given."""
+def _fetched_at(result: LookupResult | None, registry: Row) -> object:
+    """When the registry answered: its record's time, or, for its "no such version" (an answer
+    too), when that was given."""
     if isinstance(result, NotFound) and result.fetched_at is not None:
-        return {"fetched_at": to_utc(result.fetched_at)}
-    return {}
+        return to_utc(result.fetched_at)
+    return registry["fetched_at"]
 
 
-def _node_row(run_id: str, audited: AuditedEntry, shared: dict[object, Row]) -> Row:
-    entry = audited.entry
-    return {
-        "run_id": run_id,
-        "host": entry.host,
-        "node_id": entry.node_id,
-        "version": entry.version,
-        "source": entry.source.value,
-        **_shared(shared, audited.node_version, _registry_fields),
-        **_not_found_at(audited.result),
-        "cache_hit": _cache_hit(audited.result),
-        "disabled": entry.disabled,
-        "url": entry.url,
-        "hash": entry.hash,
-        "compatible_now": audited.compatible_now,
-        "compatible_after_upgrade": audited.compatible_after_upgrade,
-        "worst_severity": audited.worst_severity,
-        "finding_count": len(audited.findings),
-        **_shared(shared, (audited.node, entry.version, entry.source), _node_columns),
+_NodeItem = tuple[AuditedEntry, Row, Row]
+"""An entry, its registry columns and its Node columns."""
+
+_ENTRY_COLUMNS = ("host", "node_id", "version", "disabled", "url", "hash")
+_AUDITED_COLUMNS = ("compatible_now", "compatible_after_upgrade", "worst_severity")
+
+
+def _node_getters(run_id: str) -> dict[str, Callable[[_NodeItem], object]]:
+    getters: dict[str, Callable[[_NodeItem], object]] = {
+        "run_id": lambda _: run_id,
+        "source": lambda item: item[0].entry.source.value,
+        "cache_hit": lambda item: _cache_hit(item[0].result),
+        "finding_count": lambda item: len(item[0].findings),
+        "fetched_at": lambda item: _fetched_at(item[0].result, item[1]),
     }
+    for name in _ENTRY_COLUMNS:
+        getters[name] = _attribute_of(attrgetter(f"entry.{name}"))
+    for name in _AUDITED_COLUMNS:
+        getters[name] = _attribute_of(attrgetter(name))
+    for name in _REGISTRY_COLUMNS:
+        getters.setdefault(name, _part(1, name))
+    for name in NODE_COLUMNS:
+        getters[name] = _part(2, name)
+    return getters
 
 
-def _node_columns(key: tuple[NodeAnswer | None, str | None, EntrySource]) -> Row:
-    return node_columns(*key)
+def _attribute_of(get: Callable[[AuditedEntry], object]) -> Callable[[_NodeItem], object]:
+    return lambda item: get(item[0])
 
 
-def _shared(seen: dict[object, Row], key: _K, build: Callable[[_K], Row]) -> Row:
-    """``build(key)``, made once per table for each distinct key: a fleet has the same few
-    thousand registry records and Node answers on every host."""
-    row = seen.get((build, key))
+def _part(index: int, name: str) -> Callable[[_NodeItem], object]:
+    return lambda item: cast("Row", item[index])[name]
+
+
+def _once(seen: dict[object, Row], marker: object, build: Callable[..., Row], *args: Any) -> Row:
+    """``build(*args)``, made once per table for each distinct ``marker``: a fleet has the
+    same few thousand registry records and Node answers on every host."""
+    row = seen.get(marker)
     if row is None:
-        row = seen[(build, key)] = build(key)
+        row = seen[marker] = build(*args)
     return row
 
 
 def nodes_table(run: AuditRun) -> pa.Table:
     """Return one row per audited entry, in run order, with ``NODES_SCHEMA``."""
     shared: dict[object, Row] = {}
-    return _table((_node_row(run.run_id, e, shared) for e in run.entries), NODES_SCHEMA)
+    # NOTE: records by identity (they are alive in the run), cheaper than by value.
+    items = [
+        (
+            a,
+            _once(shared, id(a.node_version), _registry_fields, a.node_version),
+            _once(
+                shared,
+                (id(a.node), a.entry.version, a.entry.source),
+                node_columns,
+                a.node,
+                a.entry.version,
+                a.entry.source,
+            ),
+        )
+        for a in run.entries
+    ]
+    return _columnar(items, NODES_SCHEMA, _node_getters(run.run_id))
 
 
 def findings_table(run: AuditRun) -> pa.Table:

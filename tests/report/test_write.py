@@ -171,7 +171,11 @@ def test_run_json_is_the_exact_document(run: AuditRun, tmp_path: Path) -> None:
     }
     assert run_document(run) == expected
     text = (write_run(run, tmp_path) / "run.json").read_text(encoding="utf-8")
-    assert text == json.dumps(expected, sort_keys=True, indent=2) + "\n"
+    # NOTE: indented, but each host's profile on one line (a fleet's run.json stays quick).
+    outline = json.dumps({**expected, "hosts": {}}, sort_keys=True, indent=2)
+    host = '{\n    "gpu-01": ' + json.dumps(PROFILE, sort_keys=True) + "\n  }"
+    assert text == outline.replace('"hosts": {}', f'"hosts": {host}') + "\n"
+    assert json.loads(text) == expected
 
 
 def test_run_json_counts_every_host_the_run_knows() -> None:
