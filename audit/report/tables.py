@@ -7,13 +7,12 @@ import itertools
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import Any, TypeVar, cast
 
 import pyarrow as pa
 
 from audit.model import (
-    AuditedEntry,
     AuditRun,
     DistributionAdvice,
     Finding,
@@ -71,9 +70,14 @@ def iso_utc(moment: datetime) -> str:
     return to_utc(moment).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
+_SEVERITY_INDEX: dict[Severity | None, int] = {
+    severity: SEVERITY_LABELS.index(severity.label) for severity in Severity
+}
+
+
 def severity_array(values: Sequence[Severity | None]) -> pa.DictionaryArray:
     """Return ``values`` as a severity column whose dictionary always holds all four levels."""
-    indices = [None if v is None else SEVERITY_LABELS.index(v.label) for v in values]
+    indices = list(map(_SEVERITY_INDEX.get, values))
     return pa.DictionaryArray.from_arrays(
         pa.array(indices, type=SEVERITY_TYPE.index_type),
         pa.array(SEVERITY_LABELS, type=SEVERITY_TYPE.value_type),
@@ -103,10 +107,18 @@ def _columnar(
 ) -> pa.Table:
     """A table of one row per item, built column by column: a column is the attribute of its
     name, or what its getter in ``getters`` returns."""
-    columns = [
-        _column(field, list(map(getters.get(field.name) or attrgetter(field.name), items)))
-        for field in schema
-    ]
+    plain = {field.name: attrgetter(field.name) for field in schema if field.name not in getters}
+    return _from_columns(_computed(items, {**plain, **getters}), schema)
+
+
+def _computed(
+    items: Sequence[_T], getters: Mapping[str, Callable[[_T], object]]
+) -> dict[str, list[object]]:
+    return {name: list(map(get, items)) for name, get in getters.items()}
+
+
+def _from_columns(values: Mapping[str, list[object]], schema: pa.Schema) -> pa.Table:
+    columns = [_column(field, values[field.name]) for field in schema]
     return pa.Table.from_arrays(columns, schema=schema)
 
 
@@ -158,38 +170,8 @@ def _fetched_at(result: LookupResult | None, registry: Row) -> object:
     return registry["fetched_at"]
 
 
-_NodeItem = tuple[AuditedEntry, Row, Row]
-"""An entry, its registry columns and its Node columns."""
-
 _ENTRY_COLUMNS = ("host", "node_id", "version", "disabled", "url", "hash")
 _AUDITED_COLUMNS = ("compatible_now", "compatible_after_upgrade", "worst_severity")
-
-
-def _node_getters(run_id: str) -> dict[str, Callable[[_NodeItem], object]]:
-    getters: dict[str, Callable[[_NodeItem], object]] = {
-        "run_id": lambda _: run_id,
-        "source": lambda item: item[0].entry.source.value,
-        "cache_hit": lambda item: _cache_hit(item[0].result),
-        "finding_count": lambda item: len(item[0].findings),
-        "fetched_at": lambda item: _fetched_at(item[0].result, item[1]),
-    }
-    for name in _ENTRY_COLUMNS:
-        getters[name] = _attribute_of(attrgetter(f"entry.{name}"))
-    for name in _AUDITED_COLUMNS:
-        getters[name] = _attribute_of(attrgetter(name))
-    for name in _REGISTRY_COLUMNS:
-        getters.setdefault(name, _part(1, name))
-    for name in NODE_COLUMNS:
-        getters[name] = _part(2, name)
-    return getters
-
-
-def _attribute_of(get: Callable[[AuditedEntry], object]) -> Callable[[_NodeItem], object]:
-    return lambda item: get(item[0])
-
-
-def _part(index: int, name: str) -> Callable[[_NodeItem], object]:
-    return lambda item: cast("Row", item[index])[name]
 
 
 def _once(seen: dict[object, Row], marker: object, build: Callable[..., Row], *args: Any) -> Row:
@@ -203,24 +185,37 @@ def _once(seen: dict[object, Row], marker: object, build: Callable[..., Row], *a
 
 def nodes_table(run: AuditRun) -> pa.Table:
     """Return one row per audited entry, in run order, with ``NODES_SCHEMA``."""
+    entries = run.entries
     shared: dict[object, Row] = {}
     # NOTE: records by identity (they are alive in the run), cheaper than by value.
-    items = [
-        (
-            a,
-            _once(shared, id(a.node_version), _registry_fields, a.node_version),
-            _once(
-                shared,
-                (id(a.node), a.entry.version, a.entry.source),
-                node_columns,
-                a.node,
-                a.entry.version,
-                a.entry.source,
-            ),
-        )
-        for a in run.entries
+    registry = [
+        _once(shared, id(a.node_version), _registry_fields, a.node_version) for a in entries
     ]
-    return _columnar(items, NODES_SCHEMA, _node_getters(run.run_id))
+    packs = [
+        _once(
+            shared,
+            (id(a.node), a.entry.version, a.entry.source.value),
+            node_columns,
+            a.node,
+            a.entry.version,
+            a.entry.source,
+        )
+        for a in entries
+    ]
+    values: dict[str, list[object]] = {
+        **_computed(entries, {name: attrgetter(f"entry.{name}") for name in _ENTRY_COLUMNS}),
+        **_computed(entries, {name: attrgetter(name) for name in _AUDITED_COLUMNS}),
+        **_computed(registry, {name: itemgetter(name) for name in _REGISTRY_COLUMNS}),
+        **_computed(packs, {name: itemgetter(name) for name in NODE_COLUMNS}),
+        "run_id": [run.run_id] * len(entries),
+        "source": [a.entry.source.value for a in entries],
+        "cache_hit": [_cache_hit(a.result) for a in entries],
+        "finding_count": [len(a.findings) for a in entries],
+        "fetched_at": [
+            _fetched_at(a.result, fields) for a, fields in zip(entries, registry, strict=True)
+        ],
+    }
+    return _from_columns(values, NODES_SCHEMA)
 
 
 def findings_table(run: AuditRun) -> pa.Table:
