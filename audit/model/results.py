@@ -95,7 +95,8 @@ class AuditedEntry:
         return max((f.severity for f in self.findings), default=None)
 
 
-@dataclass(frozen=True)
+# NOTE: slots: a fleet holds one of these per requirement line per host, millions of them.
+@dataclass(frozen=True, slots=True)
 class RequirementRow:
     """Represents one pip requirement of one pack on one host: a ``requirements`` row."""
 
