@@ -4,7 +4,6 @@ registry's NodeVersion record that an entry may declare of itself."""
 from __future__ import annotations
 
 import enum
-import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -127,15 +126,16 @@ class ManifestEntry:
     """A git install whose ``node_id`` is a registry id (``.git/.cnr-id``, its ``pyproject.toml``
     or a snapshot's ``cnr_id``): a nightly of a registry pack, checked at pack level."""
 
-    @functools.cached_property
+    @property
     def is_valid(self) -> bool:
         """Whether the id and version are safe to send to a registry."""
         id_ok = ID_PATTERN.fullmatch(self.node_id) is not None
         version_ok = self.version is None or VERSION_PATTERN.fullmatch(self.version) is not None
         return id_ok and version_ok
 
-    # NOTE: made once: a fleet's stages ask every entry for its key several times.
-    @functools.cached_property
+    # NOTE: a property, not a cached one: caching gives each of a fleet's entries its own
+    # attribute dict, hundreds of bytes each.
+    @property
     def key(self) -> NodeKey | None:
         """The registry lookup for this entry, or ``None`` when it must not be looked up."""
         if self.source not in (EntrySource.REGISTRY, EntrySource.LOCAL) or self.version is None:
