@@ -3,9 +3,8 @@ counts of an AuditRun."""
 
 from __future__ import annotations
 
-import itertools
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from operator import attrgetter, itemgetter
 from typing import Any, TypeVar, cast
@@ -22,7 +21,6 @@ from audit.model import (
     NotFound,
     Recommendation,
     Severity,
-    VulnerabilityRow,
 )
 from audit.report.node_columns import NODE_COLUMNS, node_columns
 from audit.report.schema import (
@@ -91,34 +89,25 @@ def _column(field: pa.Field, values: list[object]) -> pa.Array:
     return pa.array(values, type=field.type)
 
 
-def _table(rows: Iterable[Row], schema: pa.Schema) -> pa.Table:
-    # NOTE: rows stream into one list per column; a run's rows are never all held as dicts.
-    values: list[list[object]] = [[] for _ in schema]
-    appenders = [(field.name, column.append) for field, column in zip(schema, values, strict=True)]
-    for row in rows:
-        for name, append in appenders:
-            append(row[name])
-    columns = [_column(field, column) for field, column in zip(schema, values, strict=True)]
-    return pa.Table.from_arrays(columns, schema=schema)
-
-
 def _columnar(
     items: Sequence[_T], schema: pa.Schema, getters: Mapping[str, Callable[[_T], object]]
 ) -> pa.Table:
     """A table of one row per item, built column by column: a column is the attribute of its
     name, or what its getter in ``getters`` returns."""
-    plain = {field.name: attrgetter(field.name) for field in schema if field.name not in getters}
-    return _from_columns(_computed(items, {**plain, **getters}), schema)
+    read = {field.name: getters.get(field.name) or attrgetter(field.name) for field in schema}
+    return _from_sources({name: (items, get) for name, get in read.items()}, schema)
 
 
-def _computed(
-    items: Sequence[_T], getters: Mapping[str, Callable[[_T], object]]
-) -> dict[str, list[object]]:
-    return {name: list(map(get, items)) for name, get in getters.items()}
+_Source = tuple[Sequence[Any], Callable[[Any], object]]
+"""Where a column's cells come from: what to read them from, and how."""
 
 
-def _from_columns(values: Mapping[str, list[object]], schema: pa.Schema) -> pa.Table:
-    columns = [_column(field, values[field.name]) for field in schema]
+def _from_sources(sources: Mapping[str, _Source], schema: pa.Schema) -> pa.Table:
+    # NOTE: one column's list at a time: a fleet's columns are millions of cells each.
+    columns = [
+        _column(field, list(map(sources[field.name][1], sources[field.name][0])))
+        for field in schema
+    ]
     return pa.Table.from_arrays(columns, schema=schema)
 
 
@@ -202,20 +191,21 @@ def nodes_table(run: AuditRun) -> pa.Table:
         )
         for a in entries
     ]
-    values: dict[str, list[object]] = {
-        **_computed(entries, {name: attrgetter(f"entry.{name}") for name in _ENTRY_COLUMNS}),
-        **_computed(entries, {name: attrgetter(name) for name in _AUDITED_COLUMNS}),
-        **_computed(registry, {name: itemgetter(name) for name in _REGISTRY_COLUMNS}),
-        **_computed(packs, {name: itemgetter(name) for name in NODE_COLUMNS}),
-        "run_id": [run.run_id] * len(entries),
-        "source": [a.entry.source.value for a in entries],
-        "cache_hit": [_cache_hit(a.result) for a in entries],
-        "finding_count": [len(a.findings) for a in entries],
-        "fetched_at": [
-            _fetched_at(a.result, fields) for a, fields in zip(entries, registry, strict=True)
-        ],
+    sources: dict[str, _Source] = {
+        **{name: (entries, attrgetter(f"entry.{name}")) for name in _ENTRY_COLUMNS},
+        **{name: (entries, attrgetter(name)) for name in _AUDITED_COLUMNS},
+        **{name: (registry, itemgetter(name)) for name in _REGISTRY_COLUMNS},
+        **{name: (packs, itemgetter(name)) for name in NODE_COLUMNS},
+        "run_id": (entries, lambda _: run.run_id),
+        "source": (entries, lambda a: a.entry.source.value),
+        "cache_hit": (entries, lambda a: _cache_hit(a.result)),
+        "finding_count": (entries, lambda a: len(a.findings)),
+        "fetched_at": (
+            list(zip(entries, registry, strict=True)),
+            lambda pair: _fetched_at(pair[0].result, pair[1]),
+        ),
     }
-    return _from_columns(values, NODES_SCHEMA)
+    return _from_sources(sources, NODES_SCHEMA)
 
 
 def findings_table(run: AuditRun) -> pa.Table:
@@ -233,80 +223,29 @@ def requirements_table(run: AuditRun) -> pa.Table:
     return _columnar(run.requirements, REQUIREMENTS_SCHEMA, {"run_id": lambda _: run.run_id})
 
 
-def _recommendation_row(run_id: str, r: Recommendation) -> Row:
-    return {
-        "run_id": run_id,
-        "host": r.host,
-        "node_id": r.node_id,
-        "version": r.version,
-        "recommended_version": r.recommended_version,
-        "clears": list(r.clears),
-        "blocked_by": list(r.blocked_by),
-        "installs": list(r.installs),
-        "distribution": None,
-    }
-
-
-def _upgrade_row(run_id: str, a: DistributionAdvice) -> Row:
-    return {
-        "run_id": run_id,
-        "host": a.host,
-        "node_id": None,
-        "version": a.version,
-        "recommended_version": a.recommended_version,
-        "clears": list(a.clears),
-        "blocked_by": list(a.blocked_by),
-        "installs": [],
-        "distribution": a.distribution,
-    }
-
-
 def recommendations_table(run: AuditRun) -> pa.Table:
     """Return one row per recommendation, in run order, then one per vulnerable distribution,
     with ``RECOMMENDATIONS_SCHEMA``."""
-    rows = itertools.chain(
-        (_recommendation_row(run.run_id, r) for r in run.recommendations),
-        (_upgrade_row(run.run_id, a) for a in run.upgrades),
-    )
-    return _table(rows, RECOMMENDATIONS_SCHEMA)
-
-
-def _vulnerability_row(run_id: str, v: VulnerabilityRow) -> Row:
-    return {
-        "run_id": run_id,
-        "host": v.host,
-        "distribution": v.distribution,
-        "installed_version": v.installed_version,
-        "vuln_id": v.vuln_id,
-        "aliases": list(v.aliases),
-        "severity": v.severity,
-        "score": v.score,
-        "fixed_in": v.fixed_in,
-        "summary": v.summary,
-        "required_by": list(v.required_by),
+    rows: list[Recommendation | DistributionAdvice] = [*run.recommendations, *run.upgrades]
+    getters: dict[str, Callable[[Recommendation | DistributionAdvice], object]] = {
+        "run_id": lambda _: run.run_id,
+        "node_id": lambda r: getattr(r, "node_id", None),
+        "installs": lambda r: getattr(r, "installs", ()),
+        "distribution": lambda r: getattr(r, "distribution", None),
     }
+    return _columnar(rows, RECOMMENDATIONS_SCHEMA, getters)
 
 
 def vulnerabilities_table(run: AuditRun) -> pa.Table:
     """Return one row per known vulnerability of an installed distribution, in run order, with
     ``VULNERABILITIES_SCHEMA`` (the full schema when there are none)."""
-    rows = [_vulnerability_row(run.run_id, v) for v in run.vulnerabilities]
-    return _table(rows, VULNERABILITIES_SCHEMA)
+    run_id = run.run_id
+    return _columnar(run.vulnerabilities, VULNERABILITIES_SCHEMA, {"run_id": lambda _: run_id})
 
 
 def workflows_table(run: AuditRun) -> pa.Table:
     """Return one row per host x workflow x needed pack with ``WORKFLOWS_SCHEMA``."""
-    # NOTE: column by column: a fleet's table has hundreds of thousands of rows.
-    rows = run.workflows
-    values: dict[str, list[object]] = {
-        "run_id": [run.run_id] * len(rows),
-        "class_types": [list(r.class_types) for r in rows],
-    }
-    columns = [
-        pa.array(values.get(f.name) or [getattr(r, f.name) for r in rows], type=f.type)
-        for f in WORKFLOWS_SCHEMA
-    ]
-    return pa.Table.from_arrays(columns, schema=WORKFLOWS_SCHEMA)
+    return _columnar(run.workflows, WORKFLOWS_SCHEMA, {"run_id": lambda _: run.run_id})
 
 
 def run_hosts(run: AuditRun) -> list[str]:
