@@ -23,7 +23,7 @@ from packaging.utils import NormalizedName
 from audit.dependencies.interface import PackRequirements
 from audit.dependencies.judge import Installed, pack_finding, pack_lines
 from audit.dependencies.markers import applies
-from audit.dependencies.parse import RequirementLine
+from audit.dependencies.parse import Line, RequirementLine
 from audit.dependencies.solve import satisfiable_texts
 from audit.dependencies.variants import FAMILIES, family_of
 from audit.model import Finding, FindingSource, ManifestEntry
@@ -164,11 +164,33 @@ _Ranges = dict[NormalizedName, tuple[str, ...]]
 
 def _applying(pack: PackRequirements, facts: Mapping[str, str]) -> _Ranges:
     """The distributions ``pack`` requires with lines that apply, each with those lines' ranges."""
+    return _applying_lines(_Same(pack_lines(pack)), tuple(sorted(facts.items())))
+
+
+class _Same:
+    """Holds a value that hashes and compares by identity: the same packs' lines are one
+    tuple (`pack_lines`), whose value is dear to hash."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: tuple[Line, ...]) -> None:
+        self.value = value
+
+    def __hash__(self) -> int:
+        return id(self.value)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Same) and other.value is self.value
+
+
+# NOTE: a fleet has the same few thousand packs on every host, and a few sets of marker facts.
+@functools.lru_cache(maxsize=1 << 14)
+def _applying_lines(lines: _Same, facts: tuple[tuple[str, str], ...]) -> _Ranges:
     found: dict[NormalizedName, list[str]] = {}
-    for line in pack_lines(pack):
+    for line in lines.value:
         if not isinstance(line, RequirementLine) or line.distribution is None:
             continue
-        if applies(line.marker, facts) is True:
+        if applies(line.marker, dict(facts)) is True:
             ranges = found.setdefault(line.distribution, [])
             if line.specifier is not None:
                 ranges.append(line.specifier_text)

@@ -102,12 +102,13 @@ def index_installed(installed: Mapping[str, str | None] | None) -> Installed | N
 _canonical = functools.lru_cache(maxsize=1 << 14)(canonicalize_name)
 
 
-def pack_lines(pack: PackRequirements) -> list[Line]:
+def pack_lines(pack: PackRequirements) -> tuple[Line, ...]:
     """The requirement lines of ``pack``: the registry's, then ``requirements.txt``, then the
-    pyproject's; a line repeated within one source is kept once."""
+    pyproject's; a line repeated within one source is kept once. Packs with the same lines
+    get the same tuple."""
     entry = pack.entry
     declared = entry.declared.dependencies if entry.declared is not None else None
-    return list(_lines(tuple(pack.registry or ()), entry.requirements or (), tuple(declared or ())))
+    return _lines(tuple(pack.registry or ()), entry.requirements or (), tuple(declared or ()))
 
 
 # NOTE: a fleet has the same few thousand packs on every host: parse their lines once.
