@@ -12,15 +12,14 @@ import os
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import pyarrow as pa
 import pyarrow.fs as pafs
-import pyarrow.parquet as pq
 
 from audit.errors import InputError
+from audit.fleet.files import read_columns, read_run_json
+from audit.fleet.shares import LOCAL_WORKERS, in_shares
 from audit.report.storage import Location, translating
 from audit.report.tables import to_utc
 
@@ -43,8 +42,8 @@ REPORT_FILES = frozenset(
     f"{stem}.{ext}" for stem in ("nodes", "findings", "requirements") for ext in ("parquet", "csv")
 )
 _RUN_ID_TIME = re.compile(r"(\d{8}T\d{6}Z)")
-#: run.json files read at once; on an object store each is one request.
-_READERS = 16
+#: run.json files read at once from an object store, where each is one request.
+_REMOTE_READERS = 16
 
 
 @dataclass(frozen=True)
@@ -167,7 +166,7 @@ def _targets(document: Mapping[str, object], where: str) -> dict[str, str | None
 
 def _read_run(folder: Location, files: frozenset[str]) -> RunInfo:
     where = folder.join("run.json").display
-    data = folder.join("run.json").read_bytes()
+    data = read_run_json(folder.join("run.json"))
     try:
         document = json.loads(data)
     except (ValueError, UnicodeDecodeError) as e:
@@ -187,13 +186,13 @@ def _read_run(folder: Location, files: frozenset[str]) -> RunInfo:
 def _incomplete_hosts(folder: Location, files: set[str]) -> tuple[str, ...] | None:
     if "nodes.parquet" not in files:
         return None
-    path = folder.join("nodes.parquet")
     try:
-        with path.filesystem.open_input_file(path.path) as stream:
-            hosts = pq.read_table(stream, columns=["host"]).column("host")
-    except (OSError, pa.ArrowException):
+        hosts = read_columns(folder.join("nodes.parquet"), ["host"])
+    except InputError:
         return None  # NOTE: an unfinished write may well have left a truncated file.
-    return tuple(sorted(set(hosts.to_pylist())))
+    if "host" not in hosts.column_names:
+        return None
+    return tuple(sorted({h for h in hosts.column("host").to_pylist() if isinstance(h, str)}))
 
 
 def _incomplete(folder: Location, files: set[str]) -> IncompleteRun:
@@ -205,11 +204,12 @@ def _incomplete(folder: Location, files: set[str]) -> IncompleteRun:
     return IncompleteRun(run_id, started, _incomplete_hosts(folder, files))
 
 
-def _read_runs(folders: Iterable[tuple[Location, frozenset[str]]]) -> tuple[RunInfo, ...]:
+def _read_runs(folders: Sequence[tuple[Location, frozenset[str]]]) -> tuple[RunInfo, ...]:
     # NOTE: on an object store each run.json is a request of its own; a few in flight at once
-    # turn 10,000 round trips into a few hundred.
-    with ThreadPoolExecutor(max_workers=_READERS) as pool:
-        return tuple(pool.map(lambda folder: _read_run(*folder), folders))
+    # turn 10,000 round trips into a few hundred. On a local disk parsing is most of the work.
+    local = all(folder.local for folder, _ in folders)
+    workers = LOCAL_WORKERS if local else _REMOTE_READERS
+    return tuple(in_shares(lambda folder: _read_run(*folder), folders, workers))
 
 
 def find_runs(root: Location) -> FoundRuns:
