@@ -73,7 +73,7 @@ def file_kind(mode: int) -> str:
     return "not a regular file"
 
 
-def _open_regular(path: Path) -> int:
+def _open_regular(path: str | Path) -> int:
     """Return a descriptor of the regular file at ``path``; refuse anything else before opening."""
     try:
         # NOTE: stat before open, since opening some devices has effects of its own.
@@ -116,7 +116,8 @@ def _read_upto(fd: int, limit: int) -> bytes:
 
 def _read_with(path: str | Path, read: Callable[[int], bytes]) -> bytes:
     """Return what ``read`` reads from the regular file at ``path``, its OS errors refused."""
-    fd = _open_regular(Path(path))
+    # NOTE: the path as given, not a Path: parsing one costs more than the read of a small file.
+    fd = _open_regular(path)
     try:
         return read(fd)
     except Refused:

@@ -7,7 +7,6 @@ code and each host's upgrade target, which is all that choosing the runs of a ro
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections import defaultdict
@@ -19,6 +18,7 @@ import pyarrow.fs as pafs
 
 from audit.errors import InputError
 from audit.fleet.files import read_columns, read_run_json
+from audit.fleet.rundoc import decode_run_json
 from audit.fleet.shares import LOCAL_WORKERS, in_shares
 from audit.report.storage import Location, translating
 from audit.report.tables import to_utc
@@ -166,13 +166,7 @@ def _targets(document: Mapping[str, object], where: str) -> dict[str, str | None
 
 def _read_run(folder: Location, files: frozenset[str]) -> RunInfo:
     where = folder.join("run.json").display
-    data = read_run_json(folder.join("run.json"))
-    try:
-        document = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as e:
-        raise InputError(f"{where}: not JSON: {e}") from None
-    if not isinstance(document, dict):
-        raise InputError(f"{where}: not a JSON object")
+    document = decode_run_json(read_run_json(folder.join("run.json")), where)
     return RunInfo(
         run_id=_string(document, "run_id", where),
         folder=folder,
