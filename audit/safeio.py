@@ -31,6 +31,7 @@ __all__ = [
     "read_tail",
     "read_text",
     "stays_within",
+    "too_large",
 ]
 
 #: Largest file read unless a caller asks for less; manifests and pyprojects are far smaller.
@@ -95,6 +96,11 @@ def _open_regular(path: str | Path) -> int:
 
 def _too_large(limit: int) -> TooLarge:
     return TooLarge(f"larger than {_size(limit)}")
+
+
+def too_large(limit: int) -> TooLarge:
+    """The refusal of data past ``limit`` bytes, for readers that count what they read."""
+    return _too_large(limit)
 
 
 def _size(count: int) -> str:

@@ -27,10 +27,6 @@ MAX_RUN_JSON = 256 * 1024 * 1024
 WHOLE_TABLE = 64 * 1024 * 1024
 
 
-def _size(count: int) -> str:
-    return f"{count // (1024 * 1024)} MiB"
-
-
 def read_run_json(location: Location, limit: int = MAX_RUN_JSON) -> bytes:
     """Return the bytes of the ``run.json`` at ``location``.
 
@@ -48,7 +44,7 @@ def read_run_json(location: Location, limit: int = MAX_RUN_JSON) -> bytes:
     ):
         data = bytes(stream.read(limit + 1))
     if len(data) > limit:
-        raise InputError(f"{location.display}: cannot read: larger than {_size(limit)}")
+        raise InputError(f"{location.display}: cannot read: {safeio.too_large(limit)}")
     return data
 
 

@@ -90,8 +90,9 @@ def _wanted(schema: pa.Schema, reads: Sequence[str]) -> pa.Schema:
 
 
 def _chosen(tables: Sequence[pa.Table], pairs: pa.Table) -> pa.Table:
-    """The rows of ``tables`` whose (run_id, host) is one of ``pairs``: a semi-join, as
-    integer codes (each run id's and each host's position among the pairs')."""
+    """The rows of ``tables`` whose (run_id, host) is one of ``pairs``, in one chunk: a
+    semi-join, as integer codes (each run id's and each host's position among the pairs')."""
+    # NOTE: one chunk, not one per file: a plan handles each chunk as a batch of its own.
     rows = pa.concat_tables(tables).combine_chunks()
     run_ids, hosts = pc.unique(pairs.column("run_id")), pc.unique(pairs.column("host"))
 
@@ -113,8 +114,9 @@ def _read_share(
     tables: list[pa.Table] = []
     held = 0
     for file in files:
+        table = read_columns(file, reads)
         try:
-            table = _conformed(read_columns(file, reads), wanted)
+            table = _conformed(table, wanted)
         except (pa.ArrowException, ValueError) as e:
             reason = redact(" ".join(str(e).split()))
             raise InputError(f"{file.display}: not a readable report table: {reason}") from None
@@ -138,8 +140,7 @@ def _rows(source: TableSource, reads: Sequence[str]) -> pa.Table:
     )
     if not shares:
         return _conformed(pa.table({}), _wanted(source.schema, reads))
-    # NOTE: one chunk, not one per file: a plan handles each chunk as a batch of its own.
-    return pa.concat_tables(shares).combine_chunks()
+    return pa.concat_tables(shares)
 
 
 def _plan(
