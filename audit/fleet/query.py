@@ -145,7 +145,7 @@ def _rows(source: TableSource, reads: Sequence[str]) -> pa.Table:
 
 def _plan(
     rows: pa.Table,
-    selection: pa.Table,
+    selection: pa.Table | None,
     where: pc.Expression,
     columns: Mapping[str, pc.Expression],
     keys: Sequence[str],
@@ -156,16 +156,17 @@ def _plan(
     named = {**{k: pc.field(k) for k in _JOIN_KEYS}, **columns}
     project = acero.ProjectNodeOptions(list(named.values()), list(named))
     projected = acero.Declaration("project", project, inputs=[kept])
-    chosen = acero.Declaration("table_source", acero.TableSourceNodeOptions(selection))
-    # NOTE: the chosen pairs are the build side of the join; the runs' rows only stream past.
-    join = acero.HashJoinNodeOptions(
-        "inner", _JOIN_KEYS, _JOIN_KEYS, left_output=list(named), right_output=[_CARRIED]
-    )
-    joined = acero.Declaration("hashjoin", join, inputs=[projected, chosen])
+    if selection is not None:
+        chosen = acero.Declaration("table_source", acero.TableSourceNodeOptions(selection))
+        # NOTE: the chosen pairs are the build side of the join; the kept rows stream past.
+        join = acero.HashJoinNodeOptions(
+            "inner", _JOIN_KEYS, _JOIN_KEYS, left_output=list(named), right_output=[_CARRIED]
+        )
+        projected = acero.Declaration("hashjoin", join, inputs=[projected, chosen])
     by = acero.AggregateNodeOptions(
         [(column, function, None, name) for column, function, name in aggregates], keys=keys
     )
-    return acero.Declaration("aggregate", by, inputs=[joined])
+    return acero.Declaration("aggregate", by, inputs=[projected])
 
 
 def aggregate(
@@ -176,18 +177,25 @@ def aggregate(
     reads: Sequence[str],
     keys: Sequence[str],
     aggregates: Sequence[Aggregate],
+    with_target: bool = False,
 ) -> pa.Table:
     """Return the rows of ``source`` that match ``where``, projected to ``columns`` (plus
-    ``run_id``, ``host`` and the pair's ``target_comfyui``), grouped by ``keys``.
+    ``run_id`` and ``host``), grouped by ``keys``.
 
     :param reads: every column of the files that ``where`` and ``columns`` use.
+    :param with_target: join each row with its pair in ``source.selection``, which adds the
+        pair's ``target_comfyui`` and keeps only the rows of those pairs (a selection narrower
+        than the one the rows were gathered for). Without it, no join: the rows are those of
+        the chosen pairs already, as reading them leaves them.
     :raises InputError: naming the file, if a Parquet file cannot be read or its columns are
         not of the report's types.
     """
     rows = _rows(source, list(dict.fromkeys([*_JOIN_KEYS, *reads])))
-    plan = _plan(rows, source.selection, where, columns, keys, aggregates)
+    selection = source.selection if with_target else None
+    plan = _plan(rows, selection, where, columns, keys, aggregates)
     try:
-        return plan.to_table(use_threads=True)
+        # NOTE: one thread: these plans take tens of milliseconds, less than threads cost.
+        return plan.to_table(use_threads=False)
     except (OSError, pa.ArrowException) as e:
         reason = redact(" ".join(str(e).split()))
         raise InputError(f"{source.display}: cannot read the runs: {reason}") from e

@@ -203,6 +203,7 @@ def _blocker_rows(findings: TableSource, nodes: TableSource) -> list[Row]:
         reads=["node_id", "version", "check", "when"],
         keys=keys,
         aggregates=_BY_PACK,
+        with_target=True,
     )
     # NOTE: a pack incompatible today (wrong OS, say) is no reason to hold the upgrade back.
     broken_by_upgrade = pc.invert(pc.field("compatible_after_upgrade")) & (
@@ -215,6 +216,7 @@ def _blocker_rows(findings: TableSource, nodes: TableSource) -> list[Row]:
         reads=["node_id", "version", "compatible_now", "compatible_after_upgrade"],
         keys=keys,
         aggregates=_BY_PACK,
+        with_target=True,
     )
     hosts: dict[tuple[str | None, str, str | None], set[str]] = defaultdict(set)
     written: dict[tuple[str | None, str, str | None], str] = {}
