@@ -3,12 +3,12 @@
 Each chosen run's Parquet file is read whole (the columns asked for), a few at once, and only
 the rows of the chosen (run, host) pairs are kept: in memory are the chosen rows of a few
 narrow columns, never the whole history, and each file is read once however many questions the
-roll-up asks. A plan then filters, projects, joins those rows with the chosen pairs and groups
-them. Why not pyarrow datasets: they cost twice the CPU per small file (thousands of runs are
-thousands of 10 KB files) and their import loads pandas. Why not DuckDB: a second engine and
-dependency for a few fixed queries; the README shows DuckDB and Spark one-liners for ad-hoc
-questions. pyarrow is already the reports' dependency and reads ``s3://`` through the same
-FileSystem the writer uses.
+roll-up asks. A plan then filters, projects and groups those rows, joining them with the chosen
+pairs only where it needs each pair's upgrade target. Why not pyarrow datasets: they cost twice
+the CPU per small file (thousands of runs are thousands of 10 KB files) and their import loads
+pandas. Why not DuckDB: a second engine and dependency for a few fixed queries; the README
+shows DuckDB and Spark one-liners for ad-hoc questions. pyarrow is already the reports'
+dependency and reads ``s3://`` through the same FileSystem the writer uses.
 """
 
 from __future__ import annotations
