@@ -231,3 +231,20 @@ def test_a_run_json_on_an_object_store_past_its_cap_is_refused(s3: S3Server) -> 
     assert str(caught.value) == (
         "s3://fleet/audits/run-1/run.json: cannot read: larger than 101 bytes"
     )
+
+
+def test_a_run_json_that_is_a_link_makes_no_complete_run(tmp_path: Path) -> None:
+    out = _fleet(tmp_path / "out")
+    newer = out / "20240501T130000Z-000002"
+    (tmp_path / "run.json").write_bytes((newer / "run.json").read_bytes())
+    (newer / "run.json").unlink()
+    (newer / "run.json").symlink_to(tmp_path / "run.json")
+    result = rollup(out, now=T0, rollup_id="r")
+    assert (result.runs_found, rows(result.incomplete, "run_id", "hosts")) == (
+        1,
+        [("20240501T130000Z-000002", ["gpu-02"])],
+    )
+    assert rows(result.hosts, "host", "run_id") == [
+        ("gpu-01", "20240501T120000Z-000001"),
+        ("gpu-02", "20240501T120000Z-000001"),
+    ]
