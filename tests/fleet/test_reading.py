@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
@@ -17,9 +19,11 @@ import audit.fleet.files
 import audit.fleet.query
 from audit.errors import InputError
 from audit.fleet.files import read_run_json
+from audit.fleet.query import TableSource, aggregate
 from audit.fleet.rollup import Rollup, rollup
 from audit.model import AuditedEntry, Severity
 from audit.report import write_run
+from audit.report.schema import NODES_SCHEMA
 from audit.report.storage import open_location
 from tests.fleet.test_rollup import rows
 from tests.report.conftest import LINUX_CUDA, T0, audited, entry, finding, make_run
@@ -248,3 +252,55 @@ def test_a_run_json_that_is_a_link_makes_no_complete_run(tmp_path: Path) -> None
         ("gpu-01", "20240501T120000Z-000001"),
         ("gpu-02", "20240501T120000Z-000001"),
     ]
+
+
+def test_a_folder_of_incomplete_runs_only_rolls_up_to_them(tmp_path: Path) -> None:
+    out = _fleet(tmp_path)
+    for run in out.iterdir():
+        (run / "run.json").unlink()
+    result = rollup(out, now=T0, rollup_id="r")
+    assert rows(result.incomplete, "run_id", "hosts") == [
+        ("20240501T120000Z-000001", ["gpu-01", "gpu-02"]),
+        ("20240501T130000Z-000002", ["gpu-02"]),
+    ]
+    assert (result.runs_found, result.runs_used) == (0, 0)
+    assert rows(result.hosts) == rows(result.packs) == rows(result.drift) == []
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda nodes: nodes.unlink(),
+        lambda nodes: nodes.write_bytes(b"PAR1 truncated"),
+        lambda nodes: pq.write_table(pq.read_table(nodes).drop_columns(["host"]), nodes),
+    ],
+    ids=["no-nodes-table", "truncated", "no-host-column"],
+)
+def test_an_incomplete_run_whose_hosts_are_unknown(
+    tmp_path: Path, damage: Callable[[Path], object]
+) -> None:
+    out = _fleet(tmp_path)
+    (out / "20240501T130000Z-000002" / "run.json").unlink()
+    damage(out / "20240501T130000Z-000002" / "nodes.parquet")
+    result = rollup(out, now=T0, rollup_id="r")
+    assert rows(result.incomplete, "run_id", "hosts") == [("20240501T130000Z-000002", None)]
+
+
+def test_a_query_the_rows_cannot_answer_names_the_runs(tmp_path: Path) -> None:
+    out = _fleet(tmp_path)
+    source = TableSource(
+        str(out),
+        [open_location(out).join("20240501T120000Z-000001", "nodes.parquet")],
+        NODES_SCHEMA,
+        pa.table({"run_id": ["20240501T120000Z-000001"], "host": ["gpu-01"]}),
+    )
+    with pytest.raises(InputError) as caught:
+        aggregate(
+            source,
+            where=pc.field("host") > pc.scalar(1),
+            columns={},
+            reads=[],
+            keys=["host"],
+            aggregates=[("run_id", "hash_count", "n")],
+        )
+    assert str(caught.value).startswith(f"{out}: cannot read the runs: ")
