@@ -100,15 +100,11 @@ def test_the_same_rows_however_the_files_are_read(
     assert _tables(rollup(_fleet(tmp_path / "out"), now=T0, rollup_id="r")) == expected
 
 
-def _rewrite(path: Path, change: pa.Table) -> None:
-    pq.write_table(change, path)
-
-
 def test_columns_an_older_run_lacks_are_null(tmp_path: Path) -> None:
     out = _fleet(tmp_path)
     findings = out / "20240501T130000Z-000002" / "findings.parquet"
     table = pq.read_table(findings)
-    _rewrite(findings, table.drop_columns(["waived"]))
+    pq.write_table(table.drop_columns(["waived"]), findings)
     result = rollup(out, now=T0, rollup_id="r")
     assert rows(result.hosts, "host", "critical", "waived") == [("gpu-01", 0, 0), ("gpu-02", 1, 0)]
 
@@ -118,9 +114,8 @@ def test_a_column_of_another_type_is_cast_when_it_can_be(tmp_path: Path) -> None
     nodes = out / "20240501T130000Z-000002" / "nodes.parquet"
     table = pq.read_table(nodes)
     index = table.schema.get_field_index("version")
-    _rewrite(
-        nodes, table.set_column(index, "version", table.column("version").cast(pa.large_string()))
-    )
+    version = table.column("version").cast(pa.large_string())
+    pq.write_table(table.set_column(index, "version", version), nodes)
     assert rows(rollup(out, now=T0, rollup_id="r").drift) == [(KJ, 2, ["1.0.0", "1.1.2"], [1, 1])]
 
 
@@ -129,7 +124,8 @@ def test_a_column_that_cannot_be_cast_names_the_file(tmp_path: Path) -> None:
     findings = out / "20240501T130000Z-000002" / "findings.parquet"
     table = pq.read_table(findings)
     index = table.schema.get_field_index("waived")
-    _rewrite(findings, table.set_column(index, "waived", pa.array([[1]], pa.list_(pa.int64()))))
+    waived = pa.array([[1]], pa.list_(pa.int64()))
+    pq.write_table(table.set_column(index, "waived", waived), findings)
     with pytest.raises(InputError) as caught:
         rollup(out, now=T0)
     assert str(caught.value).startswith(f"{findings}: not a readable report table: ")
