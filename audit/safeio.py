@@ -31,6 +31,7 @@ __all__ = [
     "read_tail",
     "read_text",
     "stays_within",
+    "too_large",
 ]
 
 #: Largest file read unless a caller asks for less; manifests and pyprojects are far smaller.
@@ -73,7 +74,7 @@ def file_kind(mode: int) -> str:
     return "not a regular file"
 
 
-def _open_regular(path: Path) -> int:
+def _open_regular(path: str | Path) -> int:
     """Return a descriptor of the regular file at ``path``; refuse anything else before opening."""
     try:
         # NOTE: stat before open, since opening some devices has effects of its own.
@@ -97,6 +98,11 @@ def _too_large(limit: int) -> TooLarge:
     return TooLarge(f"larger than {_size(limit)}")
 
 
+def too_large(limit: int) -> TooLarge:
+    """The refusal of data past ``limit`` bytes, for readers that count what they read."""
+    return _too_large(limit)
+
+
 def _size(count: int) -> str:
     if count % (1024 * 1024) == 0:
         return f"{count // (1024 * 1024)} MiB"
@@ -116,7 +122,8 @@ def _read_upto(fd: int, limit: int) -> bytes:
 
 def _read_with(path: str | Path, read: Callable[[int], bytes]) -> bytes:
     """Return what ``read`` reads from the regular file at ``path``, its OS errors refused."""
-    fd = _open_regular(Path(path))
+    # NOTE: the path as given, not a Path: parsing one costs more than the read of a small file.
+    fd = _open_regular(path)
     try:
         return read(fd)
     except Refused:

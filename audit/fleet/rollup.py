@@ -1,9 +1,9 @@
 """Roll up a fleet's runs: the newest run of each host, as hosts/packs/blockers/drift/stale tables.
 
 `rollup` reads every ``run.json`` under OUTPUT (a local folder or ``s3://bucket/prefix``) to
-choose the runs, then aggregates only the chosen runs' Parquet tables with streaming Acero plans
-over pyarrow datasets (`audit.fleet.query` says why), so 10,000 runs are never in memory at
-once: only the run.json facts, the chosen (run, host) pairs and the aggregated answers are.
+choose the runs, then reads only the chosen runs' Parquet tables, only the rows of the chosen
+(run, host) pairs, and aggregates them with Acero plans (`audit.fleet.query` says why): what is
+held is the run.json facts, those rows of a few columns, and the aggregated answers.
 """
 
 from __future__ import annotations
@@ -203,6 +203,7 @@ def _blocker_rows(findings: TableSource, nodes: TableSource) -> list[Row]:
         reads=["node_id", "version", "check", "when"],
         keys=keys,
         aggregates=_BY_PACK,
+        with_target=True,
     )
     # NOTE: a pack incompatible today (wrong OS, say) is no reason to hold the upgrade back.
     broken_by_upgrade = pc.invert(pc.field("compatible_after_upgrade")) & (
@@ -215,6 +216,7 @@ def _blocker_rows(findings: TableSource, nodes: TableSource) -> list[Row]:
         reads=["node_id", "version", "compatible_now", "compatible_after_upgrade"],
         keys=keys,
         aggregates=_BY_PACK,
+        with_target=True,
     )
     hosts: dict[tuple[str | None, str, str | None], set[str]] = defaultdict(set)
     written: dict[tuple[str | None, str, str | None], str] = {}

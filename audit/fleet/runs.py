@@ -7,20 +7,21 @@ code and each host's upgrade target, which is all that choosing the runs of a ro
 
 from __future__ import annotations
 
-import json
+import functools
 import os
 import re
+import stat
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import pyarrow as pa
 import pyarrow.fs as pafs
-import pyarrow.parquet as pq
 
 from audit.errors import InputError
+from audit.fleet.files import read_columns, read_run_json
+from audit.fleet.rundoc import decode_run_json
+from audit.fleet.shares import LOCAL_WORKERS, in_shares
 from audit.report.storage import Location, translating
 from audit.report.tables import to_utc
 
@@ -43,8 +44,8 @@ REPORT_FILES = frozenset(
     f"{stem}.{ext}" for stem in ("nodes", "findings", "requirements") for ext in ("parquet", "csv")
 )
 _RUN_ID_TIME = re.compile(r"(\d{8}T\d{6}Z)")
-#: run.json files read at once; on an object store each is one request.
-_READERS = 16
+#: run.json files read at once from an object store, where each is one request.
+_REMOTE_READERS = 16
 
 
 @dataclass(frozen=True)
@@ -57,8 +58,17 @@ class RunInfo:
     exit_code: int
     targets: Mapping[str, str | None]
     """Each host of the run → the ComfyUI version its upgrade was checked against, if any."""
-    files: frozenset[str]
-    """Names of the files in the run folder."""
+    listed: frozenset[str] | None = None
+    """Names of the files in the run folder, if finding the runs listed them; else `files`
+    lists them when first asked (only the chosen runs' are)."""
+
+    @functools.cached_property
+    def files(self) -> frozenset[str]:
+        """Names of the (regular) files in the run folder."""
+        if self.listed is not None:
+            return self.listed
+        with translating(self.folder.display, "cannot list the run", InputError):
+            return _local_files(self.folder.path)
 
     def table(self, stem: str) -> Location:
         """The Parquet file ``stem`` of this run.
@@ -90,8 +100,9 @@ class FoundRuns:
     incomplete: tuple[IncompleteRun, ...]
 
 
-def _folders(root: Location) -> dict[str, set[str]]:
-    """Return each child folder of ``root`` that may be a run → the names of its files."""
+def _folders(root: Location) -> dict[str, frozenset[str] | None]:
+    """Return each child folder of ``root`` that may be a run → the names of its files, or
+    ``None`` for a local folder with a ``run.json``, whose files are not listed yet."""
     if root.local:
         with translating(root.display, "cannot list the runs", InputError):
             return _local_folders(root.path)
@@ -106,21 +117,35 @@ def _folders(root: Location) -> dict[str, set[str]]:
             continue  # NOTE: ".<id>.partial-*" folders are local writes still in progress.
         if info.type == pafs.FileType.File:
             folders[parts[0]].add(parts[1])
-    return folders
+    return {name: frozenset(files) for name, files in folders.items()}
 
 
-def _local_folders(path: str) -> dict[str, set[str]]:
-    # NOTE: one directory listing per run folder: far cheaper than a recursive FileInfo per file
-    # (10,000 runs hold 90,000 files). Symbolic links are not followed, as pyarrow's listing.
-    folders: dict[str, set[str]] = {}
+def _local_files(path: str) -> frozenset[str]:
+    """The regular files of the folder at ``path``; symbolic links are not followed."""
+    with os.scandir(path) as entries:
+        return frozenset(e.name for e in entries if e.is_file(follow_symlinks=False))
+
+
+def _regular(path: str) -> bool:
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
+def _local_folders(path: str) -> dict[str, frozenset[str] | None]:
+    # NOTE: a folder with a run.json (as a regular file, not a link) is a complete run, known
+    # from one lstat: listing each of 10,000 run folders cost more than reading its run.json.
+    # The other folders are listed, to tell an interrupted run from a folder that is none.
+    folders: dict[str, frozenset[str] | None] = {}
     with os.scandir(path) as children:
         runs = [c for c in children if c.is_dir(follow_symlinks=False)]
     for child in runs:
         if child.name == FLEET_FOLDER or child.name.startswith("."):
             continue  # NOTE: ".<id>.partial-*" folders are local writes still in progress.
-        with os.scandir(child.path) as entries:
-            names = {e.name for e in entries if e.is_file(follow_symlinks=False)}
-        if names:
+        if _regular(os.path.join(child.path, "run.json")):
+            folders[child.name] = None
+        elif names := _local_files(child.path):
             folders[child.name] = names
     return folders
 
@@ -165,38 +190,33 @@ def _targets(document: Mapping[str, object], where: str) -> dict[str, str | None
     return targets
 
 
-def _read_run(folder: Location, files: frozenset[str]) -> RunInfo:
-    where = folder.join("run.json").display
-    data = folder.join("run.json").read_bytes()
-    try:
-        document = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as e:
-        raise InputError(f"{where}: not JSON: {e}") from None
-    if not isinstance(document, dict):
-        raise InputError(f"{where}: not a JSON object")
+def _read_run(folder: Location, files: frozenset[str] | None) -> RunInfo:
+    location = folder.join("run.json")
+    where = location.display
+    document = decode_run_json(read_run_json(location), where)
     return RunInfo(
         run_id=_string(document, "run_id", where),
         folder=folder,
         started_at=_time(document, "started_at", where),
         exit_code=_integer(document, "exit_code", where),
         targets=_targets(document, where),
-        files=files,
+        listed=files,
     )
 
 
-def _incomplete_hosts(folder: Location, files: set[str]) -> tuple[str, ...] | None:
+def _incomplete_hosts(folder: Location, files: frozenset[str]) -> tuple[str, ...] | None:
     if "nodes.parquet" not in files:
         return None
-    path = folder.join("nodes.parquet")
     try:
-        with path.filesystem.open_input_file(path.path) as stream:
-            hosts = pq.read_table(stream, columns=["host"]).column("host")
-    except (OSError, pa.ArrowException):
+        hosts = read_columns(folder.join("nodes.parquet"), ["host"])
+    except InputError:
         return None  # NOTE: an unfinished write may well have left a truncated file.
-    return tuple(sorted(set(hosts.to_pylist())))
+    if "host" not in hosts.column_names:
+        return None
+    return tuple(sorted({h for h in hosts.column("host").to_pylist() if isinstance(h, str)}))
 
 
-def _incomplete(folder: Location, files: set[str]) -> IncompleteRun:
+def _incomplete(folder: Location, files: frozenset[str]) -> IncompleteRun:
     run_id = folder.path.rsplit("/", 1)[-1]
     match = _RUN_ID_TIME.match(run_id)
     started = None
@@ -205,11 +225,14 @@ def _incomplete(folder: Location, files: set[str]) -> IncompleteRun:
     return IncompleteRun(run_id, started, _incomplete_hosts(folder, files))
 
 
-def _read_runs(folders: Iterable[tuple[Location, frozenset[str]]]) -> tuple[RunInfo, ...]:
+def _read_runs(
+    folders: Sequence[tuple[Location, frozenset[str] | None]],
+) -> tuple[RunInfo, ...]:
     # NOTE: on an object store each run.json is a request of its own; a few in flight at once
-    # turn 10,000 round trips into a few hundred.
-    with ThreadPoolExecutor(max_workers=_READERS) as pool:
-        return tuple(pool.map(lambda folder: _read_run(*folder), folders))
+    # turn 10,000 round trips into a few hundred. On a local disk parsing is most of the work.
+    local = all(folder.local for folder, _ in folders)
+    workers = LOCAL_WORKERS if local else _REMOTE_READERS
+    return tuple(in_shares(lambda folder: _read_run(*folder), folders, workers))
 
 
 def find_runs(root: Location) -> FoundRuns:
@@ -224,12 +247,12 @@ def find_runs(root: Location) -> FoundRuns:
     if not root.exists():
         raise InputError(f"{root.display}: no such folder")
     folders = _folders(root)
-    complete: list[tuple[Location, frozenset[str]]] = []
+    complete: list[tuple[Location, frozenset[str] | None]] = []
     incomplete: list[IncompleteRun] = []
     for name in sorted(folders):
         files = folders[name]
-        if "run.json" in files:
-            complete.append((root.join(name), frozenset(files)))
+        if files is None or "run.json" in files:
+            complete.append((root.join(name), files))
         elif files & REPORT_FILES:
             incomplete.append(_incomplete(root.join(name), files))
     return FoundRuns(_read_runs(complete), tuple(incomplete))

@@ -18,7 +18,6 @@ from audit.fleet.runs import RunInfo
 from audit.model import Severity
 from audit.report.schema import VULNERABILITIES_SCHEMA
 from audit.report.storage import Location
-from audit.vulnerabilities.advisory import release_of
 
 __all__ = ["vulnerability_rows"]
 
@@ -84,6 +83,10 @@ def _row(found: dict[str, Any]) -> dict[str, Any]:
 
 def _highest(versions: list[str]) -> str | None:
     """The highest of ``versions`` by PEP 440; text order only when none is a version."""
+    # NOTE: imported here: the vulnerability stage's package is loaded only by a roll-up of runs
+    # that have a vulnerabilities table.
+    from audit.vulnerabilities.advisory import release_of
+
     readable = [(release, v) for v in versions if (release := release_of(v)) is not None]
     if readable:
         return max(readable)[1]
