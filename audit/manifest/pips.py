@@ -10,7 +10,7 @@ import functools
 import re
 
 from audit.manifest.interface import Context, Malformed, brief
-from audit.manifest.tree import Map, Tree, as_optional_str, as_str, describe, is_null
+from audit.manifest.tree import Map, Scalar, Tree, as_optional_str, as_str, describe, is_null
 
 __all__ = ["parse_freeze_line", "read_pips"]
 
@@ -44,12 +44,24 @@ def parse_freeze_line(line: str) -> tuple[str, str | None] | None:
 
 
 def _pip(key: Tree, value: Tree) -> tuple[str, str | None] | None:
-    name = as_str(key, "pips key")
-    version = as_optional_str(value, f"pips value of {brief(name)}", key.line)
+    plain = _plain_text(key), _plain_text(value)
+    # NOTE: nearly every line of a fleet's lists is plain text: no message to prepare for it.
+    name = plain[0] if plain[0] is not None else as_str(key, "pips key")
+    version = (
+        plain[1]
+        if plain[1] is not None
+        else as_optional_str(value, f"pips value of {brief(name)}", key.line)
+    )
     if not version or not version.strip():
         return parse_freeze_line(name)
     version = version.strip()
     return name.strip(), None if _URL.match(version) else version
+
+
+def _plain_text(tree: Tree) -> str | None:
+    """The text of ``tree`` when it is a printable string, which `as_str` takes as it is."""
+    text = tree.value if isinstance(tree, Scalar) else None
+    return text if isinstance(text, str) and text.isprintable() else None
 
 
 def read_pips(tree: Tree | None, ctx: Context) -> dict[str, str | None] | None:
