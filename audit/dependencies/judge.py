@@ -171,7 +171,7 @@ def _satisfied(
     if line.specifier is None:
         return True
     # NOTE: a URL install has no version to compare.
-    return None if version is None else meets(line.specifier, version)
+    return None if version is None else _meets(line.specifier_text, version)
 
 
 def meets(specifier: SpecifierSet, version: str) -> bool | None:
@@ -183,12 +183,14 @@ def meets(specifier: SpecifierSet, version: str) -> bool | None:
     >>> meets(SpecifierSet("==2.9.1"), "2.9.1+cu126"), meets(SpecifierSet("<2"), "2.0.0rc1")
     (True, False)
     """
-    return _meets(specifier, version)
+    return _meets(str(specifier), version)
 
 
-# NOTE: a fleet compares the same ranges with the same installed versions on every host.
+# NOTE: a fleet compares the same ranges with the same installed versions on every host; keyed
+# by the range's text, which is cheaper to hash than the range.
 @functools.lru_cache(maxsize=1 << 16)
-def _meets(specifier: SpecifierSet, version: str) -> bool | None:
+def _meets(text: str, version: str) -> bool | None:
+    specifier = SpecifierSet(text)
     if any(s.operator == "===" for s in specifier):
         return specifier.contains(version, prereleases=True)
     try:
