@@ -4,6 +4,7 @@ registry's NodeVersion record that an entry may declare of itself."""
 from __future__ import annotations
 
 import enum
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -129,22 +130,31 @@ class ManifestEntry:
     @property
     def is_valid(self) -> bool:
         """Whether the id and version are safe to send to a registry."""
-        id_ok = ID_PATTERN.fullmatch(self.node_id) is not None
-        version_ok = self.version is None or VERSION_PATTERN.fullmatch(self.version) is not None
-        return id_ok and version_ok
+        return _is_valid(self.node_id, self.version)
 
-    # NOTE: a property, not a cached one: caching gives each of a fleet's entries its own
-    # attribute dict, hundreds of bytes each.
     @property
     def key(self) -> NodeKey | None:
         """The registry lookup for this entry, or ``None`` when it must not be looked up."""
-        if self.source not in (EntrySource.REGISTRY, EntrySource.LOCAL) or self.version is None:
-            return None
-        return NodeKey(self.node_id, self.version) if self.is_valid else None
+        return _key(self.node_id, self.version, self.source)
 
     @property
     def location(self) -> str:
         return f"{self.manifest}:{self.line}" if self.line else self.manifest
+
+
+# NOTE: made once per distinct pack and version, not per entry: a fleet asks every one of its
+# entries for its key several times (caching it on the entry would cost each one a dict).
+@functools.lru_cache(maxsize=1 << 16)
+def _is_valid(node_id: str, version: str | None) -> bool:
+    id_ok = ID_PATTERN.fullmatch(node_id) is not None
+    return id_ok and (version is None or VERSION_PATTERN.fullmatch(version) is not None)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _key(node_id: str, version: str | None, source: EntrySource) -> NodeKey | None:
+    if source not in (EntrySource.REGISTRY, EntrySource.LOCAL) or version is None:
+        return None
+    return NodeKey(node_id, version) if _is_valid(node_id, version) else None
 
 
 @dataclass(frozen=True)
