@@ -9,6 +9,7 @@ from dataclasses import replace
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from packaging.utils import NormalizedName
 
 from audit.dependencies import PackRequirements, audit_dependencies
 from audit.dependencies.demands import HostDemands, Involvement, with_others
@@ -83,4 +84,6 @@ def test_conflicts_are_named_by_distribution_in_order() -> None:
     candidate = pack("comfyui-a", "2.0.0", registry=["torch>=2", "numpy>=2", "pillow"])
     demands = HostDemands([installed, *others], marker_facts(env()), None)
 
-    assert demands.involvement(candidate, installed.entry) == Involvement(("numpy", "torch"), ())
+    assert demands.involvement(candidate, installed.entry) == Involvement(
+        (NormalizedName("numpy"), NormalizedName("torch")), ()
+    )
