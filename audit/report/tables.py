@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from operator import attrgetter, itemgetter
+from operator import attrgetter
 from typing import Any, TypeVar, cast
 
 import pyarrow as pa
@@ -104,11 +104,13 @@ _Source = tuple[Sequence[Any], Callable[[Any], object]]
 
 def _from_sources(sources: Mapping[str, _Source], schema: pa.Schema) -> pa.Table:
     # NOTE: one column's list at a time: a fleet's columns are millions of cells each.
-    columns = [
-        _column(field, list(map(sources[field.name][1], sources[field.name][0])))
-        for field in schema
-    ]
+    columns = [_from_source(field, sources[field.name]) for field in schema]
     return pa.Table.from_arrays(columns, schema=schema)
+
+
+def _from_source(field: pa.Field, source: _Source) -> pa.Array:
+    items, get = source
+    return _column(field, list(map(get, items)))
 
 
 def _strings(values: tuple[str, ...] | None) -> list[str] | None:
@@ -163,26 +165,36 @@ _ENTRY_COLUMNS = ("host", "node_id", "version", "disabled", "url", "hash")
 _AUDITED_COLUMNS = ("compatible_now", "compatible_after_upgrade", "worst_severity")
 
 
-def _once(seen: dict[object, Row], marker: object, build: Callable[..., Row], *args: Any) -> Row:
-    """``build(*args)``, made once per table for each distinct ``marker``: a fleet has the
-    same few thousand registry records and Node answers on every host."""
-    row = seen.get(marker)
-    if row is None:
-        row = seen[marker] = build(*args)
-    return row
+class _Distinct:
+    """Rows made once per distinct marker, and the number of each item's row: a fleet has the
+    same few thousand registry records and Node answers on every host, so their columns are
+    converted once and spread with Arrow's ``take``."""
+
+    def __init__(self) -> None:
+        self.rows: list[Row] = []
+        self._seen: dict[object, int] = {}
+
+    def number(self, marker: object, build: Callable[..., Row], *args: Any) -> int:
+        number = self._seen.get(marker)
+        if number is None:
+            number = self._seen[marker] = len(self.rows)
+            self.rows.append(build(*args))
+        return number
+
+    def column(self, field: pa.Field, numbers: pa.Array) -> pa.Array:
+        return _column(field, [row[field.name] for row in self.rows]).take(numbers)
 
 
 def nodes_table(run: AuditRun) -> pa.Table:
     """Return one row per audited entry, in run order, with ``NODES_SCHEMA``."""
     entries = run.entries
-    shared: dict[object, Row] = {}
+    registry, packs = _Distinct(), _Distinct()
     # NOTE: records by identity (they are alive in the run), cheaper than by value.
-    registry = [
-        _once(shared, id(a.node_version), _registry_fields, a.node_version) for a in entries
+    registry_rows = [
+        registry.number(id(a.node_version), _registry_fields, a.node_version) for a in entries
     ]
-    packs = [
-        _once(
-            shared,
+    pack_rows = [
+        packs.number(
             (id(a.node), a.entry.version, a.entry.source.value),
             node_columns,
             a.node,
@@ -191,21 +203,33 @@ def nodes_table(run: AuditRun) -> pa.Table:
         )
         for a in entries
     ]
+    numbers = {
+        registry: pa.array(registry_rows, pa.int32()),
+        packs: pa.array(pack_rows, pa.int32()),
+    }
+    spread = {
+        **dict.fromkeys(_REGISTRY_COLUMNS, registry),
+        **dict.fromkeys(NODE_COLUMNS, packs),
+    }
     sources: dict[str, _Source] = {
         **{name: (entries, attrgetter(f"entry.{name}")) for name in _ENTRY_COLUMNS},
         **{name: (entries, attrgetter(name)) for name in _AUDITED_COLUMNS},
-        **{name: (registry, itemgetter(name)) for name in _REGISTRY_COLUMNS},
-        **{name: (packs, itemgetter(name)) for name in NODE_COLUMNS},
         "run_id": (entries, lambda _: run.run_id),
         "source": (entries, lambda a: a.entry.source.value),
         "cache_hit": (entries, lambda a: _cache_hit(a.result)),
         "finding_count": (entries, lambda a: len(a.findings)),
         "fetched_at": (
-            list(zip(entries, registry, strict=True)),
-            lambda pair: _fetched_at(pair[0].result, pair[1]),
+            list(zip(entries, registry_rows, strict=True)),
+            lambda pair: _fetched_at(pair[0].result, registry.rows[pair[1]]),
         ),
     }
-    return _from_sources(sources, NODES_SCHEMA)
+    columns = [
+        _from_source(field, sources[field.name])
+        if field.name in sources
+        else spread[field.name].column(field, numbers[spread[field.name]])
+        for field in NODES_SCHEMA
+    ]
+    return pa.Table.from_arrays(columns, schema=NODES_SCHEMA)
 
 
 def findings_table(run: AuditRun) -> pa.Table:
