@@ -1,13 +1,12 @@
-"""What a host's packs demand of each distribution, for deciding quickly that a pack's
-dependency findings cannot involve the others.
+"""What a host's packs demand of each distribution: what the other packs of its host add to
+one pack's dependency findings, decided from their ranges.
 
 `findings_of_first` judges a pack among the other packs of its host, which costs a pass over
-their lines. A conflict is over one distribution and a clash within one family, and whether a pack
-takes part in one is decided from the ranges alone: when, over a distribution the pack requires,
-its own ranges and those of every other enabled pack that is consistent by itself admit a
-version, the others cannot put it in a conflict over that distribution; when no family it
-requires from is seen twice, in no clash. Most candidate versions of an advisor are then judged
-alone, and the rest among the packs that share the few distributions that matter.
+their lines. But a conflict is over one distribution and a clash within one family, and
+whether a pack takes part in one is decided from the ranges alone (`HostDemands.involvement`):
+its findings among the others are those it has alone, plus a conflict over each distribution it
+is in one over and a clash for each family seen twice (`with_others`). An advisor judges each
+candidate version so, without a pass over the host's packs.
 """
 
 from __future__ import annotations
