@@ -478,6 +478,27 @@ def test_help_and_scan_do_not_import_pandas_pyarrow_or_requests(
     assert out.splitlines()[-1] == "[]"
 
 
+def test_a_run_writes_its_reports_without_loading_pandas(
+    tmp_path: Path, mirror: Path, write: Callable[..., Path]
+) -> None:
+    manifest = write("render-01.json", json.dumps(SNAPSHOT))
+    out = tmp_path / "out"
+    argv = ["run", str(manifest), "--registry", str(mirror), "-o", str(out), "-q", *MACHINE]
+    printed = _python(
+        "import sys",
+        "from audit.cli import cli",
+        "try:",
+        f"    cli.main({argv!r}, prog_name='comfy-audit')",
+        "except SystemExit as exit:",
+        "    print(exit.code)",
+        "print(sorted({'pandas', 'pyarrow'} & set(sys.modules)))",
+        "import pandas, pathlib",  # NOTE: and pandas still loads after the run
+        f"(nodes,) = pathlib.Path({str(out)!r}).glob('*/nodes.parquet')",
+        "print(len(pandas.read_parquet(nodes)))",
+    )
+    assert printed.splitlines()[-3:] == ["1", "['pyarrow']", "7"]
+
+
 _READERS = {"yaml", "email.parser", "audit.manifest.reader", "audit.environment.installation"}
 """What ``--help`` need not load either: the manifest and install readers and their parsers."""
 
