@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -233,6 +234,7 @@ class OfflineRegistry:
         self._cache = cache
         self._base = base_url
         self._oldest: datetime | None = None
+        self._lock = threading.Lock()
 
     @property
     def base_url(self) -> str:
@@ -268,8 +270,10 @@ class OfflineRegistry:
         return {key: answers.get(key.normalized, missing) for key in keys}
 
     def _note(self, fetched_at: datetime) -> None:
-        if self._oldest is None or fetched_at < self._oldest:
-            self._oldest = fetched_at
+        # NOTE: a run asks for answers and Node records at the same time, from two threads.
+        with self._lock:
+            if self._oldest is None or fetched_at < self._oldest:
+                self._oldest = fetched_at
 
     def lookup_nodes(self, node_ids: Sequence[str]) -> dict[str, NodeAnswer]:
         """See `NodeLookup.lookup_nodes`; a node the cache does not hold has no record."""
