@@ -1,11 +1,14 @@
 """Load a package's names on first use (PEP 562), so that ``--help`` loads no stage it does not
 run: a package's ``__init__`` says where each name lives, and this module imports it when asked.
-`without` keeps a library that is of no use to a stretch of code from being loaded by another."""
+`without` keeps a library that is of no use to a stretch of code from being loaded by another;
+`preload` loads one while the run waits on other things."""
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import sys
+import threading
 from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
@@ -14,7 +17,7 @@ if TYPE_CHECKING:
     from importlib.machinery import ModuleSpec
     from types import ModuleType
 
-__all__ = ["attributes", "without"]
+__all__ = ["attributes", "preload", "without"]
 
 
 def attributes(
@@ -76,3 +79,22 @@ class _Refusing:
         if fullname == self._package or fullname.startswith(self._package + "."):
             raise ModuleNotFoundError(f"{fullname} is not loaded here", name=fullname)
         return None
+
+
+def preload(module: str) -> threading.Thread:
+    """Start importing ``module`` in a thread of its own and return that thread.
+
+    The import then overlaps the waits of the run (answers over the network, the disk) instead
+    of adding to its time; a later ``import`` of ``module`` waits for this one to finish, or
+    fails as it would have (a failed import leaves nothing behind). The thread is no daemon,
+    so a run that ends early waits for it rather than stop the interpreter in mid-import.
+    """
+    thread = threading.Thread(target=_import_quietly, args=(module,), name=f"preload {module}")
+    thread.start()
+    return thread
+
+
+def _import_quietly(module: str) -> None:
+    # NOTE: the import where the module is used reports the error.
+    with contextlib.suppress(ImportError):
+        importlib.import_module(module)

@@ -24,11 +24,12 @@ from audit.cli.progress import progress_for
 from audit.cli.registry_options import pop_registry, registry_options
 from audit.errors import ExitCode, ReportError
 from audit.inputs import RegistrySettings, policy_rules
-from audit.lazy import without
+from audit.lazy import preload, without
 from audit.model import AuditRun
 from audit.policy import resolve_fail_on
 
 if TYPE_CHECKING:
+    from audit.baseline import Baseline
     from audit.pipeline import AuditOptions, Auditor
     from audit.registry import AnyRegistry
     from audit.workflows.audit import WorkflowAudit
@@ -92,9 +93,10 @@ def run(
 ) -> int:
     """Audit the packs listed in MANIFEST... (snapshots, node@version lists, CSV or JSON), or
     the install at --comfyui PATH when no manifest is given."""
-    from audit.baseline import load_baseline
     from audit.pipeline import AuditOptions
 
+    # NOTE: the report writers (pyarrow) load while the audit waits on the registry.
+    preload("audit.report")
     check_outputs(prometheus, markdown)
     settings = pop_registry(options)
     inputs = pop_inputs(options)
@@ -107,7 +109,7 @@ def run(
         fail_on=fail_threshold,
         installed_is_explicit=inputs.installed_is_explicit,
         policy=rules,
-        baseline=load_baseline(baseline) if baseline else None,
+        baseline=_baseline(baseline),
         new_only=fail_on_new,
         advice=not no_advice,
         allow_prerelease=allow_prerelease,
@@ -134,6 +136,15 @@ def run(
     # NOTE: the writers hand pyarrow no pandas objects, so it need not load pandas (0.2 s).
     with without("pandas"):
         return _report(audit_run, output, prometheus, markdown, as_json=as_json, quiet=quiet)
+
+
+def _baseline(path: str | None) -> Baseline | None:
+    """The baseline at ``path``, if one is given (only then is its reader, pyarrow, loaded)."""
+    if not path:
+        return None
+    from audit.baseline import load_baseline
+
+    return load_baseline(path)
 
 
 def _auditor(
