@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -75,6 +77,30 @@ def test_a_warm_cache_makes_no_request(
         "comfyui-gone": True,
     }
     assert warm.fetched_at.notna().all()
+
+
+def test_a_warm_run_loads_neither_requests_nor_pandas(
+    tmp_path: Path, manifest: Path, server: RegistryServer, cache_dir: Path
+) -> None:
+    args = ["run", manifest, "--registry", server.url, "--cache-dir", cache_dir, "-q"]
+    assert invoke(*args, "-o", tmp_path / "cold").exit_code == 1
+    server.clear_log()
+    argv = [str(a) for a in [*args, "-o", tmp_path / "warm"]]
+    code = [
+        "import sys",
+        "from audit.cli import cli",
+        "try:",
+        f"    cli.main({argv!r}, prog_name='comfy-audit')",
+        "except SystemExit as exit:",
+        "    print(exit.code)",
+        "print(sorted({'pandas', 'requests', 'urllib3'} & set(sys.modules)))",
+    ]
+    done = subprocess.run(
+        [sys.executable, "-c", "\n".join(code)], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.splitlines()[-2:] == ["1", "[]"]
+    assert server.paths() == []
+    assert findings(tmp_path / "cold") == findings(tmp_path / "warm")
 
 
 def test_the_lookup_and_the_node_list_are_asked_at_the_same_time(

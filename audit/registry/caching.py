@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
 from datetime import UTC, datetime, timedelta
 
 from audit.errors import InputError
@@ -128,7 +128,8 @@ class CachingRegistry:
         known = {} if self._refresh else self._fresh_lists(list(_lower_ids(candidates)))
         read = set(_lower_ids(candidates))
         fetched: dict[str, tuple[str, Future[FetchedVersions]]] = {}
-        with self._inner_lists() as inner:
+        inner: list[AskVersions] = []
+        with ExitStack() as stack:
 
             def ask(node_id: str) -> Future[FetchedVersions]:
                 low = node_id.lower()
@@ -137,8 +138,10 @@ class CachingRegistry:
                     known.update(self._fresh_lists([low]))
                 if low in known:
                     return answered(known[low])
+                if not inner:  # NOTE: opened on the first miss: a warm run sends nothing
+                    inner.append(stack.enter_context(self._inner_lists()))
                 if low not in fetched:
-                    fetched[low] = (node_id, inner(node_id))
+                    fetched[low] = (node_id, inner[0](node_id))
                 return fetched[low][1]
 
             yield ask
