@@ -30,7 +30,7 @@ from audit.policy import resolve_fail_on
 
 if TYPE_CHECKING:
     from audit.baseline import Baseline
-    from audit.pipeline import AuditOptions, Auditor
+    from audit.pipeline import AuditOptions, Auditor, Progress
     from audit.registry import AnyRegistry
     from audit.workflows.audit import WorkflowAudit
 
@@ -95,8 +95,6 @@ def run(
     the install at --comfyui PATH when no manifest is given."""
     from audit.pipeline import AuditOptions
 
-    # NOTE: the report writers (pyarrow) load while the audit waits on the registry.
-    preload("audit.report")
     check_outputs(prometheus, markdown)
     settings = pop_registry(options)
     inputs = pop_inputs(options)
@@ -161,12 +159,25 @@ def _auditor(
     return Auditor(
         source,
         options,
-        progress=progress_for(sys.stderr, quiet=quiet),
+        progress=_preloading_reports(progress_for(sys.stderr, quiet=quiet)),
         lister=source,
         nodes=source,
         vulnerabilities=settings.open_vulnerabilities(),
         workflows=judge,
     )
+
+
+def _preloading_reports(progress: Progress) -> Progress:
+    """``progress``, which also starts loading the report writers (pyarrow, 0.1 s) in a thread
+    when the registry lookup starts: they load while the audit waits on the registry."""
+    started: list[object] = []
+
+    def report(stage: str, done: int, total: int) -> None:
+        if stage == "lookup" and not started:
+            started.append(preload("audit.report"))
+        progress(stage, done, total)
+
+    return report
 
 
 def _report(
