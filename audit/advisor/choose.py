@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 
 from audit.advisor.explain import Shortlist, explain
 from audit.advisor.interface import Recommendation, counts, is_trigger
@@ -18,7 +18,15 @@ from audit.advisor.judge import CandidateJudge, clean
 from audit.advisor.newest import NewestLookup, newest_records, without_active
 from audit.advisor.ordering import order_versions, same_version, version_order
 from audit.checks.status import status_name
-from audit.model import VERSION_PATTERN, AuditedEntry, Environment, Failed, NodeVersion
+from audit.model import (
+    VERSION_PATTERN,
+    AuditedEntry,
+    Environment,
+    Failed,
+    LookupResult,
+    NodeKey,
+    NodeVersion,
+)
 from audit.registry.interface import FetchedVersions, VersionLister, VersionListing
 from audit.registry.streaming import version_stream
 
@@ -168,11 +176,42 @@ def _settled_by_newest(
     """
     settled: dict[str, VersionListing] = dict(without_active(audited, node_ids))
     pending = [node_id for node_id in node_ids if node_id.lower() not in settled]
-    records = newest_records(newest, audited, pending) if pending else {}
     spelled = {node_id.lower(): node_id for node_id in pending}
-    for lower, node_id in spelled.items():
-        if lower not in records:
+    # NOTE: the newest versions the run looked up already are judged while the others are
+    # fetched (`newest_records` decides each pack on its own, so the two parts make the whole).
+    held = newest_records(_nothing, audited, pending) if pending else {}
+    rest = [node_id for node_id in pending if node_id.lower() not in held]
+
+    def failed(lower: str) -> None:
+        unsettled(spelled[lower])
+
+    with ThreadPoolExecutor(1, thread_name_prefix="newest") as pool:
+        fetching = pool.submit(newest_records, newest, audited, rest) if rest else None
+        passes = _newest_passes(held, audited, environments, judge, allow_prerelease, failed)
+        fetched = fetching.result() if fetching is not None else {}
+    for node_id in rest:
+        if node_id.lower() not in fetched:
             unsettled(node_id)
+    passes |= _newest_passes(fetched, audited, environments, judge, allow_prerelease, failed)
+    records = held | fetched
+    return settled | {lower: (records[lower],) for lower, ok in passes.items() if ok}
+
+
+def _nothing(keys: Sequence[NodeKey]) -> Mapping[NodeKey, LookupResult]:
+    """A lookup that answers nothing: `newest_records` then gives the versions the run holds."""
+    return {}
+
+
+def _newest_passes(
+    records: Mapping[str, NodeVersion],
+    audited: Sequence[AuditedEntry],
+    environments: Mapping[str, Environment],
+    judge: CandidateJudge,
+    allow_prerelease: bool,
+    failed: Callable[[str], None],
+) -> dict[str, bool]:
+    """Whether each pack of ``records`` (by lower-cased id) has its newest version as the answer
+    on every host that needs advice; ``failed`` is told each pack the moment it has not."""
     passes: dict[str, bool] = {}
     for a in audited:
         lower = a.entry.node_id.lower()
@@ -185,8 +224,8 @@ def _settled_by_newest(
         answer = _advise_one(a, (records[lower],), env, judge, allow_prerelease)
         passes[lower] = answer is None or answer.recommended_version is not None
         if not passes[lower]:
-            unsettled(spelled[lower])
-    return settled | {lower: (records[lower],) for lower, ok in passes.items() if ok}
+            failed(lower)
+    return passes
 
 
 def _advise_as_listed(
