@@ -6,8 +6,6 @@ here, so none can escape the transport.
 
 from __future__ import annotations
 
-import http.client
-import socket
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -114,6 +112,9 @@ def request_fault(error: OSError | ValueError) -> Failure | Transient:
 
 
 def _connection_fault(error: requests.ConnectionError) -> Transient:
+    import http.client
+    import socket
+
     import urllib3.exceptions
 
     causes = _causes(error)
