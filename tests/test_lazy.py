@@ -66,3 +66,11 @@ def test_a_failed_preload_fails_the_import_where_the_module_is_used() -> None:
     lazy.preload("audit.no_such_module").join()
     with pytest.raises(ModuleNotFoundError):
         __import__("audit.no_such_module")
+
+
+def test_without_lets_every_other_module_load() -> None:
+    sys.modules.pop("tabnanny", None)
+    with lazy.without("no_such_package"):
+        import tabnanny
+
+    assert tabnanny.__name__ == "tabnanny"
