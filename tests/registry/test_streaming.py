@@ -44,7 +44,7 @@ def without_times(listing: VersionListing) -> object:
     return sorted((nv.node_id, nv.version, nv.status) for nv in listing)
 
 
-def test_http_and_cache_stream_the_registry_and_others_do_not(tmp_path: Path) -> None:
+def test_http_and_its_cache_stream_lists_and_a_mirror_does_not(tmp_path: Path) -> None:
     assert isinstance(fast_registry("https://api.comfy.org"), VersionStreamSource)
     assert isinstance(caching("https://api.comfy.org", tmp_path), VersionStreamSource)
     assert not isinstance(MirrorRegistry([]), VersionStreamSource)
