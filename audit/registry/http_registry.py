@@ -199,7 +199,12 @@ class HttpRegistry:
                     return answered(FetchedVersions(_UNSAFE_NODE))
                 return pool.submit(self._versions_of, transport, node_id)
 
-            yield ask
+            try:
+                yield ask
+            except BaseException:
+                # NOTE: a run that stops (Ctrl-C, a bug) sends none of the lists still queued.
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
 
     def lookup_nodes(self, node_ids: Sequence[str]) -> dict[str, NodeAnswer]:
         """See `NodeLookup.lookup_nodes`."""

@@ -11,6 +11,8 @@ import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import pytest
+
 from audit.model import Failed, NodeKey, NodeVersion
 from audit.registry import (
     MirrorRegistry,
@@ -169,3 +171,27 @@ def test_lists_are_asked_at_twice_the_concurrency(make_registry_server: MakeServ
     )
 
     assert [versions(listing) for listing in answers.values()] == [["1.0.0"]] * 4
+
+
+def test_a_stream_left_by_an_error_sends_none_of_the_lists_still_queued(
+    make_registry_server: MakeServer,
+) -> None:
+    """Two lists are in flight (--concurrency 1) and held there; eight wait in the queue."""
+    server = make_registry_server([node_version_record(f"node-{i}", "1.0.0") for i in range(10)])
+    release = threading.Event()
+    route = server._route
+
+    def answer_when_released(request: LoggedRequest) -> _Answer:
+        release.wait(timeout=10)
+        return route(request)
+
+    server._route = answer_when_released  # type: ignore[method-assign]
+    registry = fast_registry(server.url, concurrency=1)
+    with pytest.raises(KeyboardInterrupt), version_stream(registry) as ask:
+        futures = [ask(f"node-{i}") for i in range(10)]
+        # NOTE: the last one is cancelled last; only then are the two in flight answered.
+        futures[-1].add_done_callback(lambda _: release.set())
+        raise KeyboardInterrupt
+
+    assert [future.cancelled() for future in futures] == [False] * 2 + [True] * 8
+    assert sorted(list_gets(server)) == ["/nodes/node-0/versions", "/nodes/node-1/versions"]
