@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -184,8 +185,7 @@ class Auditor:
         started_at = self._clock()
         environments = self._host_environments(manifests, environment, profiles or {})
         entries = [e for m in manifests for e in m.entries]
-        results = self._lookup(entries)
-        nodes = self._lookup_nodes(entries)
+        results, nodes = self._lookups(entries)
         evaluate = _Evaluator(results, nodes)
         audited = []
         for done, entry in enumerate(entries, 1):
@@ -268,6 +268,15 @@ class Auditor:
             for host in manifest.hosts:
                 environments.setdefault(host, env)
         return environments
+
+    def _lookups(
+        self, entries: Sequence[ManifestEntry]
+    ) -> tuple[Mapping[NodeKey, LookupResult], Mapping[str, NodeAnswer]]:
+        """The registry's answers and the packs' Node answers, asked at the same time: neither
+        needs the other, so the run waits for the slower, not for both."""
+        with ThreadPoolExecutor(1, thread_name_prefix="nodes") as pool:
+            nodes = pool.submit(self._lookup_nodes, entries)
+            return self._lookup(entries), nodes.result()
 
     def _lookup(self, entries: Iterable[ManifestEntry]) -> Mapping[NodeKey, LookupResult]:
         keys = list(dict.fromkeys(e.key for e in entries if e.key is not None))

@@ -233,6 +233,10 @@ class RegistryServer:
         self.latency = latency
         self._lock = threading.Lock()
         self._records: dict[tuple[str, str], object] = {}
+        # NOTE: each node's records, in the order of `_records`: a version list answers from its
+        # node's records alone, as the real registry's index does, not by scanning every record
+        # (which made the server's CPU, not the client, the cost of a run's version lists).
+        self._by_node: dict[str, dict[str, object]] = {}
         self._error_pairs = {(node_id.lower(), version) for node_id, version in error_pairs}
         self._scripts: dict[str, deque[_Script]] = {}
         self._log: list[LoggedRequest] = []
@@ -259,6 +263,7 @@ class RegistryServer:
         copy = json.loads(json.dumps(payload))
         with self._lock:
             self._records[(node_id.lower(), version)] = copy
+            self._by_node.setdefault(node_id.lower(), {})[version] = copy
 
     def add_comfy_nodes(self, node_id: str, version: str, nodes: Iterable[JsonDict]) -> None:
         """Serve ``nodes`` (ComfyNode dicts) as the classes of ``node_id@version``."""
@@ -479,12 +484,14 @@ class RegistryServer:
         """The records of one node (or all), filtered by the ``statuses`` query parameter."""
         statuses = set(query.get("statuses", []) + query.get("statuses[]", []))
         with self._lock:
-            items = list(self._records.items())
+            if node_id is None:
+                records = list(self._records.values())
+            else:
+                records = list(self._by_node.get(node_id.lower(), {}).values())
         return [
             record
-            for (record_id, _), record in items
-            if (node_id is None or record_id == node_id.lower())
-            and (not statuses or (isinstance(record, dict) and record.get("status") in statuses))
+            for record in records
+            if not statuses or (isinstance(record, dict) and record.get("status") in statuses)
         ]
 
     def _faulty(self, script: _Script, request: LoggedRequest) -> _Answer | None:

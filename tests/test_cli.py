@@ -308,7 +308,7 @@ def test_http_run_matches_the_mirror_run_in_one_request(
     )  # fmt: skip
     offline = invoke("run", manifest, "--registry", mirror, "-o", tmp_path / "b", "-q", *MACHINE)
     assert over_http.exit_code == offline.exit_code == 1
-    assert server.paths() == [BULK_PATH, "/nodes"]
+    assert sorted(server.paths()) == [BULK_PATH, "/nodes"]  # NOTE: sent at the same time
     not_found = ("render-01", "comfyui-unknown", "0.1.0", "registry.not-found")
     http_findings = [f for f in _findings_of(tmp_path / "a") if f[:4] != not_found]
     mirror_findings = [f for f in _findings_of(tmp_path / "b") if f[:4] != not_found]
@@ -476,6 +476,27 @@ def test_help_and_scan_do_not_import_pandas_pyarrow_or_requests(
         f"print(sorted(set({sorted(_HEAVY)!r}) & set(sys.modules)))",
     )
     assert out.splitlines()[-1] == "[]"
+
+
+def test_a_run_writes_its_reports_without_loading_pandas(
+    tmp_path: Path, mirror: Path, write: Callable[..., Path]
+) -> None:
+    manifest = write("render-01.json", json.dumps(SNAPSHOT))
+    out = tmp_path / "out"
+    argv = ["run", str(manifest), "--registry", str(mirror), "-o", str(out), "-q", *MACHINE]
+    printed = _python(
+        "import sys",
+        "from audit.cli import cli",
+        "try:",
+        f"    cli.main({argv!r}, prog_name='comfy-audit')",
+        "except SystemExit as exit:",
+        "    print(exit.code)",
+        "print(sorted({'pandas', 'pyarrow'} & set(sys.modules)))",
+        "import pandas, pathlib",  # NOTE: and pandas still loads after the run
+        f"(nodes,) = pathlib.Path({str(out)!r}).glob('*/nodes.parquet')",
+        "print(len(pandas.read_parquet(nodes)))",
+    )
+    assert printed.splitlines()[-3:] == ["1", "['pyarrow']", "7"]
 
 
 _READERS = {"yaml", "email.parser", "audit.manifest.reader", "audit.environment.installation"}

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,7 +14,13 @@ import pytest
 from click.testing import CliRunner, Result
 
 from audit.cli import cli
-from tests.registry_server import BULK_PATH, RegistryServer, node_version_record
+from tests.registry_server import (
+    BULK_PATH,
+    LoggedRequest,
+    RegistryServer,
+    _Answer,
+    node_version_record,
+)
 
 RECORDS = [
     node_version_record("comfyui-kjnodes", "1.1.2"),
@@ -54,7 +63,8 @@ def test_a_warm_cache_makes_no_request(
     assert invoke(*args, "-o", tmp_path / "cold").exit_code == 1
     # The banned pack is advised: its version list is fetched (and cached) too. This registry
     # has no Node list route: that answer is cached as well.
-    assert server.paths() == [BULK_PATH, "/nodes", "/nodes/comfyui-mxtoolkit/versions"]
+    # NOTE: the lookup and the Node list go out at the same time, in either order.
+    assert sorted(server.paths()) == [BULK_PATH, "/nodes", "/nodes/comfyui-mxtoolkit/versions"]
     server.clear_log()
     assert invoke(*args, "-o", tmp_path / "warm").exit_code == 1
     assert server.paths() == []
@@ -67,6 +77,47 @@ def test_a_warm_cache_makes_no_request(
         "comfyui-gone": True,
     }
     assert warm.fetched_at.notna().all()
+
+
+def test_a_warm_run_loads_neither_requests_nor_pandas(
+    tmp_path: Path, manifest: Path, server: RegistryServer, cache_dir: Path
+) -> None:
+    args = ["run", manifest, "--registry", server.url, "--cache-dir", cache_dir, "-q"]
+    assert invoke(*args, "-o", tmp_path / "cold").exit_code == 1
+    server.clear_log()
+    argv = [str(a) for a in [*args, "-o", tmp_path / "warm"]]
+    code = [
+        "import sys",
+        "from audit.cli import cli",
+        "try:",
+        f"    cli.main({argv!r}, prog_name='comfy-audit')",
+        "except SystemExit as exit:",
+        "    print(exit.code)",
+        "print(sorted({'pandas', 'requests', 'urllib3'} & set(sys.modules)))",
+    ]
+    done = subprocess.run(
+        [sys.executable, "-c", "\n".join(code)], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.splitlines()[-2:] == ["1", "[]"]
+    assert server.paths() == []
+    assert findings(tmp_path / "cold") == findings(tmp_path / "warm")
+
+
+def test_the_lookup_and_the_node_list_are_asked_at_the_same_time(
+    tmp_path: Path, manifest: Path, server: RegistryServer
+) -> None:
+    """Each of the two waits at the server until the other has arrived too."""
+    both = threading.Barrier(2, timeout=10)
+    route = server._route
+
+    def answer_together(request: LoggedRequest) -> _Answer:
+        both.wait()
+        return route(request)
+
+    server._route = answer_together  # type: ignore[method-assign]
+    args = ["run", manifest, "--registry", server.url, "--no-cache", "--no-advice", "-q"]
+    assert invoke(*args, "-o", tmp_path / "out").exit_code == 1
+    assert sorted(server.paths()) == [BULK_PATH, "/nodes"]
 
 
 @pytest.mark.parametrize(
@@ -87,7 +138,7 @@ def test_cache_flags(
     invoke(*args, "-o", tmp_path / "a")
     server.clear_log()
     invoke(*args, "-o", tmp_path / "b", *flags)
-    assert server.paths() == [BULK_PATH, "/nodes"] * requests
+    assert sorted(server.paths()) == [BULK_PATH, "/nodes"] * requests
 
 
 def test_offline_runs_from_the_cache_and_says_how_old(

@@ -9,7 +9,8 @@ older than the installed one.
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 
 from audit.advisor.explain import Shortlist, explain
 from audit.advisor.interface import Recommendation, counts, is_trigger
@@ -17,8 +18,17 @@ from audit.advisor.judge import CandidateJudge, clean
 from audit.advisor.newest import NewestLookup, newest_records, without_active
 from audit.advisor.ordering import order_versions, same_version, version_order
 from audit.checks.status import status_name
-from audit.model import VERSION_PATTERN, AuditedEntry, Environment, Failed, NodeVersion
-from audit.registry.interface import VersionLister, VersionListing
+from audit.model import (
+    VERSION_PATTERN,
+    AuditedEntry,
+    Environment,
+    Failed,
+    LookupResult,
+    NodeKey,
+    NodeVersion,
+)
+from audit.registry.interface import FetchedVersions, VersionLister, VersionListing
+from audit.registry.streaming import version_stream
 
 __all__ = ["BANNED_PACK", "advice_targets", "advise", "needs_advice", "recommend"]
 
@@ -116,6 +126,10 @@ def recommend(
 ) -> tuple[Recommendation, ...]:
     """List the versions of the nodes that need advice (only those, each once), then `advise`.
 
+    Each list is asked for the moment it is known to be needed, and each pack is judged as its
+    list comes in (`audit.registry.streaming`), so the requests overlap the judging; the
+    recommendations are those of `advise`, in run order.
+
     :param newest: the registry's bulk lookup, given when the entries carry their packs' Node
         records: a pack whose newest Active version is its first candidate and passes on every
         host is settled by that version alone, and one whose Node names no Active version by
@@ -124,14 +138,24 @@ def recommend(
     """
     node_ids = advice_targets(audited, environments)
     judge = CandidateJudge(audited)
-    settled = (
-        _settled_by_newest(newest, audited, environments, node_ids, judge, allow_prerelease)
-        if newest is not None and node_ids
-        else {}
-    )
-    rest = [node_id for node_id in node_ids if node_id.lower() not in settled]
-    versions = {**settled, **(lister.list_versions_of(rest) if rest else {})}
-    return _advise_all(audited, versions, environments, judge, allow_prerelease)
+    with version_stream(lister, node_ids) as ask:
+        asked: dict[str, Future[FetchedVersions]] = {}
+
+        def ask_once(node_id: str) -> None:
+            if node_id.lower() not in asked:
+                asked[node_id.lower()] = ask(node_id)
+
+        settled = (
+            _settled_by_newest(
+                newest, audited, environments, node_ids, judge, allow_prerelease, ask_once
+            )
+            if newest is not None and node_ids
+            else {}
+        )
+        for node_id in node_ids:
+            if node_id.lower() not in settled:
+                ask_once(node_id)
+        return _advise_as_listed(audited, settled, asked, environments, judge, allow_prerelease)
 
 
 def _settled_by_newest(
@@ -141,13 +165,53 @@ def _settled_by_newest(
     node_ids: Sequence[str],
     judge: CandidateJudge,
     allow_prerelease: bool,
+    unsettled: Callable[[str], None] = lambda node_id: None,
 ) -> dict[str, VersionListing]:
     """The packs whose newest Active version is the answer on every host that needs advice,
     each with that version as its whole list; and those with no Active version at all, each
-    with the versions the run holds (nothing is judged: the answer is "no Active version")."""
+    with the versions the run holds (nothing is judged: the answer is "no Active version").
+
+    :param unsettled: told each pack (its id as ``node_ids`` spells it) the moment it is known
+        not to be settled here, so that its list can be asked for while the rest are judged.
+    """
     settled: dict[str, VersionListing] = dict(without_active(audited, node_ids))
     pending = [node_id for node_id in node_ids if node_id.lower() not in settled]
-    records = newest_records(newest, audited, pending) if pending else {}
+    spelled = {node_id.lower(): node_id for node_id in pending}
+    # NOTE: the newest versions the run looked up already are judged while the others are
+    # fetched (`newest_records` decides each pack on its own, so the two parts make the whole).
+    held = newest_records(_nothing, audited, pending) if pending else {}
+    rest = [node_id for node_id in pending if node_id.lower() not in held]
+
+    def failed(lower: str) -> None:
+        unsettled(spelled[lower])
+
+    with ThreadPoolExecutor(1, thread_name_prefix="newest") as pool:
+        fetching = pool.submit(newest_records, newest, audited, rest) if rest else None
+        passes = _newest_passes(held, audited, environments, judge, allow_prerelease, failed)
+        fetched = fetching.result() if fetching is not None else {}
+    for node_id in rest:
+        if node_id.lower() not in fetched:
+            unsettled(node_id)
+    passes |= _newest_passes(fetched, audited, environments, judge, allow_prerelease, failed)
+    records = held | fetched
+    return settled | {lower: (records[lower],) for lower, ok in passes.items() if ok}
+
+
+def _nothing(keys: Sequence[NodeKey]) -> Mapping[NodeKey, LookupResult]:
+    """A lookup that answers nothing: `newest_records` then gives the versions the run holds."""
+    return {}
+
+
+def _newest_passes(
+    records: Mapping[str, NodeVersion],
+    audited: Sequence[AuditedEntry],
+    environments: Mapping[str, Environment],
+    judge: CandidateJudge,
+    allow_prerelease: bool,
+    failed: Callable[[str], None],
+) -> dict[str, bool]:
+    """Whether each pack of ``records`` (by lower-cased id) has its newest version as the answer
+    on every host that needs advice; ``failed`` is told each pack the moment it has not."""
     passes: dict[str, bool] = {}
     for a in audited:
         lower = a.entry.node_id.lower()
@@ -159,7 +223,39 @@ def _settled_by_newest(
         # NOTE: a one-version list whose version is no candidate gives no version here.
         answer = _advise_one(a, (records[lower],), env, judge, allow_prerelease)
         passes[lower] = answer is None or answer.recommended_version is not None
-    return settled | {lower: (records[lower],) for lower, ok in passes.items() if ok}
+        if not passes[lower]:
+            failed(lower)
+    return passes
+
+
+def _advise_as_listed(
+    audited: Sequence[AuditedEntry],
+    settled: Mapping[str, VersionListing],
+    asked: Mapping[str, Future[FetchedVersions]],
+    environments: Mapping[str, Environment],
+    judge: CandidateJudge,
+    allow_prerelease: bool,
+) -> tuple[Recommendation, ...]:
+    """`_advise_all` with the lists ``settled`` and those ``asked`` for (by lower-cased id):
+    the packs whose list is at hand are judged first, the others as their lists come in."""
+    wanting: dict[str, list[int]] = {}
+    for index, a in enumerate(audited):
+        if needs_advice(a, environments[a.entry.host]):
+            wanting.setdefault(a.entry.node_id.lower(), []).append(index)
+    answers: dict[int, Recommendation | None] = {}
+
+    def advise_pack(lower: str, listing: VersionListing) -> None:
+        for index in wanting.get(lower, ()):
+            a = audited[index]
+            env = environments[a.entry.host]
+            answers[index] = _advise_one(a, listing, env, judge, allow_prerelease)
+
+    for lower in wanting.keys() - asked.keys():
+        advise_pack(lower, settled.get(lower, _NOT_LISTED))
+    by_future = {future: lower for lower, future in asked.items()}
+    for future in as_completed(by_future):
+        advise_pack(by_future[future], future.result().result)
+    return tuple(r for _, r in sorted(answers.items()) if r is not None)
 
 
 def _advise_one(

@@ -24,11 +24,13 @@ from audit.cli.progress import progress_for
 from audit.cli.registry_options import pop_registry, registry_options
 from audit.errors import ExitCode, ReportError
 from audit.inputs import RegistrySettings, policy_rules
+from audit.lazy import preload, without
 from audit.model import AuditRun
 from audit.policy import resolve_fail_on
 
 if TYPE_CHECKING:
-    from audit.pipeline import AuditOptions, Auditor
+    from audit.baseline import Baseline
+    from audit.pipeline import AuditOptions, Auditor, Progress
     from audit.registry import AnyRegistry
     from audit.workflows.audit import WorkflowAudit
 
@@ -91,7 +93,6 @@ def run(
 ) -> int:
     """Audit the packs listed in MANIFEST... (snapshots, node@version lists, CSV or JSON), or
     the install at --comfyui PATH when no manifest is given."""
-    from audit.baseline import load_baseline
     from audit.pipeline import AuditOptions
 
     check_outputs(prometheus, markdown)
@@ -106,7 +107,7 @@ def run(
         fail_on=fail_threshold,
         installed_is_explicit=inputs.installed_is_explicit,
         policy=rules,
-        baseline=load_baseline(baseline) if baseline else None,
+        baseline=_baseline(baseline),
         new_only=fail_on_new,
         advice=not no_advice,
         allow_prerelease=allow_prerelease,
@@ -130,7 +131,18 @@ def run(
     auditor = _auditor(settings, source, audit_options, judge, quiet=quiet)
     audit_run = inputs.audit(auditor, recorded)
     warn(settings.stale_warning(source))
-    return _report(audit_run, output, prometheus, markdown, as_json=as_json, quiet=quiet)
+    # NOTE: the writers hand pyarrow no pandas objects, so it need not load pandas (0.2 s).
+    with without("pandas"):
+        return _report(audit_run, output, prometheus, markdown, as_json=as_json, quiet=quiet)
+
+
+def _baseline(path: str | None) -> Baseline | None:
+    """The baseline at ``path``, if one is given (only then is its reader, pyarrow, loaded)."""
+    if not path:
+        return None
+    from audit.baseline import load_baseline
+
+    return load_baseline(path)
 
 
 def _auditor(
@@ -147,12 +159,25 @@ def _auditor(
     return Auditor(
         source,
         options,
-        progress=progress_for(sys.stderr, quiet=quiet),
+        progress=_preloading_reports(progress_for(sys.stderr, quiet=quiet)),
         lister=source,
         nodes=source,
         vulnerabilities=settings.open_vulnerabilities(),
         workflows=judge,
     )
+
+
+def _preloading_reports(progress: Progress) -> Progress:
+    """``progress``, which also starts loading the report writers (pyarrow, 0.1 s) in a thread
+    when the registry lookup starts: they load while the audit waits on the registry."""
+    started: list[object] = []
+
+    def report(stage: str, done: int, total: int) -> None:
+        if stage == "lookup" and not started:
+            started.append(preload("audit.report"))
+        progress(stage, done, total)
+
+    return report
 
 
 def _report(

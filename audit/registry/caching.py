@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future
+from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
 from datetime import UTC, datetime, timedelta
 
 from audit.errors import InputError
@@ -24,6 +27,7 @@ from audit.registry.nodes import (
     NodeRecordSource,
     distinct_ids,
 )
+from audit.registry.streaming import AskVersions, VersionStreamSource, answered
 
 __all__ = ["CachingRegistry", "OfflineRegistry"]
 
@@ -32,6 +36,10 @@ Clock = Callable[[], datetime]
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def _lower_ids(node_ids: Iterable[str]) -> dict[str, None]:
+    return dict.fromkeys(node_id.lower() for node_id in node_ids)
 
 
 class CachingRegistry:
@@ -108,6 +116,43 @@ class CachingRegistry:
             self._cache.put_lists(self.base_url, (e for e in entries if e is not None))
             answers.update((node_id.lower(), f) for node_id, f in fetched.items())
         return {node_id: answers[node_id.lower()] for node_id in node_ids}
+
+    @contextmanager
+    def stream_versions(self, candidates: Sequence[str] = ()) -> Iterator[AskVersions]:
+        """See `VersionStreamSource.stream_versions`: the lists `fetch_versions_of` would give.
+
+        What the cache holds fresh of the candidates is read at once, in one go, and answered
+        from there; any other list is asked of ``inner`` the moment it is asked for, and every
+        list fetched is stored when the block ends.
+        """
+        known = {} if self._refresh else self._fresh_lists(list(_lower_ids(candidates)))
+        read = set(_lower_ids(candidates))
+        fetched: dict[str, tuple[str, Future[FetchedVersions]]] = {}
+        inner: list[AskVersions] = []
+        with ExitStack() as stack:
+
+            def ask(node_id: str) -> Future[FetchedVersions]:
+                low = node_id.lower()
+                if low not in read and not self._refresh:
+                    read.add(low)
+                    known.update(self._fresh_lists([low]))
+                if low in known:
+                    return answered(known[low])
+                if not inner:  # NOTE: opened on the first miss: a warm run sends nothing
+                    inner.append(stack.enter_context(self._inner_lists()))
+                if low not in fetched:
+                    fetched[low] = (node_id, inner[0](node_id))
+                return fetched[low][1]
+
+            yield ask
+        now = self._clock()
+        entries = (ListEntry.of(node_id, f.result(), now) for node_id, f in fetched.values())
+        self._cache.put_lists(self.base_url, (e for e in entries if e is not None))
+
+    def _inner_lists(self) -> AbstractContextManager[AskVersions]:
+        if isinstance(self._inner, VersionStreamSource):
+            return self._inner.stream_versions()
+        return nullcontext(lambda node_id: answered(self._fetch_lists([node_id])[node_id]))
 
     def lookup_nodes(self, node_ids: Sequence[str]) -> dict[str, NodeAnswer]:
         """See `NodeLookup.lookup_nodes`."""
@@ -192,6 +237,7 @@ class OfflineRegistry:
         self._cache = cache
         self._base = base_url
         self._oldest: datetime | None = None
+        self._lock = threading.Lock()
 
     @property
     def base_url(self) -> str:
@@ -227,8 +273,10 @@ class OfflineRegistry:
         return {key: answers.get(key.normalized, missing) for key in keys}
 
     def _note(self, fetched_at: datetime) -> None:
-        if self._oldest is None or fetched_at < self._oldest:
-            self._oldest = fetched_at
+        # NOTE: a run asks for answers and Node records at the same time, from two threads.
+        with self._lock:
+            if self._oldest is None or fetched_at < self._oldest:
+                self._oldest = fetched_at
 
     def lookup_nodes(self, node_ids: Sequence[str]) -> dict[str, NodeAnswer]:
         """See `NodeLookup.lookup_nodes`; a node the cache does not hold has no record."""

@@ -7,7 +7,8 @@ import functools
 import ipaddress
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,7 @@ from audit.registry.node_http import (
 from audit.registry.node_versions import parse_version_list
 from audit.registry.nodes import FetchedNode, distinct_ids
 from audit.registry.parse import parse_node_version
+from audit.registry.streaming import AskVersions, answered
 from audit.registry.transport import (
     Failure,
     NotJson,
@@ -58,6 +60,8 @@ from audit.registry.transport import (
 __all__ = ["BULK_PATH", "DEFAULT_BASE_URL", "HttpRegistry", "is_loopback_host"]
 
 BULK_PATH = "/bulk/nodes/versions"
+#: Version-list GETs in flight per ``concurrency`` slot (see `HttpRegistry.stream_versions`).
+_LIST_WORKERS_PER_SLOT = 2
 #: Statuses by which a server says it has no bulk route at all (rather than no such pairs).
 _NO_BULK_ROUTE = frozenset({404, 405, 501})
 
@@ -166,24 +170,41 @@ class HttpRegistry:
         """See `VersionRecordSource.fetch_versions_of`.
 
         One ``GET /nodes/{id}/versions`` per distinct id (ids compare case-insensitively), at
-        most ``concurrency`` at a time, with the retries and limits of every request. A 404 is
-        an empty list: the registry knows no such node.
+        most twice ``concurrency`` at a time (`stream_versions`), with the retries and limits
+        of every request. A 404 is an empty list: the registry knows no such node.
         """
         unique: dict[str, str] = {}
         for node_id in node_ids:
             unique.setdefault(node_id.lower(), node_id)
-        answers = {
-            low: FetchedVersions(_UNSAFE_NODE)
-            for low, node_id in unique.items()
-            if ID_PATTERN.fullmatch(node_id) is None
-        }
-        wanted = [node_id for low, node_id in unique.items() if low not in answers]
+        with self.stream_versions() as ask:
+            answers = {low: ask(node_id) for low, node_id in unique.items()}
+        return {node_id: answers[node_id.lower()].result() for node_id in node_ids}
+
+    @contextmanager
+    def stream_versions(self, candidates: Sequence[str] = ()) -> Iterator[AskVersions]:
+        """See `VersionStreamSource.stream_versions`: each list is requested as it is asked for,
+        at most twice ``concurrency`` at a time, all over one transport (its connections are
+        kept alive between the requests)."""
+        # NOTE: a version list is one small GET of one node (a few kB, read-only and cached
+        # for --max-age), unlike a bulk POST of 100 pairs; twice as many in flight keep the
+        # advisor's lists from waiting on each other, and 429s and Retry-After still slow them.
+        workers = _LIST_WORKERS_PER_SLOT * self._concurrency
         with (
             self._transport() as transport,
-            ThreadPoolExecutor(self._concurrency, thread_name_prefix="registry") as pool,
+            ThreadPoolExecutor(workers, thread_name_prefix="registry") as pool,
         ):
-            answers.update(pool.map(lambda n: (n.lower(), self._versions_of(transport, n)), wanted))
-        return {node_id: answers[node_id.lower()] for node_id in node_ids}
+
+            def ask(node_id: str) -> Future[FetchedVersions]:
+                if ID_PATTERN.fullmatch(node_id) is None:
+                    return answered(FetchedVersions(_UNSAFE_NODE))
+                return pool.submit(self._versions_of, transport, node_id)
+
+            try:
+                yield ask
+            except BaseException:
+                # NOTE: a run that stops (Ctrl-C, a bug) sends none of the lists still queued.
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
 
     def lookup_nodes(self, node_ids: Sequence[str]) -> dict[str, NodeAnswer]:
         """See `NodeLookup.lookup_nodes`."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
@@ -98,10 +99,17 @@ class MirrorRegistry:
 
     def list_versions_of(self, node_ids: Sequence[str]) -> dict[str, VersionListing]:
         """See `VersionLister.list_versions_of`; a node the file does not hold has none."""
+        by_node = self._by_node
+        return {node_id: by_node.get(node_id.lower(), ()) for node_id in node_ids}
+
+    @functools.cached_property
+    def _by_node(self) -> dict[str, tuple[NodeVersion, ...]]:
+        """Every node's records, in the file's order; built once, as the advisor asks for the
+        lists one node at a time (`audit.registry.streaming`)."""
         by_node: dict[str, list[NodeVersion]] = {}
         for (node_id, _), record in self._records.items():
             by_node.setdefault(node_id, []).append(record)
-        return {node_id: tuple(by_node.get(node_id.lower(), ())) for node_id in node_ids}
+        return {node_id: tuple(records) for node_id, records in by_node.items()}
 
     def _answer(self, key: NodeKey, missing: NotFound) -> LookupResult:
         record = self._records.get(key.normalized)

@@ -6,14 +6,13 @@ here, so none can escape the transport.
 
 from __future__ import annotations
 
-import http.client
-import socket
 from dataclasses import dataclass
-
-import requests
-import urllib3.exceptions
+from typing import TYPE_CHECKING
 
 from audit.errors import describe_error
+
+if TYPE_CHECKING:
+    import requests
 
 __all__ = [
     "Failure",
@@ -94,6 +93,9 @@ def what_failed(result: Failure | NotJson | Transient) -> str:
 
 def request_fault(error: OSError | ValueError) -> Failure | Transient:
     """Translate an exception of requests (or below it) into a failure or a transient fault."""
+    # NOTE: imported here: a run that sends nothing (a warm cache) never loads requests (0.1 s).
+    import requests
+
     if isinstance(error, requests.exceptions.SSLError):
         return Failure(f"TLS error: {one_line(error)}")
     if isinstance(error, requests.exceptions.ConnectTimeout):
@@ -110,6 +112,11 @@ def request_fault(error: OSError | ValueError) -> Failure | Transient:
 
 
 def _connection_fault(error: requests.ConnectionError) -> Transient:
+    import http.client
+    import socket
+
+    import urllib3.exceptions
+
     causes = _causes(error)
 
     def caused_by(*kinds: type[BaseException]) -> bool:

@@ -50,7 +50,11 @@ INSERT INTO entries (registry, kind, key, fetched_at, body) VALUES (?, ?, ?, ?, 
 ON CONFLICT (registry, kind, key) DO UPDATE
 SET fetched_at = excluded.fetched_at, body = excluded.body
 """
-_SELECT = "SELECT fetched_at, body FROM entries WHERE registry = ? AND kind = ? AND key = ?"
+_SELECT = (
+    "SELECT key, fetched_at, body FROM entries WHERE registry = ? AND kind = ? AND key IN ({})"
+)
+#: Keys asked per SELECT: far below SQLite's limit on parameters (999 in old builds).
+_KEYS_PER_SELECT = 500
 _COUNT = "SELECT count(*) FROM entries WHERE registry = ? AND kind = ?"
 
 _log = logging.getLogger(__name__)
@@ -175,15 +179,22 @@ class EntryStore:
         return int(row[0])
 
     def _select(self, registry: str, kind: str, keys: Sequence[str]) -> dict[str, Stored]:
-        found: dict[str, Stored] = {}
+        wanted = list(dict.fromkeys(keys))
+        rows: dict[str, tuple[object, object]] = {}
         with self._connection() as db:
             db.execute("BEGIN")
-            for key in keys:
-                row = db.execute(_SELECT, (registry, kind, key)).fetchone()
-                stored = None if row is None else decode(*row)
-                if stored is not None:
-                    found[key] = stored
+            # NOTE: a few hundred keys a SELECT, not one each: a run asks for hundreds at once.
+            for start in range(0, len(wanted), _KEYS_PER_SELECT):
+                chunk = wanted[start : start + _KEYS_PER_SELECT]
+                query = _SELECT.format(",".join("?" * len(chunk)))
+                for key, fetched_at, body in db.execute(query, (registry, kind, *chunk)):
+                    rows[key] = (fetched_at, body)
             db.execute("COMMIT")
+        found: dict[str, Stored] = {}
+        for key in wanted:  # NOTE: in the order asked, as before
+            stored = decode(*rows[key]) if key in rows else None
+            if stored is not None:
+                found[key] = stored
         return found
 
     @contextmanager

@@ -15,14 +15,12 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
-import requests
-
-from audit.registry.body import read_answer
+from audit.lazy import attributes
 from audit.registry.breaker import CircuitBreaker, breaker_threshold
 from audit.registry.credentials import Token
-from audit.registry.limits import ByteBudget, Deadline, DeadlineAdapter, deadline
 from audit.registry.outcomes import (
     Failure,
     NotJson,
@@ -32,8 +30,21 @@ from audit.registry.outcomes import (
     request_fault,
     what_failed,
 )
-from audit.registry.redirects import MAX_REDIRECTS, bearer_auth, redirect_refusal, same_origin
 from audit.registry.retry import retry_after_seconds, retry_delay
+
+if TYPE_CHECKING:
+    import requests
+
+    from audit.registry.limits import ByteBudget, Deadline
+    from audit.registry.redirects import MAX_REDIRECTS, redirect_refusal, same_origin
+
+# NOTE: the parts that load requests (sessions, limits, redirects, reading answers) are imported
+# where a request is sent, so that a run that sends nothing (a warm cache) never loads requests.
+__getattr__ = attributes(
+    __name__,
+    dict.fromkeys(["MAX_REDIRECTS", "redirect_refusal", "same_origin"], "audit.registry.redirects"),
+    globals(),
+)
 
 __all__ = [
     "MAX_REDIRECTS",
@@ -141,6 +152,8 @@ class Transport:
         self._lock = threading.Lock()
         self._down: str | None = None
         self._breaker = CircuitBreaker(breaker_threshold(options.retries))
+        from audit.registry.limits import ByteBudget
+
         held = options.max_held_bytes
         self._budget = ByteBudget(held if held is not None else 2 * options.max_response_bytes)
 
@@ -209,6 +222,10 @@ class Transport:
         return session
 
     def _new_session(self) -> requests.Session:
+        import requests
+
+        from audit.registry.limits import DeadlineAdapter
+
         session = requests.Session()
         session.trust_env = self._trust_env
         session.verify = self._verify
@@ -226,6 +243,9 @@ class Transport:
         return self._budget
 
     def _attempt(self, method: str, url: str, body: object) -> Outcome | Transient:
+        from audit.registry.body import read_answer
+        from audit.registry.limits import deadline
+
         # NOTE: --timeout bounds the whole attempt, redirects and a body sent a byte at a time
         # included; requests' own timeout only bounds each socket operation.
         with deadline(self._options.timeout) as limit:
@@ -246,6 +266,8 @@ class Transport:
 
     def _follow(self, method: str, url: str, body: object) -> requests.Response | Failure:
         """Send, following at most `MAX_REDIRECTS` redirects, and only to allowed URLs."""
+        from audit.registry.redirects import MAX_REDIRECTS, bearer_auth, redirect_refusal
+
         for _ in range(MAX_REDIRECTS + 1):
             response = self._session().request(
                 method,

@@ -176,3 +176,26 @@ def test_a_newest_version_that_fails_on_one_host_lists_the_pack(
     assert list(advice(run.recommendations)) == expected
     assert list_gets(server) == ["/nodes/comfyui-easy/versions"]
     assert full_lists(server, run) == run.recommendations
+
+
+def test_newest_versions_the_run_holds_are_judged_without_asking_for_them(
+    make_registry_server: MakeServer,
+) -> None:
+    server = make_registry_server(RECORDS, nodes=NODES)
+    fleet = {**FLEET, "gpu-03": [("comfyui-easy", "2.0.0"), ("comfyui-blocked", "2.0.0")]}
+    registry = fast_registry(server.url)
+    auditor = Auditor(registry, AuditOptions(), lister=registry, nodes=registry)
+
+    run = auditor.run(manifests(fleet), TO_040, {})
+
+    (_, newest) = [request.body for request in server.requests if request.method == "POST"]
+    assert isinstance(newest, dict)
+    assert sorted(f"{i['node_id']}@{i['version']}" for i in newest["node_versions"]) == [
+        "comfyui-beta@1.2.0-beta.1",
+        "comfyui-stale@1.2.0",
+        "comfyui-text@1.9.0",
+    ]
+    # easy's newest (held by gpu-03) settles it; blocked's (held too) fails, so it is listed.
+    assert list_gets(server) == LISTED
+    assert advice(run.recommendations)[-1] == ("gpu-03", "comfyui-blocked", "1.1.0")
+    assert full_lists(server, run) == run.recommendations

@@ -68,6 +68,18 @@ def test_kinds_and_registries_are_kept_apart(tmp_path: Path) -> None:
     assert (store.count_of(URL, "a"), store.count_of(URL, "c"), store.problem) == (2, 0, None)
 
 
+def test_many_keys_are_read_at_once_in_the_order_asked(tmp_path: Path) -> None:
+    store = EntryStore(tmp_path)
+    store.write(URL, "a", [(f"k{i}", WHEN, i) for i in range(1_200)])
+    store.write(URL, "b", [("k7", WHEN, "other kind")])
+    asked = [f"k{i}" for i in reversed(range(1_300))] + ["k7", "K7"]
+
+    read = store.read(URL, "a", asked)
+
+    assert list(read) == [f"k{i}" for i in reversed(range(1_200))]
+    assert all(read[f"k{i}"] == (WHEN, i) for i in range(1_200))
+
+
 def test_a_newer_format_is_refused_and_left_as_it_is(tmp_path: Path) -> None:
     EntryStore(tmp_path).write(URL, "a", [("k", WHEN, 1)])
     with closing(sqlite3.connect(tmp_path / CACHE_FILE)) as db:
