@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from operator import attrgetter
 from typing import TypeVar, cast
 
 from packaging.utils import NormalizedName
@@ -25,11 +26,38 @@ from audit.dependencies.host import findings_of_first
 from audit.dependencies.judge import Installed, index_installed, pack_lines
 from audit.dependencies.markers import marker_facts
 from audit.dependencies.variants import family_of
-from audit.model import AuditedEntry, Environment, Finding, Found, ManifestEntry, NodeVersion
+from audit.model import (
+    AuditedEntry,
+    EntrySource,
+    Environment,
+    Finding,
+    Found,
+    ManifestEntry,
+    NodeVersion,
+)
+from audit.model.tagging import replaced
 
 __all__ = ["CandidateJudge", "Judgement", "clean"]
 
 _A = TypeVar("_A")
+#: An entry without pack files, for reading a candidate's own lines.
+_NO_ENTRY = ManifestEntry("", "", None, EntrySource.REGISTRY, "")
+#: What of a candidate's entry its checks read (it has no pack files of its own: those belong
+#: to the installed version).
+_ENTRY_FACTS = attrgetter(
+    "node_id", "version", "source", "url", "hash", "disabled", "registry_pack"
+)
+#: What of an environment a judgement reads, but for the installed packages.
+_ENV_FACTS = attrgetter(
+    "os",
+    "accelerators",
+    "comfyui_version",
+    "frontend_version",
+    "target_comfyui",
+    "target_frontend",
+    "python_version",
+    "installed_partial",
+)
 #: Longest piece of registry text quoted in a phrase.
 _MAX_QUOTE = 80
 _CONFLICT = "dependency.conflict"
@@ -90,6 +118,7 @@ class CandidateJudge:
         self._installed_keys: dict[int, tuple[object, Installed | None]] = {}
         self._alone_seen: dict[tuple[object, ...], tuple[Finding, ...]] = {}
         self._answers: dict[object, object] = {}
+        self._judgements: dict[tuple[object, ...], Judgement] = {}
         self._host_demands: dict[str, HostDemands] = {}
 
     def remembered(self, key: Hashable, answer: Callable[[], _A]) -> _A:
@@ -144,10 +173,45 @@ class CandidateJudge:
             which the candidate must then be shown to be free of.
         """
         entry = _candidate_entry(installed.entry, candidate)
-        dependencies = self._dependencies(installed, entry, candidate, env)
+        mine = PackRequirements(entry, candidate.dependencies)
+        names = _names_required(candidate.dependencies)
+        involvement = self._demands(entry.host, env).involvement(mine, installed.entry)
+        held = any(f.check == _CLASH for f in installed.findings)
+        if involvement is None:
+            dependencies = self._among_others(installed, mine, env, names)
+            return self._judged(entry, candidate, env, dependencies, held, must_clear_conflict)
+        # NOTE: hosts of one image ask the same question of a candidate: what decides the answer
+        # is the entry, the candidate, the environment's facts, the installed packages it names
+        # and what the other packs add (`with_others`), never which host asks.
+        key = (
+            _ENTRY_FACTS(entry),
+            id(candidate),  # NOTE: alive while the judge is: the run's version lists hold it.
+            _ENV_FACTS(env),
+            self._installed_seen(env.installed, set(names)),
+            involvement,
+            held,
+            must_clear_conflict,
+        )
+        judgement = self._judgements.get(key)
+        if judgement is None:
+            alone = self._alone(mine, candidate, env, names)
+            dependencies = with_others(alone, involvement, mine)
+            judgement = self._judged(entry, candidate, env, dependencies, held, must_clear_conflict)
+            self._judgements[key] = judgement
+        return judgement
+
+    def _judged(
+        self,
+        entry: ManifestEntry,
+        candidate: NodeVersion,
+        env: Environment,
+        dependencies: Sequence[Finding],
+        clash_held: bool,
+        must_clear_conflict: bool,
+    ) -> Judgement:
         installs = [f for f in dependencies if f.check in _INSTALLS]
         # NOTE: a variant clash the installed version has already is no fault of the candidate's.
-        not_held = {*_INSTALLS, *(f.check for f in installed.findings if f.check == _CLASH)}
+        not_held = {*_INSTALLS, *((_CLASH,) if clash_held else ())}
         found = [
             *self._evaluate(entry, candidate, env),
             *(f for f in dependencies if f.check not in not_held),
@@ -167,29 +231,6 @@ class CandidateJudge:
             findings = self._evaluated[key] = checks.evaluate(entry, Found(candidate), env).findings
         # NOTE: a judgement reads what a finding says, never its host: shared as they are.
         return findings
-
-    def _dependencies(
-        self,
-        installed: AuditedEntry,
-        entry: ManifestEntry,
-        candidate: NodeVersion,
-        env: Environment,
-    ) -> list[Finding]:
-        """The candidate's own dependency findings on the host, among its other packs as
-        installed: its conflicts (with them or itself), lines that are no requirement,
-        compromised releases, variant clashes, and what it needs installed.
-
-        Its findings alone depend on nothing else of the host; what the other packs add is
-        decided from their ranges (`audit.dependencies.demands`), since a conflict is over one
-        distribution and a clash within one family.
-        """
-        mine = PackRequirements(entry, candidate.dependencies)
-        wanted = _distributions(mine)
-        names = _seen_names(frozenset(wanted))
-        involvement = self._demands(entry.host, env).involvement(mine, installed.entry)
-        if involvement is None:
-            return self._among_others(installed, mine, env, names)
-        return with_others(self._alone(mine, candidate, env, names), involvement, mine)
 
     def _among_others(
         self,
@@ -270,7 +311,15 @@ def _distributions(pack: PackRequirements) -> set[str]:
 
 def _candidate_entry(entry: ManifestEntry, candidate: NodeVersion) -> ManifestEntry:
     # NOTE: what the pack's files declare belongs to the installed version, not the candidate.
-    return replace(entry, version=candidate.version, declared=None, requirements=None, problem=None)
+    changes = {"version": candidate.version, "declared": None, "requirements": None}
+    return replaced(entry, **changes, problem=None)
+
+
+@functools.lru_cache(maxsize=4096)
+def _names_required(dependencies: tuple[str, ...] | None) -> tuple[NormalizedName, ...]:
+    """What a candidate listing ``dependencies`` (the registry's lines, its only ones) requires,
+    with the members of their variant families, sorted."""
+    return _seen_names(frozenset(_distributions(PackRequirements(_NO_ENTRY, dependencies))))
 
 
 def _phrase(finding: Finding) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -34,9 +35,15 @@ def test_on_host_tags_every_finding() -> None:
     assert tagged == (dataclasses.replace(_FINDING, host="render-02"),) * 2
 
 
-def test_findings_are_plain_frozen_dataclasses() -> None:
+@pytest.mark.parametrize("cls", [Finding, ManifestEntry], ids=lambda c: c.__name__)
+def test_copied_classes_are_plain_frozen_dataclasses(cls: type) -> None:
     # NOTE: what makes copying the fields the same as `dataclasses.replace`.
-    assert not hasattr(Finding, "__post_init__")
-    assert not hasattr(Finding, "__slots__")
-    assert Finding.__dataclass_params__.frozen  # type: ignore[attr-defined]
-    assert not [v for v in vars(Finding).values() if isinstance(v, functools.cached_property)]
+    assert not hasattr(cls, "__post_init__")
+    assert not hasattr(cls, "__slots__")
+    assert cls.__dataclass_params__.frozen  # type: ignore[attr-defined]
+    assert not [v for v in vars(cls).values() if isinstance(v, functools.cached_property)]
+
+
+def test_replaced_entry_equals_replace() -> None:
+    changes: dict[str, object] = {"version": "2.0.0", "declared": None, "problem": None}
+    assert replaced(_ENTRY, **changes) == dataclasses.replace(_ENTRY, **changes)  # type: ignore[arg-type]
