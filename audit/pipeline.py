@@ -30,7 +30,7 @@ from audit.model import (
     NodeKey,
     Severity,
 )
-from audit.model.tagging import on_host
+from audit.model.tagging import on_host, replaced
 from audit.policy import Policy
 from audit.registry import NodeLookup, Registry, VersionLister
 from audit.registry.padded import lookup_padded
@@ -319,7 +319,7 @@ def _attach(
     attached = []
     for a in audited:
         mine = extra.pop((a.entry.host, a.entry.node_id, a.entry.version), [])
-        attached.append(replace(a, findings=(*a.findings, *mine)) if mine else a)
+        attached.append(replaced(a, findings=(*a.findings, *mine)) if mine else a)
     return tuple(attached)
 
 

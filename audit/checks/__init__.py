@@ -28,6 +28,7 @@ from audit.model import (
     Severity,
     When,
 )
+from audit.model.tagging import replaced
 
 __all__ = ["CHECKS", "Evaluation", "evaluate", "evaluation_key"]
 
@@ -74,7 +75,7 @@ def evaluate(
     evaluation = _evaluate(entry, result, env)
     if node is not None and entry.problem is None:
         found = (*evaluation.findings, *pack.check_node(entry, node))
-        evaluation = replace(evaluation, findings=found)
+        evaluation = replaced(evaluation, findings=found)
     if entry.disabled:
         # A disabled pack does not run: what is wrong with it is worth knowing, not failing on;
         # but a banned pack on disk is still malware.
@@ -82,7 +83,7 @@ def evaluate(
             f if f.check in pack.BAN_CHECKS else replace(f, severity=Severity.INFO)
             for f in evaluation.findings
         )
-        return replace(evaluation, findings=quiet)
+        return replaced(evaluation, findings=quiet)
     return evaluation
 
 
@@ -130,7 +131,7 @@ def _evaluate(entry: ManifestEntry, result: LookupResult | None, env: Environmen
     # The registry knows nothing of this pack: what its own pyproject declares is the best we
     # have, and the findings say it came from the pack, not from the registry.
     local = _compatibility_checks(entry, entry.declared, env, FindingSource.LOCAL)
-    return replace(local, findings=findings + local.findings)
+    return replaced(local, findings=findings + local.findings)
 
 
 def _registry_checks(
@@ -141,7 +142,7 @@ def _registry_checks(
         *(check(entry, node_version, env) for check in _CHECKS),
     )
     compatibility = _compatibility_checks(entry, node_version, env, FindingSource.REGISTRY)
-    return replace(compatibility, findings=(*general, *compatibility.findings))
+    return replaced(compatibility, findings=(*general, *compatibility.findings))
 
 
 def _compatibility_checks(
@@ -157,8 +158,11 @@ def _compatibility_checks(
 
 
 def _from(source: FindingSource, findings: Iterable[Finding]) -> Iterator[Finding]:
+    if source is FindingSource.REGISTRY:
+        yield from findings  # NOTE: what the checks say already
+        return
     for f in findings:
-        yield replace(f, source=source) if f.source is FindingSource.REGISTRY else f
+        yield replaced(f, source=source) if f.source is FindingSource.REGISTRY else f
 
 
 def _compatibility(

@@ -14,11 +14,13 @@ _T = TypeVar("_T")
 
 
 def replaced(value: _T, **changes: object) -> _T:
-    """Return ``dataclasses.replace(value, **changes)`` for a `Finding` or a `ManifestEntry`.
+    """Return ``dataclasses.replace(value, **changes)`` for a frozen dataclass without
+    ``__post_init__``, slots or cached properties (`Finding`, `ManifestEntry`,
+    `AuditedEntry`, the checks' `Evaluation`).
 
     NOTE: the fields are copied rather than passed through ``__init__`` again; that is the
-    same value only because these classes have no ``__post_init__``, slots or cached
-    properties (the tests compare it with `dataclasses.replace`).
+    same value only for such classes (the tests check those it is used on, and compare it
+    with `dataclasses.replace`).
     """
     copy = object.__new__(type(value))
     vars(copy).update(vars(value))

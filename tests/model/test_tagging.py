@@ -9,7 +9,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from audit.model import EntrySource, Finding, FindingSource, ManifestEntry, Severity
+from audit.checks import Evaluation
+from audit.model import (
+    AuditedEntry,
+    EntrySource,
+    Finding,
+    FindingSource,
+    ManifestEntry,
+    Severity,
+)
 from audit.model.tagging import on_host, replaced
 
 _FINDING = Finding(
@@ -35,7 +43,9 @@ def test_on_host_tags_every_finding() -> None:
     assert tagged == (dataclasses.replace(_FINDING, host="render-02"),) * 2
 
 
-@pytest.mark.parametrize("cls", [Finding, ManifestEntry], ids=lambda c: c.__name__)
+@pytest.mark.parametrize(
+    "cls", [Finding, ManifestEntry, AuditedEntry, Evaluation], ids=lambda c: c.__name__
+)
 def test_copied_classes_are_plain_frozen_dataclasses(cls: type) -> None:
     # NOTE: what makes copying the fields the same as `dataclasses.replace`.
     assert not hasattr(cls, "__post_init__")
