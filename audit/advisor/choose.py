@@ -270,6 +270,7 @@ def _advise_one(
     versions = listing if isinstance(listing, Failed) else tuple(map(id, listing))
     return judge.remembered(
         (id(audited), versions, allow_prerelease),
+        (audited, listing),
         lambda: _answer(audited, listing, env, judge, allow_prerelease),
     )
 

@@ -117,16 +117,18 @@ class CandidateJudge:
         self._by_distribution: dict[str, dict[str, list[AuditedEntry]]] = {}
         self._installed_keys: dict[int, tuple[object, Installed | None]] = {}
         self._alone_seen: dict[tuple[object, ...], tuple[Finding, ...]] = {}
-        self._answers: dict[object, object] = {}
-        self._judgements: dict[tuple[object, ...], Judgement] = {}
+        self._answers: dict[object, tuple[object, object]] = {}
+        self._judgements: dict[tuple[object, ...], tuple[NodeVersion, Judgement]] = {}
         self._host_demands: dict[str, HostDemands] = {}
 
-    def remembered(self, key: Hashable, answer: Callable[[], _A]) -> _A:
+    def remembered(self, key: Hashable, named: object, answer: Callable[[], _A]) -> _A:
         """``answer()``, asked once per ``key`` while this judge lives: its callers ask some
-        questions twice. ``key`` must say everything the answer depends on."""
+        questions twice. ``key`` must say everything the answer depends on; ``named`` holds
+        the objects it names by identity, kept alive with the answer so that no other object
+        can take their identity meanwhile."""
         if key not in self._answers:
-            self._answers[key] = answer()
-        return cast("_A", self._answers[key])
+            self._answers[key] = (named, answer())
+        return cast("_A", self._answers[key][1])
 
     def _installed_index(self, installed: Mapping[str, str | None] | None) -> Installed | None:
         """The installed packages by canonical name, indexed once per host's mapping."""
@@ -185,19 +187,20 @@ class CandidateJudge:
         # and what the other packs add (`with_others`), never which host asks.
         key = (
             _ENTRY_FACTS(entry),
-            id(candidate),  # NOTE: alive while the judge is: the run's version lists hold it.
+            id(candidate),  # NOTE: kept alive with the judgement, so the identity stays its own
             _ENV_FACTS(env),
             self._installed_seen(env.installed, set(names)),
             involvement,
             held,
             must_clear_conflict,
         )
-        judgement = self._judgements.get(key)
-        if judgement is None:
-            alone = self._alone(mine, candidate, env, names)
-            dependencies = with_others(alone, involvement, mine)
-            judgement = self._judged(entry, candidate, env, dependencies, held, must_clear_conflict)
-            self._judgements[key] = judgement
+        remembered = self._judgements.get(key)
+        if remembered is not None:
+            return remembered[1]
+        alone = self._alone(mine, candidate, env, names)
+        dependencies = with_others(alone, involvement, mine)
+        judgement = self._judged(entry, candidate, env, dependencies, held, must_clear_conflict)
+        self._judgements[key] = (candidate, judgement)
         return judgement
 
     def _judged(
