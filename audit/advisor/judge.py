@@ -1,8 +1,9 @@
 """Judge one candidate version of an installed pack with the audit's own checks.
 
 A candidate is the installed entry with another version: `audit.checks.evaluate` runs on it in
-the host's environment, and the dependency audit runs on the host with the candidate in the
-installed version's place (only the packs sharing its distributions take part). Any finding at
+the host's environment, and its dependency findings are those the host's audit would give it in
+the installed version's place: its own, plus what the other packs' ranges add
+(`audit.dependencies.demands`). Any finding at
 warning or above counts against it, at its default severity: a policy file speaks about what is
 installed, never about candidates. What counts is said in short phrases, which become
 ``blocked_by``; requirements the move would newly install or upgrade are listed, not counted.
@@ -104,7 +105,8 @@ class Judgement:
 
 class CandidateJudge:
     """Judges candidate versions for the entries of one run, evaluating the checks once per
-    distinct pack, version and environment (a fleet costs versions, not hosts).
+    distinct pack, version and environment, and making each judgement once for every host
+    that asks the same question (a fleet costs distinct questions, not hosts).
 
     :param audited: every entry of the run, for the dependency audit of each host.
     """
