@@ -406,6 +406,41 @@ def test_a_candidate_that_would_start_a_conflict_does_not_qualify() -> None:
     assert recommendation.recommended_version == "1.5.0"
 
 
+def test_a_candidate_another_folder_holds_already_is_judged_among_all_the_packs() -> None:
+    twin = (
+        entry("pack-a", "1.3.0", line=3),
+        node_version("pack-a", "1.3.0", dependencies=["numpy<2"]),
+    )
+    versions = listing([record("pack-a", "1.3.0", dependencies=["numpy<2"])])
+    audited = installed(
+        [
+            (entry("pack-a", "1.0.0"), node_version("pack-a", "1.0.0", dependencies=["numpy<1"])),
+            (entry("pack-b", "1.0.0"), node_version("pack-b", "1.0.0", dependencies=["numpy>=2"])),
+            twin,
+        ]
+    )
+    (recommendation, *_) = advise(audited, {"pack-a": versions}, {HOST: ENV})
+    assert recommendation.version == "1.0.0"
+    assert recommendation.blocked_by == (
+        "every Active version conflicts with other packs over numpy",
+    )
+
+
+def test_a_candidate_requiring_another_member_of_a_family_the_host_requires_clashes() -> None:
+    audited = installed(
+        [
+            (entry("comfyui-foo", "1.0.0"), node_version("comfyui-foo", "1.0.0", status="banned")),
+            (
+                entry("pack-b", "1.0.0"),
+                node_version("pack-b", "1.0.0", dependencies=["onnxruntime"]),
+            ),
+        ]
+    )
+    versions = listing([record("comfyui-foo", "2.0.0", dependencies=["onnxruntime-gpu"])])
+    (recommendation,) = advise(audited, {"comfyui-foo": versions}, {HOST: ENV})
+    assert recommendation.blocked_by == ("every Active version has dependency.variant-clash",)
+
+
 def test_doctests() -> None:
     for module in (audit.advisor.interface, audit.advisor.judge):
         assert doctest.testmod(module).failed == 0
