@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from audit.environment import machine as this_machine
+import audit.environment.machine as this_machine
 from audit.environment.comfyui import comfyui_version, frontend_version
 from audit.environment.interpreter import query_interpreter
 from audit.environment.profile import override
