@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Sequence
-from dataclasses import replace
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from audit import terminal
 from audit.cli.audit_options import (
     advice_options,
     input_options,
@@ -18,14 +14,13 @@ from audit.cli.audit_options import (
     pop_inputs,
     threshold,
 )
-from audit.cli.core import check_outputs, cli, error, warn, write_atomically
+from audit.cli.core import check_outputs, cli, warn
 from audit.cli.options import json_option, node_map_option, workflow_option
 from audit.cli.progress import progress_for
 from audit.cli.registry_options import pop_registry, registry_options
-from audit.errors import ExitCode, ReportError
+from audit.cli.run_reports import write_reports
 from audit.inputs import RegistrySettings, policy_rules
 from audit.lazy import preload, without
-from audit.model import AuditRun
 from audit.policy import resolve_fail_on
 
 if TYPE_CHECKING:
@@ -133,7 +128,7 @@ def run(
     warn(settings.stale_warning(source))
     # NOTE: the writers hand pyarrow no pandas objects, so it need not load pandas (0.2 s).
     with without("pandas"):
-        return _report(audit_run, output, prometheus, markdown, as_json=as_json, quiet=quiet)
+        return write_reports(audit_run, output, prometheus, markdown, as_json=as_json, quiet=quiet)
 
 
 def _baseline(path: str | None) -> Baseline | None:
@@ -178,45 +173,3 @@ def _preloading_reports(progress: Progress) -> Progress:
         progress(stage, done, total)
 
     return report
-
-
-def _report(
-    audit_run: AuditRun,
-    output: str,
-    prometheus: str | None,
-    markdown: str | None,
-    *,
-    as_json: bool,
-    quiet: bool,
-) -> int:
-    """Write the run folder and the extra outputs; print the findings and the summary; the
-    exit code."""
-    # NOTE: imported here so that --help and scan never load pandas or pyarrow.
-    from audit import report
-
-    extras = ((prometheus, report.prometheus_text), (markdown, report.markdown_summary))
-    wanted = [(path, render) for path, render in extras if path]
-    # NOTE: written before run.json, so that its exit_code is the one this process exits with.
-    audit_run = _write_extras(audit_run, wanted)
-    run_dir = report.write_run(audit_run, output)
-    if as_json:
-        click.echo(report.findings_json(audit_run), nl=False)
-    if not quiet:
-        terminal.echo(report.render_summary(audit_run, run_dir), err=as_json)
-    return audit_run.exit_code
-
-
-def _write_extras(
-    audit_run: AuditRun, extras: Sequence[tuple[str, Callable[[AuditRun], str]]]
-) -> AuditRun:
-    """Write the extra outputs; one that fails is named and counts like a failed lookup."""
-    failed = False
-    for path, render in extras:
-        try:
-            write_atomically(Path(path), render(audit_run))
-        except ReportError as e:
-            error(str(e))
-            failed = True
-    if failed and audit_run.exit_code == 0:
-        return replace(audit_run, exit_code=ExitCode.INCOMPLETE)
-    return audit_run
