@@ -19,19 +19,16 @@ from audit.model import (
     ID_PATTERN,
     VERSION_PATTERN,
     Failed,
-    Found,
-    Invalid,
     LookupResult,
     NodeAnswer,
     NodeKey,
-    NotFound,
 )
+from audit.registry.answers import Answers, bulk_items, get_result, http_reason, match_bulk
 from audit.registry.credentials import Token
 from audit.registry.interface import (
     DEFAULT_BASE_URL,
     Fetched,
     FetchedVersions,
-    Pair,
     VersionListing,
     distinct,
 )
@@ -44,12 +41,10 @@ from audit.registry.node_http import (
 )
 from audit.registry.node_versions import parse_version_list
 from audit.registry.nodes import FetchedNode, distinct_ids
-from audit.registry.parse import parse_node_version
 from audit.registry.streaming import AskVersions, answered
 from audit.registry.transport import (
     Failure,
     NotJson,
-    Outcome,
     Reply,
     RequestCounter,
     RequestStats,
@@ -64,8 +59,6 @@ BULK_PATH = "/bulk/nodes/versions"
 _LIST_WORKERS_PER_SLOT = 2
 #: Statuses by which a server says it has no bulk route at all (rather than no such pairs).
 _NO_BULK_ROUTE = frozenset({404, 405, 501})
-
-_Answers = dict[Pair, Fetched]
 
 
 class HttpRegistry:
@@ -144,7 +137,7 @@ class HttpRegistry:
     def fetch(self, keys: Sequence[NodeKey]) -> dict[NodeKey, Fetched]:
         """See `RecordSource.fetch`."""
         unique = distinct(keys)
-        answers: _Answers = {p: Fetched(_UNSAFE) for p, k in unique.items() if not _is_safe(k)}
+        answers: Answers = {p: Fetched(_UNSAFE) for p, k in unique.items() if not _is_safe(k)}
         wanted = [k for k in unique.values() if _is_safe(k)]
         chunks = [wanted[i : i + self._chunk_size] for i in range(0, len(wanted), self._chunk_size)]
         with (
@@ -282,7 +275,7 @@ class HttpRegistry:
 
     def _bulk(
         self, transport: Transport, chunk: Sequence[NodeKey]
-    ) -> tuple[_Answers, list[NodeKey]]:
+    ) -> tuple[Answers, list[NodeKey]]:
         """Ask for one chunk in one request; return the answers and the keys left open."""
         if self._bulk_absent.is_set():
             return {}, list(chunk)
@@ -290,16 +283,16 @@ class HttpRegistry:
         outcome = transport.send("POST", self._base + BULK_PATH, body)
         if isinstance(outcome, Reply) and outcome.status in _NO_BULK_ROUTE:
             self._bulk_absent.set()
-        items = _bulk_items(outcome)
+        items = bulk_items(outcome)
         if items is None:
             return {}, list(chunk)
-        answers = _match(chunk, items, datetime.now(UTC))
+        answers = match_bulk(chunk, items, datetime.now(UTC))
         return answers, [k for k in chunk if k.normalized not in answers]
 
     def _get(self, transport: Transport, key: NodeKey) -> Fetched:
         node, version = quote(key.node_id, safe=""), quote(key.version, safe="")
         outcome = transport.send("GET", f"{self._base}/nodes/{node}/versions/{version}")
-        return _get_result(outcome, key)
+        return get_result(outcome, key)
 
     def _versions_of(self, transport: Transport, node_id: str) -> FetchedVersions:
         outcome = transport.send("GET", f"{self._base}/nodes/{quote(node_id, safe='')}/versions")
@@ -311,7 +304,7 @@ class HttpRegistry:
             return parse_version_list(node_id, outcome.payload, datetime.now(UTC))
         if outcome.status == 404:
             return FetchedVersions((), (), datetime.now(UTC))
-        return FetchedVersions(Failed(_http_reason(outcome)))
+        return FetchedVersions(Failed(http_reason(outcome)))
 
 
 _UNSAFE = Failed("not looked up: the id or version is not safe to put in a URL")
@@ -333,88 +326,3 @@ def _is_safe(key: NodeKey) -> bool:
     # (HTTP clients drop a `..` segment).
     id_ok = ID_PATTERN.fullmatch(key.node_id) is not None
     return id_ok and VERSION_PATTERN.fullmatch(key.version) is not None
-
-
-def _bulk_items(outcome: Outcome) -> list[object] | None:
-    """The items of a valid bulk answer, or ``None`` when the whole chunk must be asked again."""
-    if not (isinstance(outcome, Reply) and outcome.status == 200):
-        return None
-    payload = outcome.payload
-    if not isinstance(payload, dict) or not isinstance(payload.get("node_versions"), list):
-        return None
-    items: list[object] = payload["node_versions"]
-    return items
-
-
-def _match(chunk: Sequence[NodeKey], items: list[object], fetched_at: datetime) -> _Answers:
-    """Pair bulk items with the keys asked; the first item for a pair decides it."""
-    asked = {key.normalized: key for key in chunk}
-    answers: _Answers = {}
-    decided: set[Pair] = set()
-    for item in items:
-        if not isinstance(item, dict):
-            continue
-        pair = _item_pair(item)
-        if pair is None or pair not in asked or pair in decided:
-            continue
-        decided.add(pair)
-        result = _item_result(item, asked[pair], fetched_at)
-        if result is not None:
-            answers[pair] = result
-    return answers
-
-
-def _item_pair(item: dict[str, object]) -> Pair | None:
-    identifier = item.get("identifier")
-    if not isinstance(identifier, dict):
-        return None
-    node_id, version = identifier.get("node_id"), identifier.get("version")
-    if not (isinstance(node_id, str) and isinstance(version, str)):
-        return None
-    return (node_id.lower(), version)
-
-
-def _item_result(item: dict[str, object], key: NodeKey, fetched_at: datetime) -> Fetched | None:
-    """The answer a bulk item gives, or ``None`` when the per-version GET must decide."""
-    status = item.get("status")
-    if status == "not_found":
-        return Fetched(NotFound(fetched_at=fetched_at))
-    if status == "success" and item.get("node_version") is not None:
-        return _record_result(item["node_version"], key, fetched_at)
-    return None
-
-
-def _get_result(outcome: Outcome, key: NodeKey) -> Fetched:
-    if isinstance(outcome, Failure):
-        return Fetched(Failed(outcome.reason))
-    if isinstance(outcome, NotJson):
-        return Fetched(Invalid(f"not JSON: {outcome.detail}"))
-    if outcome.status == 200:
-        return _record_result(outcome.payload, key, datetime.now(UTC))
-    if outcome.status == 404:
-        return Fetched(NotFound(fetched_at=datetime.now(UTC)))
-    return Fetched(Failed(_http_reason(outcome)))
-
-
-def _record_result(payload: object, key: NodeKey, fetched_at: datetime) -> Fetched:
-    """Parse a record the registry sent for ``key``; a record for another pair is invalid.
-
-    NOTE: a 200 without ``node_id`` is not filled in from the key: an error page served as
-    JSON (``{"error": ...}``) would otherwise pass for a clean record with nothing to check.
-    """
-    parsed = parse_node_version(payload, fetched_at=fetched_at)
-    if isinstance(parsed, Invalid):
-        return Fetched(parsed)
-    if parsed.key.normalized != key.normalized:
-        return Fetched(Invalid(f"the registry answered with {parsed.key} when asked for {key}"))
-    assert isinstance(payload, dict)  # NOTE: parse_node_version accepts nothing else
-    return Fetched(Found(parsed), payload)
-
-
-def _http_reason(reply: Reply) -> str:
-    """``HTTP 403``, plus the server's one-line message when it sent one."""
-    payload = reply.payload
-    message = payload.get("message") if isinstance(payload, dict) else None
-    if isinstance(message, str) and message.strip():
-        return f"HTTP {reply.status}: {' '.join(message.split())[:200]}"
-    return f"HTTP {reply.status}"
