@@ -25,6 +25,7 @@ from audit.report import (
     REQUIREMENTS_SCHEMA,
     WORKFLOWS_SCHEMA,
 )
+from tests.fresh import cli_lines
 from tests.registry_nodes import node_record
 from tests.registry_server import BULK_PATH, RegistryServer, node_version_record
 from tests.report.test_write import FILES as RUN_FILES
@@ -445,13 +446,6 @@ def test_every_command_and_option_has_help(command: click.Command) -> None:
             assert param.help, f"{command.name} {param.opts} has no help"
 
 
-def _python(*code: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "-c", "\n".join(code)], capture_output=True, text=True, check=True
-    )
-    return done.stdout
-
-
 _HEAVY = {"pandas", "pyarrow", "requests", "urllib3"}
 """What start-up must not load: the report writers' and the HTTP stack's libraries."""
 
@@ -466,16 +460,8 @@ def test_help_and_scan_do_not_import_pandas_pyarrow_or_requests(
 ) -> None:
     (tmp_path / "custom_nodes").mkdir()
     argv = [arg.format(install=tmp_path) for arg in command]
-    out = _python(
-        "import sys",
-        "from audit.cli import cli",
-        "try:",
-        f"    cli.main({argv!r}, prog_name='comfy-audit')",
-        "except SystemExit:",
-        "    pass",
-        f"print(sorted(set({sorted(_HEAVY)!r}) & set(sys.modules)))",
-    )
-    assert out.splitlines()[-1] == "[]"
+    lines = cli_lines(argv, f"print(sorted(set({sorted(_HEAVY)!r}) & set(sys.modules)))")
+    assert lines[-1] == "[]"
 
 
 def test_a_run_writes_its_reports_without_loading_pandas(
@@ -484,19 +470,14 @@ def test_a_run_writes_its_reports_without_loading_pandas(
     manifest = write("render-01.json", json.dumps(SNAPSHOT))
     out = tmp_path / "out"
     argv = ["run", str(manifest), "--registry", str(mirror), "-o", str(out), "-q", *MACHINE]
-    printed = _python(
-        "import sys",
-        "from audit.cli import cli",
-        "try:",
-        f"    cli.main({argv!r}, prog_name='comfy-audit')",
-        "except SystemExit as exit:",
-        "    print(exit.code)",
+    printed = cli_lines(
+        argv,
         "print(sorted({'pandas', 'pyarrow'} & set(sys.modules)))",
         "import pandas, pathlib",  # NOTE: and pandas still loads after the run
         f"(nodes,) = pathlib.Path({str(out)!r}).glob('*/nodes.parquet')",
         "print(len(pandas.read_parquet(nodes)))",
     )
-    assert printed.splitlines()[-3:] == ["1", "['pyarrow']", "7"]
+    assert printed[-3:] == ["1", "['pyarrow']", "7"]
 
 
 _READERS = {"yaml", "email.parser", "audit.manifest.reader", "audit.environment.installation"}
@@ -509,16 +490,8 @@ _READERS = {"yaml", "email.parser", "audit.manifest.reader", "audit.environment.
     ids=lambda argv: "-".join(argv),
 )
 def test_help_does_not_import_the_readers(command: list[str]) -> None:
-    out = _python(
-        "import sys",
-        "from audit.cli import cli",
-        "try:",
-        f"    cli.main({command!r}, prog_name='comfy-audit')",
-        "except SystemExit:",
-        "    pass",
-        f"print(sorted(set({sorted(_READERS)!r}) & set(sys.modules)))",
-    )
-    assert out.splitlines()[-1] == "[]"
+    lines = cli_lines(command, f"print(sorted(set({sorted(_READERS)!r}) & set(sys.modules)))")
+    assert lines[-1] == "[]"
 
 
 def test_python_dash_m_prints_the_version() -> None:

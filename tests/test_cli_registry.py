@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -14,6 +12,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from audit.cli import cli
+from tests.fresh import cli_lines
 from tests.registry_server import (
     BULK_PATH,
     LoggedRequest,
@@ -86,19 +85,8 @@ def test_a_warm_run_loads_neither_requests_nor_pandas(
     assert invoke(*args, "-o", tmp_path / "cold").exit_code == 1
     server.clear_log()
     argv = [str(a) for a in [*args, "-o", tmp_path / "warm"]]
-    code = [
-        "import sys",
-        "from audit.cli import cli",
-        "try:",
-        f"    cli.main({argv!r}, prog_name='comfy-audit')",
-        "except SystemExit as exit:",
-        "    print(exit.code)",
-        "print(sorted({'pandas', 'requests', 'urllib3'} & set(sys.modules)))",
-    ]
-    done = subprocess.run(
-        [sys.executable, "-c", "\n".join(code)], capture_output=True, text=True, check=True
-    )
-    assert done.stdout.splitlines()[-2:] == ["1", "[]"]
+    printed = cli_lines(argv, "print(sorted({'pandas', 'requests', 'urllib3'} & set(sys.modules)))")
+    assert printed[-2:] == ["1", "[]"]
     assert server.paths() == []
     assert findings(tmp_path / "cold") == findings(tmp_path / "warm")
 

@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
 
 import pytest
 
 from audit import lazy
-
-
-def _python(*code: str) -> list[str]:
-    done = subprocess.run(
-        [sys.executable, "-c", "\n".join(code)], capture_output=True, text=True, check=True
-    )
-    return done.stdout.splitlines()
+from tests.fresh import python_lines
 
 
 def test_without_refuses_the_package_and_only_within_the_block() -> None:
-    assert _python(
+    assert python_lines(
         "import sys",
         "from audit.lazy import without",
         "finders = len(sys.meta_path)",
@@ -33,7 +26,7 @@ def test_without_refuses_the_package_and_only_within_the_block() -> None:
 
 
 def test_without_lets_pyarrow_build_tables_without_pandas() -> None:
-    assert _python(
+    assert python_lines(
         "import sys",
         "import pyarrow as pa",
         "from audit.lazy import without",
@@ -52,7 +45,7 @@ def test_without_leaves_a_package_loaded_already_alone() -> None:
 
 
 def test_preload_imports_in_a_thread_of_its_own() -> None:
-    assert _python(
+    assert python_lines(
         "import sys, threading",
         "from audit.lazy import preload",
         "thread = preload('audit.versions')",
