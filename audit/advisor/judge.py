@@ -41,6 +41,9 @@ from audit.model.tagging import replaced
 __all__ = ["CandidateJudge", "Judgement", "clean"]
 
 _A = TypeVar("_A")
+_Seen = tuple[tuple[str, tuple[str, str | None] | None], ...] | None
+"""The installed packages of some names, each with what is installed (``None``: nothing);
+``None`` when the host's installed packages are unknown."""
 #: An entry without pack files, for reading a candidate's own lines.
 _NO_ENTRY = ManifestEntry("", "", None, EntrySource.REGISTRY, "")
 #: What of a candidate's entry its checks read (it has no pack files of its own: those belong
@@ -143,15 +146,13 @@ class CandidateJudge:
         return kept[1]
 
     def _installed_seen(
-        self, installed: Mapping[str, str | None] | None, wanted: set[str]
-    ) -> tuple[tuple[str, tuple[str, str | None] | None], ...] | None:
-        """What of the installed packages a candidate's own findings can depend on: the
-        distributions it requires and the members of their variant families. Hosts that differ
-        only elsewhere share its dependency audit."""
+        self, installed: Mapping[str, str | None] | None, names: tuple[NormalizedName, ...]
+    ) -> _Seen:
+        """What of the installed packages a candidate's own findings can depend on: those of
+        ``names``, the distributions it requires and the members of their variant families.
+        Hosts that differ only elsewhere share its dependency audit."""
         index = self._installed_index(installed)
-        if index is None:
-            return None
-        return tuple((name, index.get(name)) for name in _seen_names(frozenset(wanted)))
+        return None if index is None else tuple((name, index.get(name)) for name in names)
 
     def _requiring(self, host: str, distributions: set[str]) -> list[AuditedEntry]:
         """The host's packs that require any of ``distributions``."""
@@ -187,11 +188,12 @@ class CandidateJudge:
         # NOTE: hosts of one image ask the same question of a candidate: what decides the answer
         # is the entry, the candidate, the environment's facts, the installed packages it names
         # and what the other packs add (`with_others`), never which host asks.
+        seen = self._installed_seen(env.installed, names)
         key = (
             _ENTRY_FACTS(entry),
             id(candidate),  # NOTE: kept alive with the judgement, so the identity stays its own
             _ENV_FACTS(env),
-            self._installed_seen(env.installed, set(names)),
+            seen,
             involvement,
             held,
             must_clear_conflict,
@@ -199,7 +201,7 @@ class CandidateJudge:
         remembered = self._judgements.get(key)
         if remembered is not None:
             return remembered[1]
-        alone = self._alone(mine, candidate, env, names)
+        alone = self._alone(mine, candidate, env, names, seen)
         dependencies = with_others(alone, involvement, mine)
         judgement = self._judged(entry, candidate, env, dependencies, held, must_clear_conflict)
         self._judgements[key] = (candidate, judgement)
@@ -259,21 +261,23 @@ class CandidateJudge:
         candidate: NodeVersion,
         env: Environment,
         names: tuple[NormalizedName, ...],
+        seen: _Seen,
     ) -> list[Finding]:
         """The candidate's dependency findings on a host where no other pack can change them:
-        they depend on its lines, the marker facts and the installed packages it names."""
+        they depend on its lines, the marker facts and the installed packages it names
+        (``seen``, as `_installed_seen` gives them)."""
         key = (
             candidate.key.normalized,
             tuple(candidate.dependencies or ()),
             (env.os, env.python_version, env.installed_partial),
-            self._installed_seen(env.installed, set(names)),
+            seen,
         )
-        seen = self._alone_seen.get(key)
-        if seen is None:
+        found = self._alone_seen.get(key)
+        if found is None:
             index = self._installed_index(env.installed)
-            seen = findings_of_first(mine.entry.host, [mine], env, index, names)
-            self._alone_seen[key] = seen
-        return list(seen)
+            found = findings_of_first(mine.entry.host, [mine], env, index, names)
+            self._alone_seen[key] = found
+        return list(found)
 
     def _demands(self, host: str, env: Environment) -> HostDemands:
         demands = self._host_demands.get(host)
