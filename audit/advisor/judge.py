@@ -14,7 +14,6 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from operator import attrgetter
 from typing import TypeVar, cast
 
 from packaging.utils import NormalizedName
@@ -46,22 +45,6 @@ _Seen = tuple[tuple[str, tuple[str, str | None] | None], ...] | None
 ``None`` when the host's installed packages are unknown."""
 #: An entry without pack files, for reading a candidate's own lines.
 _NO_ENTRY = ManifestEntry("", "", None, EntrySource.REGISTRY, "")
-#: What of a candidate's entry its checks read (it has no pack files of its own: those belong
-#: to the installed version).
-_ENTRY_FACTS = attrgetter(
-    "node_id", "version", "source", "url", "hash", "disabled", "registry_pack"
-)
-#: What of an environment a judgement reads, but for the installed packages.
-_ENV_FACTS = attrgetter(
-    "os",
-    "accelerators",
-    "comfyui_version",
-    "frontend_version",
-    "target_comfyui",
-    "target_frontend",
-    "python_version",
-    "installed_partial",
-)
 #: Longest piece of registry text quoted in a phrase.
 _MAX_QUOTE = 80
 _CONFLICT = "dependency.conflict"
@@ -190,9 +173,10 @@ class CandidateJudge:
         # and what the other packs add (`with_others`), never which host asks.
         seen = self._installed_seen(env.installed, names)
         key = (
-            _ENTRY_FACTS(entry),
+            checks.entry_facts(entry),
             id(candidate),  # NOTE: kept alive with the judgement, so the identity stays its own
-            _ENV_FACTS(env),
+            checks.environment_facts(env),
+            (env.python_version, env.installed_partial),
             seen,
             involvement,
             held,

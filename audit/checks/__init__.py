@@ -30,7 +30,14 @@ from audit.model import (
 )
 from audit.model.tagging import replaced
 
-__all__ = ["CHECKS", "Evaluation", "evaluate", "evaluation_key"]
+__all__ = [
+    "CHECKS",
+    "Evaluation",
+    "entry_facts",
+    "environment_facts",
+    "evaluate",
+    "evaluation_key",
+]
 
 _CHECKS: tuple[Check, ...] = (
     status.check_status,
@@ -98,21 +105,17 @@ def evaluation_key(
     Callers that evaluate a fleet use it to evaluate each distinct pack once. The entry's host
     and position only name the findings, and the checks read no installed packages or sources.
     """
-    facts = (
-        env.os,
-        env.accelerators,
-        env.comfyui_version,
-        env.frontend_version,
-        env.target_comfyui,
-        env.target_frontend,
-    )
-    return (_ENTRY_FACTS(entry), result, facts, node)
+    return (entry_facts(entry), result, environment_facts(env), node)
 
 
-#: What of an entry the checks read: every field but where it was written.
-_ENTRY_FACTS = attrgetter(
+entry_facts = attrgetter(
     *(f.name for f in fields(ManifestEntry) if f.name not in ("host", "manifest", "line"))
 )
+"""What of an entry the checks read: every field but where it was written."""
+environment_facts = attrgetter(
+    "os", "accelerators", "comfyui_version", "frontend_version", "target_comfyui", "target_frontend"
+)
+"""What of an environment the checks read: the platform, today's versions and the targets."""
 
 
 def _evaluate(entry: ManifestEntry, result: LookupResult | None, env: Environment) -> Evaluation:

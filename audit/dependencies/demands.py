@@ -186,10 +186,11 @@ class _Same:
 @functools.lru_cache(maxsize=1 << 14)
 def _applying_lines(lines: _Same, facts: tuple[tuple[str, str], ...]) -> _Ranges:
     found: dict[NormalizedName, list[str]] = {}
+    marker_facts = dict(facts)
     for line in lines.value:
         if not isinstance(line, RequirementLine) or line.distribution is None:
             continue
-        if applies(line.marker, dict(facts)) is True:
+        if applies(line.marker, marker_facts) is True:
             ranges = found.setdefault(line.distribution, [])
             if line.specifier is not None:
                 ranges.append(line.specifier_text)
