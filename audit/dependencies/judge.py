@@ -171,25 +171,22 @@ def _satisfied(
     if line.specifier is None:
         return True
     # NOTE: a URL install has no version to compare.
-    return None if version is None else _meets(line.specifier_text, version)
-
-
-def meets(specifier: SpecifierSet, version: str) -> bool | None:
-    """Whether an installed ``version`` meets ``specifier``; ``None`` if it is not PEP 440.
-
-    An installed pre-release is a fact, not a choice, so it is compared like any version; a local
-    version meets a pin of its public part (``2.9.1+cu126`` meets ``==2.9.1``).
-
-    >>> meets(SpecifierSet("==2.9.1"), "2.9.1+cu126"), meets(SpecifierSet("<2"), "2.0.0rc1")
-    (True, False)
-    """
-    return _meets(str(specifier), version)
+    return None if version is None else meets(line.specifier_text, version)
 
 
 # NOTE: a fleet compares the same ranges with the same installed versions on every host; keyed
 # by the range's text, which is cheaper to hash than the range.
 @functools.lru_cache(maxsize=1 << 16)
-def _meets(text: str, version: str) -> bool | None:
+def meets(text: str, version: str) -> bool | None:
+    """Whether an installed ``version`` meets the range ``text`` (as `SpecifierSet` writes it);
+    ``None`` if the version is not PEP 440.
+
+    An installed pre-release is a fact, not a choice, so it is compared like any version; a local
+    version meets a pin of its public part (``2.9.1+cu126`` meets ``==2.9.1``).
+
+    >>> meets("==2.9.1", "2.9.1+cu126"), meets("<2", "2.0.0rc1")
+    (True, False)
+    """
     specifier = SpecifierSet(text)
     if any(s.operator == "===" for s in specifier):
         return specifier.contains(version, prereleases=True)
