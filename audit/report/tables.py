@@ -166,51 +166,40 @@ _AUDITED_COLUMNS = ("compatible_now", "compatible_after_upgrade", "worst_severit
 
 
 class _Distinct:
-    """Rows made once per distinct marker, and the number of each item's row: a fleet has the
-    same few thousand registry records and Node answers on every host, so their columns are
-    converted once and spread with Arrow's ``take``."""
+    """Each item's row, made once per distinct marker: a fleet has the same few thousand
+    registry records and Node answers on every host, so their columns are converted once and
+    spread over the items with Arrow's ``take``."""
 
     def __init__(self) -> None:
         self.rows: list[Row] = []
+        self.numbers: list[int] = []
+        """The number of each item's row, in item order."""
         self._seen: dict[object, int] = {}
 
-    def number(self, marker: object, build: Callable[..., Row], *args: Any) -> int:
+    def add(self, marker: object, build: Callable[..., Row], *args: Any) -> None:
+        """Add an item whose row is ``build(*args)``, made only for a marker not seen yet."""
         number = self._seen.get(marker)
         if number is None:
             number = self._seen[marker] = len(self.rows)
             self.rows.append(build(*args))
-        return number
+        self.numbers.append(number)
 
-    def column(self, field: pa.Field, numbers: pa.Array) -> pa.Array:
-        return _column(field, [row[field.name] for row in self.rows]).take(numbers)
+    def column(self, field: pa.Field) -> pa.Array:
+        distinct = _column(field, [row[field.name] for row in self.rows])
+        return distinct.take(pa.array(self.numbers, pa.int32()))
 
 
 def nodes_table(run: AuditRun) -> pa.Table:
     """Return one row per audited entry, in run order, with ``NODES_SCHEMA``."""
     entries = run.entries
     registry, packs = _Distinct(), _Distinct()
-    # NOTE: records by identity (they are alive in the run), cheaper than by value.
-    registry_rows = [
-        registry.number(id(a.node_version), _registry_fields, a.node_version) for a in entries
-    ]
-    pack_rows = [
-        packs.number(
-            (id(a.node), a.entry.version, a.entry.source.value),
-            node_columns,
-            a.node,
-            a.entry.version,
-            a.entry.source,
-        )
-        for a in entries
-    ]
-    numbers = {
-        registry: pa.array(registry_rows, pa.int32()),
-        packs: pa.array(pack_rows, pa.int32()),
-    }
-    spread = {
-        **dict.fromkeys(_REGISTRY_COLUMNS, registry),
-        **dict.fromkeys(NODE_COLUMNS, packs),
-    }
+    for a in entries:
+        # NOTE: records by identity (they are alive in the run), cheaper than by value.
+        registry.add(id(a.node_version), _registry_fields, a.node_version)
+        entry = a.entry
+        marker = (id(a.node), entry.version, entry.source.value)
+        packs.add(marker, node_columns, a.node, entry.version, entry.source)
+    spread = {**dict.fromkeys(_REGISTRY_COLUMNS, registry), **dict.fromkeys(NODE_COLUMNS, packs)}
     sources: dict[str, _Source] = {
         **{name: (entries, attrgetter(f"entry.{name}")) for name in _ENTRY_COLUMNS},
         **{name: (entries, attrgetter(name)) for name in _AUDITED_COLUMNS},
@@ -219,14 +208,14 @@ def nodes_table(run: AuditRun) -> pa.Table:
         "cache_hit": (entries, lambda a: _cache_hit(a.result)),
         "finding_count": (entries, lambda a: len(a.findings)),
         "fetched_at": (
-            list(zip(entries, registry_rows, strict=True)),
+            list(zip(entries, registry.numbers, strict=True)),
             lambda pair: _fetched_at(pair[0].result, registry.rows[pair[1]]),
         ),
     }
     columns = [
         _from_source(field, sources[field.name])
         if field.name in sources
-        else spread[field.name].column(field, numbers[spread[field.name]])
+        else spread[field.name].column(field)
         for field in NODES_SCHEMA
     ]
     return pa.Table.from_arrays(columns, schema=NODES_SCHEMA)
