@@ -6,7 +6,6 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from itertools import combinations
 
 from packaging.utils import NormalizedName
 
@@ -22,7 +21,7 @@ from audit.dependencies.judge import (
     source_of,
 )
 from audit.dependencies.parse import RequirementLine
-from audit.dependencies.solve import satisfiable_texts
+from audit.dependencies.solve import involved, satisfiable_texts
 from audit.dependencies.variants import FAMILIES, Family, VariantsSeen
 from audit.model import Finding
 
@@ -116,11 +115,7 @@ def _requirements(group: Sequence[Judged]) -> Iterator[RequirementLine]:
 
 
 def _involved(demands: Sequence[_Demand]) -> list[_Demand]:
-    clashing: set[int] = set()
-    for (i, a), (k, b) in combinations(enumerate(demands), 2):
-        if not satisfiable_texts([*a.ranges, *b.ranges]):
-            clashing.update((i, k))
-    return [d for i, d in enumerate(demands) if i in clashing] if clashing else list(demands)
+    return [demands[i] for i in involved([d.ranges for d in demands])]
 
 
 def _of(demand: _Demand, pack: tuple[str, str | None]) -> bool:

@@ -15,7 +15,6 @@ import functools
 from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from itertools import combinations
 
 from packaging.utils import NormalizedName
 
@@ -23,7 +22,7 @@ from audit.dependencies.interface import PackRequirements
 from audit.dependencies.judge import Installed, pack_finding, pack_lines
 from audit.dependencies.markers import applies
 from audit.dependencies.parse import Line, RequirementLine
-from audit.dependencies.solve import satisfiable_texts
+from audit.dependencies.solve import involved, satisfiable_texts
 from audit.dependencies.variants import FAMILIES, family_of
 from audit.model import Finding, FindingSource, ManifestEntry
 
@@ -149,13 +148,10 @@ def _consistent(ranges: tuple[str, ...]) -> bool:
 def _in_conflict(mine: tuple[str, ...], others: frozenset[tuple[str, ...]]) -> bool:
     """Whether a pack asking ``mine`` takes part in a conflict with packs asking ``others``
     (each consistent by itself), as `audit.dependencies.crosspack.conflict_findings` decides:
-    when all of them together admit no version, the packs in a pair that admits none are in
-    it; when no pair clashes, all of them are."""
+    all of them together admit no version, and it is among those `involved`."""
     if satisfiable_texts((*mine, *(r for other in others for r in other))):
         return False
-    if any(not satisfiable_texts((*mine, *other)) for other in others):
-        return True
-    return all(satisfiable_texts((*a, *b)) for a, b in combinations(others, 2))
+    return 0 in involved([mine, *others])
 
 
 _Ranges = dict[NormalizedName, tuple[str, ...]]

@@ -8,11 +8,12 @@ accepts one as soon as a specifier names a pre-release.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from itertools import combinations
 
 from packaging.specifiers import SpecifierSet
 
-__all__ = ["satisfiable", "satisfiable_texts"]
+__all__ = ["involved", "satisfiable", "satisfiable_texts"]
 
 
 def satisfiable(ranges: Iterable[SpecifierSet]) -> bool:
@@ -42,3 +43,18 @@ def satisfiable_texts(ranges: Iterable[str]) -> bool:
 def _satisfiable(texts: tuple[str, ...]) -> bool:
     joined = SpecifierSet(",".join(t for t in texts if t), prereleases=True)
     return not joined.is_unsatisfiable()
+
+
+def involved(asked: Sequence[Sequence[str]]) -> list[int]:
+    """Which of the packs asking ``asked`` (each its ranges as text, admitting a version by
+    itself; all of them together admitting none) take part in their conflict: those in a pair
+    that admits no version, or all of them when no pair clashes.
+
+    >>> involved([[">=2"], ["<2"], [">=1"]]), involved([[">=2"], ["<3"], ["<2.5", ">2.6"]])
+    ([0, 1], [0, 1, 2])
+    """
+    clashing: set[int] = set()
+    for (i, a), (k, b) in combinations(enumerate(asked), 2):
+        if not satisfiable_texts([*a, *b]):
+            clashing.update((i, k))
+    return sorted(clashing) if clashing else list(range(len(asked)))
