@@ -66,9 +66,21 @@ def advice_targets(
 ) -> list[str]:
     """The node ids whose versions `advise` needs: those of entries that need advice, once each
     (ids compare case-insensitively; the first spelling is kept), in run order."""
+    return _targets(_needing(audited, environments))
+
+
+def _needing(
+    audited: Sequence[AuditedEntry], environments: Mapping[str, Environment]
+) -> list[AuditedEntry]:
+    """The entries that `needs_advice`, in run order."""
+    return [a for a in audited if needs_advice(a, environments[a.entry.host])]
+
+
+def _targets(needing: Sequence[AuditedEntry]) -> list[str]:
+    """The node ids of ``needing`` whose versions are needed, as `advice_targets` says."""
     ids: dict[str, str] = {}
-    for a in audited:
-        if needs_advice(a, environments[a.entry.host]) and not _pack_banned(a):
+    for a in needing:
+        if not _pack_banned(a):
             ids.setdefault(a.entry.node_id.lower(), a.entry.node_id)
     return list(ids.values())
 
@@ -136,7 +148,8 @@ def recommend(
         the versions the run holds (`audit.advisor.newest`); only the rest are listed. The
         recommendations are the same either way.
     """
-    node_ids = advice_targets(audited, environments)
+    needing = _needing(audited, environments)
+    node_ids = _targets(needing)
     judge = CandidateJudge(audited)
     with version_stream(lister, node_ids) as ask:
         asked: dict[str, Future[FetchedVersions]] = {}
@@ -147,7 +160,7 @@ def recommend(
 
         settled = (
             _settled_by_newest(
-                newest, audited, environments, node_ids, judge, allow_prerelease, ask_once
+                newest, audited, needing, environments, node_ids, judge, allow_prerelease, ask_once
             )
             if newest is not None and node_ids
             else {}
@@ -155,12 +168,13 @@ def recommend(
         for node_id in node_ids:
             if node_id.lower() not in settled:
                 ask_once(node_id)
-        return _advise_as_listed(audited, settled, asked, environments, judge, allow_prerelease)
+        return _advise_as_listed(needing, settled, asked, environments, judge, allow_prerelease)
 
 
 def _settled_by_newest(
     newest: NewestLookup,
     audited: Sequence[AuditedEntry],
+    needing: Sequence[AuditedEntry],
     environments: Mapping[str, Environment],
     node_ids: Sequence[str],
     judge: CandidateJudge,
@@ -187,12 +201,12 @@ def _settled_by_newest(
 
     with ThreadPoolExecutor(1, thread_name_prefix="newest") as pool:
         fetching = pool.submit(newest_records, newest, audited, rest) if rest else None
-        passes = _newest_passes(held, audited, environments, judge, allow_prerelease, failed)
+        passes = _newest_passes(held, needing, environments, judge, allow_prerelease, failed)
         fetched = fetching.result() if fetching is not None else {}
     for node_id in rest:
         if node_id.lower() not in fetched:
             unsettled(node_id)
-    passes |= _newest_passes(fetched, audited, environments, judge, allow_prerelease, failed)
+    passes |= _newest_passes(fetched, needing, environments, judge, allow_prerelease, failed)
     records = held | fetched
     return settled | {lower: (records[lower],) for lower, ok in passes.items() if ok}
 
@@ -204,21 +218,20 @@ def _nothing(keys: Sequence[NodeKey]) -> Mapping[NodeKey, LookupResult]:
 
 def _newest_passes(
     records: Mapping[str, NodeVersion],
-    audited: Sequence[AuditedEntry],
+    needing: Sequence[AuditedEntry],
     environments: Mapping[str, Environment],
     judge: CandidateJudge,
     allow_prerelease: bool,
     failed: Callable[[str], None],
 ) -> dict[str, bool]:
     """Whether each pack of ``records`` (by lower-cased id) has its newest version as the answer
-    on every host that needs advice; ``failed`` is told each pack the moment it has not."""
+    on each of ``needing`` (the entries that need advice); ``failed`` is told each pack the
+    moment it has not."""
     passes: dict[str, bool] = {}
-    for a in audited:
+    for a in needing:
         lower = a.entry.node_id.lower()
         env = environments[a.entry.host]
         if lower not in records or not passes.get(lower, True) or _pack_banned(a):
-            continue
-        if not needs_advice(a, env):
             continue
         # NOTE: a one-version list whose version is no candidate gives no version here.
         answer = _advise_one(a, (records[lower],), env, judge, allow_prerelease)
@@ -229,24 +242,24 @@ def _newest_passes(
 
 
 def _advise_as_listed(
-    audited: Sequence[AuditedEntry],
+    needing: Sequence[AuditedEntry],
     settled: Mapping[str, VersionListing],
     asked: Mapping[str, Future[FetchedVersions]],
     environments: Mapping[str, Environment],
     judge: CandidateJudge,
     allow_prerelease: bool,
 ) -> tuple[Recommendation, ...]:
-    """`_advise_all` with the lists ``settled`` and those ``asked`` for (by lower-cased id):
-    the packs whose list is at hand are judged first, the others as their lists come in."""
+    """`_advise_all` for the entries ``needing`` advice, with the lists ``settled`` and those
+    ``asked`` for (by lower-cased id): the packs whose list is at hand are judged first, the
+    others as their lists come in."""
     wanting: dict[str, list[int]] = {}
-    for index, a in enumerate(audited):
-        if needs_advice(a, environments[a.entry.host]):
-            wanting.setdefault(a.entry.node_id.lower(), []).append(index)
+    for index, a in enumerate(needing):
+        wanting.setdefault(a.entry.node_id.lower(), []).append(index)
     answers: dict[int, Recommendation | None] = {}
 
     def advise_pack(lower: str, listing: VersionListing) -> None:
         for index in wanting.get(lower, ()):
-            a = audited[index]
+            a = needing[index]
             env = environments[a.entry.host]
             answers[index] = _advise_one(a, listing, env, judge, allow_prerelease)
 

@@ -102,6 +102,7 @@ class CandidateJudge:
         for a in audited:
             self._hosts.setdefault(a.entry.host, []).append(a)
         self._evaluated: dict[tuple[object, ...], tuple[Finding, ...]] = {}
+        self._found: dict[int, Found] = {}
         self._by_distribution: dict[str, dict[str, list[AuditedEntry]]] = {}
         self._installed_keys: dict[int, tuple[object, Installed | None]] = {}
         self._alone_seen: dict[tuple[object, ...], tuple[Finding, ...]] = {}
@@ -216,10 +217,14 @@ class CandidateJudge:
     def _evaluate(
         self, entry: ManifestEntry, candidate: NodeVersion, env: Environment
     ) -> Iterable[Finding]:
-        key = checks.evaluation_key(entry, Found(candidate), env)
+        found = self._found.get(id(candidate))
+        if found is None:
+            # NOTE: kept for the judge's life, so that the key's identity stays its own.
+            found = self._found[id(candidate)] = Found(candidate)
+        key = checks.evaluation_key(entry, found, env)
         findings = self._evaluated.get(key)
         if findings is None:
-            findings = self._evaluated[key] = checks.evaluate(entry, Found(candidate), env).findings
+            findings = self._evaluated[key] = checks.evaluate(entry, found, env).findings
         # NOTE: a judgement reads what a finding says, never its host: shared as they are.
         return findings
 

@@ -104,8 +104,11 @@ def evaluation_key(
 
     Callers that evaluate a fleet use it to evaluate each distinct pack once. The entry's host
     and position only name the findings, and the checks read no installed packages or sources.
+    The registry's answers are named by identity: a run holds one object per answer, which is
+    dear to hash (a record's every field), so the caller keeps ``result`` and ``node`` alive
+    while it uses the key.
     """
-    return (entry_facts(entry), result, environment_facts(env), node)
+    return (entry_facts(entry), id(result), environment_facts(env), id(node))
 
 
 entry_facts = attrgetter(
