@@ -57,13 +57,13 @@ class HostDemands:
         facts: Mapping[str, str],
         installed: Installed | None,
     ) -> None:
-        self._facts = facts
+        self._facts = tuple(sorted(facts.items()))
         self._installed = installed or {}
         self._by_name: dict[NormalizedName, list[_Demand]] = {}
         self._ids = Counter((p.entry.node_id, p.entry.version) for p in packs)
         for pack in packs:
             if not pack.entry.disabled:
-                for name, ranges in _applying(pack, facts).items():
+                for name, ranges in _applying(pack, self._facts).items():
                     self._by_name.setdefault(name, []).append(_Demand(pack.entry, ranges))
 
     def involvement(self, pack: PackRequirements, replaced: ManifestEntry) -> Involvement | None:
@@ -157,9 +157,10 @@ def _in_conflict(mine: tuple[str, ...], others: frozenset[tuple[str, ...]]) -> b
 _Ranges = dict[NormalizedName, tuple[str, ...]]
 
 
-def _applying(pack: PackRequirements, facts: Mapping[str, str]) -> _Ranges:
-    """The distributions ``pack`` requires with lines that apply, each with those lines' ranges."""
-    return _applying_lines(_Same(pack_lines(pack)), tuple(sorted(facts.items())))
+def _applying(pack: PackRequirements, facts: tuple[tuple[str, str], ...]) -> _Ranges:
+    """The distributions ``pack`` requires with lines that apply where the marker facts are
+    ``facts`` (sorted pairs), each with those lines' ranges."""
+    return _applying_lines(_Same(pack_lines(pack)), facts)
 
 
 class _Same:

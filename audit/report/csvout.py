@@ -25,6 +25,8 @@ FORMULA_START = "=+-@\t\r"
 # `restore_cell` can tell a neutralised cell from one that held the quote itself.
 _NEUTRALISE = r"^('*[=+\-@\t\r])"
 _NEUTRALISED = re.compile(r"'('*[=+\-@\t\r])")
+#: The first characters of the cells `_NEUTRALISE` can match.
+_RISKY_FIRST = pa.array(["'", *FORMULA_START])
 
 _BATCH_ROWS = 65_536
 _OPTIONS = pa_csv.WriteOptions(eol="\r\n")
@@ -70,6 +72,10 @@ def _text(column: pa.ChunkedArray) -> pa.ChunkedArray:
 
 def _neutralised(column: pa.ChunkedArray) -> pa.ChunkedArray:
     if not pa.types.is_string(column.type):
+        return column
+    # NOTE: most columns hold no cell that could need it; the regex is dear on a fleet's rows.
+    first = pc.utf8_slice_codeunits(column, 0, 1)
+    if not pc.any(pc.is_in(first, value_set=_RISKY_FIRST)).as_py():
         return column
     return pc.replace_substring_regex(column, pattern=_NEUTRALISE, replacement=r"'\1")
 
