@@ -34,7 +34,8 @@ _COMPROMISED = "dependency.compromised"
 _WITH_OTHERS = frozenset({_CONFLICT, _CLASH, _COMPROMISED})
 
 
-@dataclass(frozen=True)
+# NOTE: slots: an advisor holds every host's demands at once, a million of them for a fleet.
+@dataclass(frozen=True, slots=True)
 class _Demand:
     """Represents one enabled pack's lines over one distribution that apply on the host."""
 

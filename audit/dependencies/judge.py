@@ -94,8 +94,15 @@ def index_installed(installed: Mapping[str, str | None] | None) -> Installed | N
         return None
     found: dict[NormalizedName, tuple[str, str | None]] = {}
     for name, version in installed.items():
-        found.setdefault(_canonical(name), (name, version))
+        found.setdefault(_canonical(name), _pair(name, version))
     return found
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _pair(name: str, version: str | None) -> tuple[str, str | None]:
+    """``(name, version)``, one tuple for every host that has that version installed: an
+    advisor holds every host's index at once."""
+    return name, version
 
 
 # NOTE: a fleet's hosts install the same few hundred distributions.
