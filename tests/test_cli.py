@@ -25,7 +25,7 @@ from audit.report import (
     REQUIREMENTS_SCHEMA,
     WORKFLOWS_SCHEMA,
 )
-from tests.fresh import cli_lines
+from tests.fresh import cli_lines, python_lines
 from tests.registry_nodes import node_record
 from tests.registry_server import BULK_PATH, RegistryServer, node_version_record
 from tests.report.test_write import FILES as RUN_FILES
@@ -478,6 +478,14 @@ def test_a_run_writes_its_reports_without_loading_pandas(
         "print(len(pandas.read_parquet(nodes)))",
     )
     assert printed[-3:] == ["1", "['pyarrow']", "7"]
+
+
+def test_the_report_writers_load_no_pandas() -> None:
+    # NOTE: a run preloads them in a thread, outside its `without("pandas")`: importing them
+    # must not convert Python objects with pyarrow (its first conversion loads pandas).
+    assert python_lines("import sys, audit.report.write", "print('pandas' in sys.modules)") == [
+        "False"
+    ]
 
 
 _READERS = {"yaml", "email.parser", "audit.manifest.reader", "audit.environment.installation"}

@@ -9,6 +9,7 @@ the exact values. `restore_cell` undoes it.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import BinaryIO
 
@@ -25,8 +26,6 @@ FORMULA_START = "=+-@\t\r"
 # `restore_cell` can tell a neutralised cell from one that held the quote itself.
 _NEUTRALISE = r"^('*[=+\-@\t\r])"
 _NEUTRALISED = re.compile(r"'('*[=+\-@\t\r])")
-#: The first characters of the cells `_NEUTRALISE` can match.
-_RISKY_FIRST = pa.array(["'", *FORMULA_START])
 
 _BATCH_ROWS = 65_536
 _OPTIONS = pa_csv.WriteOptions(eol="\r\n")
@@ -75,9 +74,17 @@ def _neutralised(column: pa.ChunkedArray) -> pa.ChunkedArray:
         return column
     # NOTE: most columns hold no cell that could need it; the regex is dear on a fleet's rows.
     first = pc.utf8_slice_codeunits(column, 0, 1)
-    if not pc.any(pc.is_in(first, value_set=_RISKY_FIRST)).as_py():
+    if not pc.any(pc.is_in(first, value_set=_risky_first())).as_py():
         return column
     return pc.replace_substring_regex(column, pattern=_NEUTRALISE, replacement=r"'\1")
+
+
+# NOTE: made on first use, not on import: pyarrow's first conversion of Python objects loads
+# pandas, which the run keeps out while it writes (`audit.lazy.without`).
+@functools.cache
+def _risky_first() -> pa.Array:
+    """The first characters of the cells `_NEUTRALISE` can match."""
+    return pa.array(["'", *FORMULA_START], pa.string())
 
 
 def csv_table(table: pa.Table) -> pa.Table:
