@@ -15,7 +15,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from audit.advisor.explain import Shortlist, explain
 from audit.advisor.interface import Recommendation, counts, is_trigger
 from audit.advisor.judge import CandidateJudge, clean
-from audit.advisor.newest import NewestLookup, newest_records, without_active
+from audit.advisor.newest import NewestLookup, known_records, newest_records, without_active
 from audit.advisor.ordering import order_versions, same_version, version_order
 from audit.checks.status import status_name
 from audit.model import (
@@ -188,19 +188,20 @@ def _settled_by_newest(
     :param unsettled: told each pack (its id as ``node_ids`` spells it) the moment it is known
         not to be settled here, so that its list can be asked for while the rest are judged.
     """
-    settled: dict[str, VersionListing] = dict(without_active(audited, node_ids))
+    known = known_records(audited)
+    settled: dict[str, VersionListing] = dict(without_active(audited, node_ids, known))
     pending = [node_id for node_id in node_ids if node_id.lower() not in settled]
     spelled = {node_id.lower(): node_id for node_id in pending}
     # NOTE: the newest versions the run looked up already are judged while the others are
     # fetched (`newest_records` decides each pack on its own, so the two parts make the whole).
-    held = newest_records(_nothing, audited, pending) if pending else {}
+    held = newest_records(_nothing, audited, pending, known) if pending else {}
     rest = [node_id for node_id in pending if node_id.lower() not in held]
 
     def failed(lower: str) -> None:
         unsettled(spelled[lower])
 
     with ThreadPoolExecutor(1, thread_name_prefix="newest") as pool:
-        fetching = pool.submit(newest_records, newest, audited, rest) if rest else None
+        fetching = pool.submit(newest_records, newest, audited, rest, known) if rest else None
         passes = _newest_passes(held, needing, environments, judge, allow_prerelease, failed)
         fetched = fetching.result() if fetching is not None else {}
     for node_id in rest:

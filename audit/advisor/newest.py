@@ -18,14 +18,16 @@ from audit.advisor.ordering import version_order
 from audit.checks.status import status_name
 from audit.model import AuditedEntry, Found, LookupResult, NodeKey, NodeVersion, RegistryNode
 
-__all__ = ["NewestLookup", "newest_records", "without_active"]
+__all__ = ["Known", "NewestLookup", "known_records", "newest_records", "without_active"]
 
 NewestLookup = Callable[[Sequence[NodeKey]], Mapping[NodeKey, LookupResult]]
 """The registry's bulk lookup (`audit.registry.Registry.lookup`)."""
+Known = Mapping[tuple[str, str], NodeVersion]
+"""The records a run looked up, by normalised key (`known_records`)."""
 
 
 def newest_records(
-    lookup: NewestLookup, audited: Sequence[AuditedEntry], node_ids: Sequence[str]
+    lookup: NewestLookup, audited: Sequence[AuditedEntry], node_ids: Sequence[str], known: Known
 ) -> dict[str, NodeVersion]:
     """The record of each pack's newest Active version, by lower-cased id, for ``node_ids``.
 
@@ -33,8 +35,10 @@ def newest_records(
     A pack is left out when its Node names no newest version, when that version's record cannot
     be had, or when the run knows an Active version of it that ranks higher (the registry's
     answers disagree, and only the full list can tell which version comes first).
+
+    :param known: the records of ``audited`` (`known_records`).
     """
-    known = _known_records(audited)
+    known = dict(known)
     wanted = _newest_keys(audited, {node_id.lower() for node_id in node_ids})
     missing = [key for key in wanted.values() if key.normalized not in known]
     for key, result in (lookup(missing) if missing else {}).items():
@@ -53,11 +57,12 @@ def newest_records(
 
 
 def without_active(
-    audited: Sequence[AuditedEntry], node_ids: Sequence[str]
+    audited: Sequence[AuditedEntry], node_ids: Sequence[str], known: Known
 ) -> dict[str, tuple[NodeVersion, ...]]:
     """The packs among ``node_ids`` that have no Active version, by lower-cased id, each with
-    the versions of it the run looked up: the Node says there is none (its ``latest_version``
-    is null, not malformed), and none of those versions is Active."""
+    the versions of it the run looked up (``known``, `known_records` of ``audited``): the Node
+    says there is none (its ``latest_version`` is null, not malformed), and none of those
+    versions is Active."""
     targets = {node_id.lower() for node_id in node_ids}
     silent = {
         a.entry.node_id.lower()
@@ -65,7 +70,7 @@ def without_active(
         if isinstance(a.node, RegistryNode) and _names_no_active(a.node)
     }
     held: dict[str, list[NodeVersion]] = {}
-    for (lower, _), nv in _known_records(audited).items():
+    for (lower, _), nv in known.items():
         if lower in targets and lower in silent:
             held.setdefault(lower, []).append(nv)
     return {
@@ -80,7 +85,8 @@ def _names_no_active(node: RegistryNode) -> bool:
     return node.latest_version is None and not malformed
 
 
-def _known_records(audited: Sequence[AuditedEntry]) -> dict[tuple[str, str], NodeVersion]:
+def known_records(audited: Sequence[AuditedEntry]) -> dict[tuple[str, str], NodeVersion]:
+    """The records ``audited`` looked up, by normalised key, the first of each."""
     known: dict[tuple[str, str], NodeVersion] = {}
     for a in audited:
         if a.entry.key is not None and isinstance(a.result, Found):
