@@ -480,6 +480,16 @@ def test_a_run_writes_its_reports_without_loading_pandas(
     assert printed[-3:] == ["1", "['pyarrow']", "7"]
 
 
+def test_a_rollup_loads_no_pandas(tmp_path: Path, mirror: Path, write: Callable[..., Path]) -> None:
+    manifest = write("render-01.json", json.dumps(SNAPSHOT))
+    out = tmp_path / "out"
+    cli_lines(["run", str(manifest), "--registry", str(mirror), "-o", str(out), "-q", *MACHINE])
+    printed = cli_lines(
+        ["fleet", str(out), "-q"], "print(sorted({'pandas', 'pyarrow'} & set(sys.modules)))"
+    )
+    assert printed == ["0", "['pyarrow']"]
+
+
 def test_the_report_writers_load_no_pandas() -> None:
     # NOTE: a run preloads them in a thread, outside its `without("pandas")`: importing them
     # must not convert Python objects with pyarrow (its first conversion loads pandas).
