@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from operator import attrgetter
 from typing import Any, TypeVar, cast
@@ -14,7 +15,6 @@ import pyarrow as pa
 from audit.model import (
     AuditRun,
     DistributionAdvice,
-    Finding,
     Found,
     LookupResult,
     NodeVersion,
@@ -89,16 +89,28 @@ def _column(field: pa.Field, values: list[object]) -> pa.Array:
     return pa.array(values, type=field.type)
 
 
+@dataclass(frozen=True)
+class _Constant:
+    """Represents a column whose every cell is ``value`` (the run's id), made without reading
+    the items."""
+
+    value: object
+
+
+_Getter = Callable[[_T], object] | _Constant
+"""How a column's cells are read from an item."""
+
+
 def _columnar(
-    items: Sequence[_T], schema: pa.Schema, getters: Mapping[str, Callable[[_T], object]]
+    items: Sequence[_T], schema: pa.Schema, getters: Mapping[str, _Getter[_T]]
 ) -> pa.Table:
     """A table of one row per item, built column by column: a column is the attribute of its
-    name, or what its getter in ``getters`` returns."""
+    name, or what its getter in ``getters`` gives."""
     read = {field.name: getters.get(field.name) or attrgetter(field.name) for field in schema}
     return _from_sources({name: (items, get) for name, get in read.items()}, schema)
 
 
-_Source = tuple[Sequence[Any], Callable[[Any], object]]
+_Source = tuple[Sequence[Any], _Getter[Any]]
 """Where a column's cells come from: what to read them from, and how."""
 
 
@@ -110,6 +122,8 @@ def _from_sources(sources: Mapping[str, _Source], schema: pa.Schema) -> pa.Table
 
 def _from_source(field: pa.Field, source: _Source) -> pa.Array:
     items, get = source
+    if isinstance(get, _Constant):
+        return pa.repeat(pa.scalar(get.value, field.type), len(items))
     return _column(field, list(map(get, items)))
 
 
@@ -203,8 +217,9 @@ def nodes_table(run: AuditRun) -> pa.Table:
     sources: dict[str, _Source] = {
         **{name: (entries, attrgetter(f"entry.{name}")) for name in _ENTRY_COLUMNS},
         **{name: (entries, attrgetter(name)) for name in _AUDITED_COLUMNS},
-        "run_id": (entries, lambda _: run.run_id),
-        "source": (entries, lambda a: a.entry.source.value),
+        "run_id": (entries, _Constant(run.run_id)),
+        # NOTE: the enums are text already (StrEnum): pyarrow converts them as they are.
+        "source": (entries, attrgetter("entry.source")),
         "cache_hit": (entries, lambda a: _cache_hit(a.result)),
         "finding_count": (entries, lambda a: len(a.findings)),
         "fetched_at": (
@@ -223,25 +238,20 @@ def nodes_table(run: AuditRun) -> pa.Table:
 
 def findings_table(run: AuditRun) -> pa.Table:
     """Return one row per finding (host findings first, then by entry) with ``FINDINGS_SCHEMA``."""
-    getters: dict[str, Callable[[Finding], object]] = {
-        "run_id": lambda _: run.run_id,
-        "source": lambda f: f.source.value,
-        "when": lambda f: f.when.value,
-    }
-    return _columnar(run.findings, FINDINGS_SCHEMA, getters)
+    return _columnar(run.findings, FINDINGS_SCHEMA, {"run_id": _Constant(run.run_id)})
 
 
 def requirements_table(run: AuditRun) -> pa.Table:
     """Return one row per requirement line, in run order, with ``REQUIREMENTS_SCHEMA``."""
-    return _columnar(run.requirements, REQUIREMENTS_SCHEMA, {"run_id": lambda _: run.run_id})
+    return _columnar(run.requirements, REQUIREMENTS_SCHEMA, {"run_id": _Constant(run.run_id)})
 
 
 def recommendations_table(run: AuditRun) -> pa.Table:
     """Return one row per recommendation, in run order, then one per vulnerable distribution,
     with ``RECOMMENDATIONS_SCHEMA``."""
     rows: list[Recommendation | DistributionAdvice] = [*run.recommendations, *run.upgrades]
-    getters: dict[str, Callable[[Recommendation | DistributionAdvice], object]] = {
-        "run_id": lambda _: run.run_id,
+    getters: dict[str, _Getter[Recommendation | DistributionAdvice]] = {
+        "run_id": _Constant(run.run_id),
         "node_id": lambda r: getattr(r, "node_id", None),
         "installs": lambda r: getattr(r, "installs", ()),
         "distribution": lambda r: getattr(r, "distribution", None),
@@ -252,13 +262,13 @@ def recommendations_table(run: AuditRun) -> pa.Table:
 def vulnerabilities_table(run: AuditRun) -> pa.Table:
     """Return one row per known vulnerability of an installed distribution, in run order, with
     ``VULNERABILITIES_SCHEMA`` (the full schema when there are none)."""
-    run_id = run.run_id
-    return _columnar(run.vulnerabilities, VULNERABILITIES_SCHEMA, {"run_id": lambda _: run_id})
+    run_id = _Constant(run.run_id)
+    return _columnar(run.vulnerabilities, VULNERABILITIES_SCHEMA, {"run_id": run_id})
 
 
 def workflows_table(run: AuditRun) -> pa.Table:
     """Return one row per host x workflow x needed pack with ``WORKFLOWS_SCHEMA``."""
-    return _columnar(run.workflows, WORKFLOWS_SCHEMA, {"run_id": lambda _: run.run_id})
+    return _columnar(run.workflows, WORKFLOWS_SCHEMA, {"run_id": _Constant(run.run_id)})
 
 
 def run_hosts(run: AuditRun) -> list[str]:
