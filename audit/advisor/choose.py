@@ -105,27 +105,10 @@ def advise(
     :param allow_prerelease: whether pre-releases (``1.0.0-beta.9``) may be recommended.
     :raises KeyError: for an entry whose host is not in ``environments``.
     """
-    return _advise_all(audited, versions, environments, CandidateJudge(audited), allow_prerelease)
-
-
-def _advise_all(
-    audited: Sequence[AuditedEntry],
-    versions: Mapping[str, VersionListing],
-    environments: Mapping[str, Environment],
-    judge: CandidateJudge,
-    allow_prerelease: bool,
-) -> tuple[Recommendation, ...]:
     lists = {node_id.lower(): listing for node_id, listing in versions.items()}
-    recommendations = []
-    for a in audited:
-        env = environments[a.entry.host]
-        if not needs_advice(a, env):
-            continue
-        listing = lists.get(a.entry.node_id.lower(), _NOT_LISTED)
-        recommendation = _advise_one(a, listing, env, judge, allow_prerelease)
-        if recommendation is not None:
-            recommendations.append(recommendation)
-    return tuple(recommendations)
+    needing = _needing(audited, environments)
+    judge = CandidateJudge(audited)
+    return _advise_as_listed(needing, lists, {}, environments, judge, allow_prerelease)
 
 
 def recommend(
@@ -179,7 +162,7 @@ def _settled_by_newest(
     node_ids: Sequence[str],
     judge: CandidateJudge,
     allow_prerelease: bool,
-    unsettled: Callable[[str], None] = lambda node_id: None,
+    unsettled: Callable[[str], None],
 ) -> dict[str, VersionListing]:
     """The packs whose newest Active version is the answer on every host that needs advice,
     each with that version as its whole list; and those with no Active version at all, each
@@ -250,9 +233,10 @@ def _advise_as_listed(
     judge: CandidateJudge,
     allow_prerelease: bool,
 ) -> tuple[Recommendation, ...]:
-    """`_advise_all` for the entries ``needing`` advice, with the lists ``settled`` and those
-    ``asked`` for (by lower-cased id): the packs whose list is at hand are judged first, the
-    others as their lists come in."""
+    """The recommendations of `advise` for the entries ``needing`` advice, with the lists
+    ``settled`` and those ``asked`` for (by lower-cased id; a pack in neither counts as a list
+    that failed): the packs whose list is at hand are judged first, the others as their lists
+    come in."""
     wanting: dict[str, list[int]] = {}
     for index, a in enumerate(needing):
         wanting.setdefault(a.entry.node_id.lower(), []).append(index)
