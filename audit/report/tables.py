@@ -262,8 +262,7 @@ def recommendations_table(run: AuditRun) -> pa.Table:
 def vulnerabilities_table(run: AuditRun) -> pa.Table:
     """Return one row per known vulnerability of an installed distribution, in run order, with
     ``VULNERABILITIES_SCHEMA`` (the full schema when there are none)."""
-    run_id = _Constant(run.run_id)
-    return _columnar(run.vulnerabilities, VULNERABILITIES_SCHEMA, {"run_id": run_id})
+    return _columnar(run.vulnerabilities, VULNERABILITIES_SCHEMA, {"run_id": _Constant(run.run_id)})
 
 
 def workflows_table(run: AuditRun) -> pa.Table:
