@@ -39,7 +39,7 @@ import sys
 import threading
 import traceback
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -246,6 +246,7 @@ class RegistryServer:
         self._thread: threading.Thread | None = None
         self._comfy_nodes: dict[tuple[str, str], list[JsonDict]] = {}
         self._class_packs: dict[str, JsonDict] = {}
+        self._gate: Callable[[], object] | None = None
         for record in records:
             self.add(record)
 
@@ -294,6 +295,12 @@ class RegistryServer:
         script = _Script(Fault(kind), times, options)
         with self._lock:
             self._scripts.setdefault(path, deque()).append(script)
+
+    def hold(self, gate: Callable[[], object]) -> None:
+        """From now on, each request calls ``gate`` before it is answered (after any latency):
+        a barrier's ``wait`` answers requests only once enough are in flight at once, an
+        event's holds them until it is set."""
+        self._gate = gate
 
     @property
     def requests(self) -> list[LoggedRequest]:
@@ -604,6 +611,8 @@ class _Handler(BaseHTTPRequestHandler):
         script = registry._receive(request)
         if not registry._wait(registry.latency):
             return self._hang_up()
+        if registry._gate is not None:
+            registry._gate()
         answer = registry._route(request)
         if script is None:
             return self._send(answer)

@@ -15,9 +15,7 @@ from audit.cli import cli
 from tests.fresh import cli_lines
 from tests.registry_server import (
     BULK_PATH,
-    LoggedRequest,
     RegistryServer,
-    _Answer,
     node_version_record,
 )
 
@@ -95,14 +93,7 @@ def test_the_lookup_and_the_node_list_are_asked_at_the_same_time(
     tmp_path: Path, manifest: Path, server: RegistryServer
 ) -> None:
     """Each of the two waits at the server until the other has arrived too."""
-    both = threading.Barrier(2, timeout=10)
-    route = server._route
-
-    def answer_together(request: LoggedRequest) -> _Answer:
-        both.wait()
-        return route(request)
-
-    server._route = answer_together  # type: ignore[method-assign]
+    server.hold(threading.Barrier(2, timeout=10).wait)
     args = ["run", manifest, "--registry", server.url, "--no-cache", "--no-advice", "-q"]
     assert invoke(*args, "-o", tmp_path / "out").exit_code == 1
     assert sorted(server.paths()) == [BULK_PATH, "/nodes"]

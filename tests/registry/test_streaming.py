@@ -24,7 +24,7 @@ from audit.registry import (
 from audit.registry.streaming import VersionStreamSource, version_stream
 from tests.registry.support import fast_registry
 from tests.registry.test_versions_list import FOO_PATH, RECORDS, caching, list_gets, versions
-from tests.registry_server import LoggedRequest, RegistryServer, _Answer, node_version_record
+from tests.registry_server import RegistryServer, node_version_record
 
 MakeServer = Callable[..., RegistryServer]
 
@@ -158,14 +158,7 @@ def test_offline_streams_what_the_cache_holds(
 def test_lists_are_asked_at_twice_the_concurrency(make_registry_server: MakeServer) -> None:
     """Every list waits at the server until 4 are in flight at once; with --concurrency 2."""
     server = make_registry_server([node_version_record(f"node-{i}", "1.0.0") for i in range(4)])
-    in_flight = threading.Barrier(4, timeout=10)
-    route = server._route
-
-    def answer_together(request: LoggedRequest) -> _Answer:
-        in_flight.wait()
-        return route(request)
-
-    server._route = answer_together  # type: ignore[method-assign]
+    server.hold(threading.Barrier(4, timeout=10).wait)
     answers = fast_registry(server.url, concurrency=2).list_versions_of(
         [f"node-{i}" for i in range(4)]
     )
@@ -179,13 +172,7 @@ def test_a_stream_left_by_an_error_sends_none_of_the_lists_still_queued(
     """Two lists are in flight (--concurrency 1) and held there; eight wait in the queue."""
     server = make_registry_server([node_version_record(f"node-{i}", "1.0.0") for i in range(10)])
     release = threading.Event()
-    route = server._route
-
-    def answer_when_released(request: LoggedRequest) -> _Answer:
-        release.wait(timeout=10)
-        return route(request)
-
-    server._route = answer_when_released  # type: ignore[method-assign]
+    server.hold(lambda: release.wait(timeout=10))
     registry = fast_registry(server.url, concurrency=1)
     with pytest.raises(KeyboardInterrupt), version_stream(registry) as ask:
         futures = [ask(f"node-{i}") for i in range(10)]
