@@ -7,6 +7,7 @@ whose manifest is `Manifest.unreadable`, and the pipeline reports it as ``manife
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -14,8 +15,16 @@ from audit.environment import load_profile, override
 from audit.errors import InputError, ManifestError
 from audit.manifest import ManifestFormat
 from audit.model import Environment, Manifest
+from audit.parallel import in_halves
 
 __all__ = ["read_hosts", "sibling_profiles"]
+
+#: Files a forked process must have at least to read, to be worth its start (`audit.parallel`).
+_MIN_FILES_PER_PROCESS = 16
+
+_Read = tuple[str, Manifest, Environment | None, list[str]]
+"""A path read: its manifest (`Manifest.unreadable` when it cannot be), its sibling profile
+and its problems, each on a line."""
 
 
 def _sibling_profile(manifest_path: str) -> Path:
@@ -39,29 +48,44 @@ def read_hosts(
     :raises InputError: for a bad manifest or profile when there is one manifest, or for every
         problem of every manifest when none can be read.
     """
+    single = len(paths) == 1
+    read = functools.partial(
+        _read_each, host=host if single else None, format=format, targets=targets, single=single
+    )
+    # NOTE: reading is parsing, bound by one processor: a fleet's files are read in two halves.
+    hosts = in_halves(read, paths, _MIN_FILES_PER_PROCESS)
+    manifests = [manifest for _, manifest, _, _ in hosts]
+    profiles = {path: profile for path, _, profile, _ in hosts if profile is not None}
+    problems = [line for _, _, _, lines in hosts for line in lines]
+    if problems and all(m.unreadable for m in manifests):
+        raise InputError("\n".join(problems))
+    return manifests, profiles
+
+
+def _read_each(
+    paths: Sequence[str],
+    *,
+    host: str | None,
+    format: ManifestFormat,
+    targets: Mapping[str, str | None],
+    single: bool,
+) -> list[_Read]:
+    """Each path with its manifest, its profile and its problems, as `read_hosts` reads them."""
     # NOTE: the readers load YAML; the command line imports this module for ``--help``.
     from audit.manifest import read_manifest
 
-    single = len(paths) == 1
-    manifests: list[Manifest] = []
-    profiles: dict[str, Environment] = {}
-    problems: list[str] = []
+    hosts: list[_Read] = []
     for path in paths:
         try:
-            manifest = read_manifest(path, host=host if single else None, format=format)
+            manifest = read_manifest(path, host=host, format=format)
             profile = _profile(path, targets)
         except InputError as e:
             if single:
                 raise
-            problems.extend(_lines(e))
-            manifests.append(_unreadable(path, e))
+            hosts.append((path, _unreadable(path, e), None, _lines(e)))
             continue
-        manifests.append(manifest)
-        if profile is not None:
-            profiles[path] = profile
-    if problems and all(m.unreadable for m in manifests):
-        raise InputError("\n".join(problems))
-    return manifests, profiles
+        hosts.append((path, manifest, profile, []))
+    return hosts
 
 
 def sibling_profiles(manifests: Sequence[Manifest]) -> dict[str, Environment]:

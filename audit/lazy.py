@@ -17,7 +17,10 @@ if TYPE_CHECKING:
     from importlib.machinery import ModuleSpec
     from types import ModuleType
 
-__all__ = ["attributes", "preload", "without"]
+__all__ = ["attributes", "finish_preloads", "preload", "without"]
+
+#: The threads `preload` started, until `finish_preloads` waits for them.
+_PRELOADING: list[threading.Thread] = []
 
 
 def attributes(
@@ -91,7 +94,14 @@ def preload(module: str) -> threading.Thread:
     """
     thread = threading.Thread(target=_import_quietly, args=(module,), name=f"preload {module}")
     thread.start()
+    _PRELOADING.append(thread)
     return thread
+
+
+def finish_preloads() -> None:
+    """Wait until every import `preload` started has finished."""
+    while _PRELOADING:
+        _PRELOADING.pop().join()
 
 
 def _import_quietly(module: str) -> None:

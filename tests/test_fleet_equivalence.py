@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import random
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
+from audit import parallel
 from audit.cli import cli
 from tests.registry_server import node_version_record
 
@@ -85,13 +87,13 @@ def _snapshot(rng: random.Random) -> dict[str, Any]:
     }
 
 
-def _fleet(folder: Path, *, shared: bool) -> list[Path]:
+def _fleet(folder: Path, *, shared: bool, hosts: int = 8) -> list[Path]:
     """Eight hosts: with ``shared``, two sets of packs and two of pips, each combination on two
     hosts (so hosts share packs with and without sharing pips); else eight of each."""
     rng = random.Random(17)
-    kinds = [_snapshot(rng) for _ in range(2 if shared else 8)]
+    kinds = [_snapshot(rng) for _ in range(2 if shared else hosts)]
     paths = []
-    for index in range(8):
+    for index in range(hosts):
         path = folder / f"render-{index:02d}.json"
         pips = kinds[(index // 2) % len(kinds)]["pips"]
         path.write_text(json.dumps({**kinds[index % len(kinds)], "pips": pips}), encoding="utf-8")
@@ -141,3 +143,41 @@ def test_a_fleet_run_gives_each_host_its_own_runs_rows(tmp_path: Path, shared: b
     assert all(counted.values()), counted
     for table, count in counted.items():
         assert pq.read_metadata(fleet / f"{table}.parquet").num_rows == count, table
+
+
+def test_a_fleet_audited_on_two_processors_gives_the_rows_of_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reading, dependency audits and advice go in part to forked children (`audit.parallel`);
+    every table, row for row and in order, is what one process gives."""
+    mirror = tmp_path / "mirror.jsonl"
+    records = _records(random.Random(3))
+    mirror.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    hosts = tmp_path / "hosts"
+    hosts.mkdir()
+    paths = _fleet(hosts, shared=False, hosts=32)
+    forked: list[object] = []
+    fork = parallel._fork
+
+    def counted(work: Callable[[], object]) -> object:
+        forked.append(work)
+        return fork(work)
+
+    monkeypatch.setattr(parallel, "_fork", counted)
+    monkeypatch.setattr(parallel, "processors", lambda: 2)
+    # NOTE: the test session's own servers run in threads; the work forked here never meets them.
+    monkeypatch.setattr(parallel, "_alone", lambda: True)
+    two = _run(tmp_path / "two", *paths, "--registry", mirror)
+    assert len(forked) == 3  # the files, the dependency audits, the advice
+    monkeypatch.setattr(parallel, "processors", lambda: 1)
+    one = _run(tmp_path / "one", *paths, "--registry", mirror)
+    assert len(forked) == 3
+    for table in (*TABLES, "vulnerabilities", "workflows"):
+        rows = [_kept(row) for row in pq.read_table(one / f"{table}.parquet").to_pylist()]
+        assert [_kept(row) for row in pq.read_table(two / f"{table}.parquet").to_pylist()] == rows
+        assert len(rows) > 0 or table in ("vulnerabilities", "workflows"), table
+    assert _run_counts(two) == _run_counts(one)
+
+
+def _run_counts(folder: Path) -> object:
+    return json.loads((folder / "run.json").read_text(encoding="utf-8"))["counts"]

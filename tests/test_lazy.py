@@ -67,3 +67,14 @@ def test_without_lets_every_other_module_load() -> None:
         import tabnanny
 
     assert tabnanny.__name__ == "tabnanny"
+
+
+def test_finish_preloads_waits_for_every_preload() -> None:
+    assert python_lines(
+        "import sys, threading",
+        "from audit.lazy import finish_preloads, preload",
+        "threads = [preload('audit.versions'), preload('audit.catalogue')]",
+        "finish_preloads()",
+        "print([t.is_alive() for t in threads], threading.active_count())",
+        "print('audit.versions' in sys.modules, 'audit.catalogue' in sys.modules)",
+    ) == ["[False, False] 1", "True True"]

@@ -15,6 +15,7 @@ __all__ = [
     "DEFAULT_BASE_URL",
     "Fetched",
     "FetchedVersions",
+    "InMemory",
     "Pair",
     "RecordSource",
     "Registry",
@@ -36,6 +37,15 @@ has an empty list."""
 
 class RegistryError(AuditError):
     """The registry could not be read as a whole (a page of the full listing failed)."""
+
+
+@runtime_checkable
+class InMemory(Protocol):
+    """A source that holds every answer in memory: asking it reads no file and no network, so a
+    forked process may ask it too (`audit.parallel`)."""
+
+    @property
+    def in_memory(self) -> bool: ...
 
 
 class Registry(Protocol):

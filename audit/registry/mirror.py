@@ -56,6 +56,11 @@ class MirrorRegistry:
         self._records = {record.key.normalized: record for record in records}
         self._nodes = None if nodes is None else {n.node_id.lower(): n for n in nodes}
 
+    @property
+    def in_memory(self) -> bool:
+        """Always: the file was read whole when the mirror was made (`InMemory`)."""
+        return True
+
     @classmethod
     def from_file(cls, path: str | Path) -> MirrorRegistry:
         """Read a mirror file.

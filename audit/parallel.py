@@ -1,0 +1,159 @@
+"""Run a share of pure work in a forked process beside this one, on a processor to spare.
+
+A fleet's per-host work is Python, bound to one processor; machines have more. `beside` starts
+work in a child made by ``fork``: a copy of this process, so the work reads the run's objects as
+they are, and nothing is sent to it. Only its result comes back, pickled over a pipe.
+
+Only work that reads memory and writes nothing may go there: the child must not use the files,
+sockets or database connections this process holds, nor print. Where forking is not safe (not
+Linux, one processor, or other threads running, whose locks a child would inherit held), the work
+runs here instead, when its result is asked for. A child that fails in any way (its work raised,
+it was killed) costs only time: the work then runs here, and raises here if it must.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import sys
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Generic, TypeVar, cast
+
+from audit.lazy import finish_preloads
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+    from multiprocessing.process import BaseProcess
+
+__all__ = ["Background", "beside", "in_halves", "processors", "split"]
+
+_R = TypeVar("_R")
+_T = TypeVar("_T")
+
+
+def processors() -> int:
+    """The processors this process may use, or 1 where work cannot go to a forked child."""
+    # NOTE: macOS and Windows offer no safe fork (system libraries break in a forked child).
+    if not sys.platform.startswith("linux"):
+        return 1
+    return len(os.sched_getaffinity(0))
+
+
+def split(
+    items: Sequence[_T], minimum: int, share: float = 0.5
+) -> tuple[Sequence[_T], Sequence[_T]]:
+    """``items`` cut in two, the first ``share`` of them for a child, when a processor is free
+    for it and each part holds at least ``minimum`` items; else nothing for a child and every
+    item here."""
+    cut = round(len(items) * share)
+    if processors() < 2 or min(cut, len(items) - cut) < minimum:
+        return (), items
+    return items[:cut], items[cut:]
+
+
+class Background(Generic[_R]):
+    """Work started by `beside`, and its forked child if it has one."""
+
+    def __init__(self, work: Callable[[], _R], child: tuple[BaseProcess, Connection] | None):
+        self._work = work
+        self._child = child
+
+    def result(self) -> _R:
+        """The work's result: the child's, or the work's run here when there is no child or the
+        child gave none."""
+        child, self._child = self._child, None
+        if child is None:
+            return self._work()
+        outcome = _received(*child)
+        return cast("_R", outcome[0]) if outcome is not None else self._work()
+
+    def abandon(self) -> None:
+        """Stop the child, if there is one, without its result."""
+        child, self._child = self._child, None
+        if child is not None:
+            process, connection = child
+            connection.close()
+            _stop(process)
+
+
+@contextmanager
+def beside(work: Callable[[], _R], *, fork: bool = True) -> Iterator[Background[_R]]:
+    """Start ``work`` in a forked process when ``fork`` asks for one and one can run beside this
+    one; `Background.result` gives its result either way. A child whose result was not asked
+    for by the end of the block is stopped."""
+    child = _fork(work) if fork and processors() > 1 and _alone() else None
+    background = Background(work, child)
+    try:
+        yield background
+    finally:
+        background.abandon()
+
+
+def in_halves(
+    work: Callable[[Sequence[_T]], list[_R]], items: Sequence[_T], minimum: int
+) -> list[_R]:
+    """``work(items)``, as ``work`` of the first half (in a forked child, when `split` gives
+    it one) followed by ``work`` of the second (here). ``work`` must be pure, and its result for
+    the whole the two results joined."""
+    first, second = split(items, minimum)
+    with beside(lambda: work(first), fork=bool(first)) as other:
+        mine = work(second)
+        return [*other.result(), *mine]
+
+
+def _alone() -> bool:
+    """Whether this is the process's only thread, once the imports `audit.lazy.preload` started
+    have finished (an import holds the import lock, which a child would inherit held)."""
+    finish_preloads()
+    return threading.active_count() == 1
+
+
+def _fork(work: Callable[[], object]) -> tuple[BaseProcess, Connection]:
+    # NOTE: imported only here: a run that never forks never pays for multiprocessing.
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    receiving, sending = context.Pipe(duplex=False)
+    process = context.Process(target=_child, args=(work, sending), daemon=True)
+    # NOTE: frozen, the objects of the moment are never traversed by the child's collector,
+    # which would otherwise write to (and so copy) every page that holds one.
+    gc.freeze()
+    try:
+        process.start()
+    finally:
+        gc.unfreeze()
+    sending.close()
+    return process, receiving
+
+
+def _child(work: Callable[[], object], sending: Connection) -> None:
+    # NOTE: a failure sends nothing; the parent then does the work itself and reports it there.
+    try:
+        sending.send((work(),))
+    except BaseException:
+        pass
+    finally:
+        sending.close()
+
+
+def _received(process: BaseProcess, connection: Connection) -> tuple[object] | None:
+    """The child's result, or ``None`` when it ended without one."""
+    try:
+        outcome = connection.recv()
+    except (EOFError, OSError):
+        outcome = None
+    except BaseException:
+        _stop(process)
+        raise
+    finally:
+        connection.close()
+    process.join()
+    return outcome if isinstance(outcome, tuple) else None
+
+
+def _stop(process: BaseProcess) -> None:
+    if process.is_alive():
+        process.kill()
+    process.join()

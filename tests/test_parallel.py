@@ -1,0 +1,219 @@
+"""Work beside the process: in a forked child where one may run, else here; the same result."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from pathlib import Path
+from typing import cast
+
+import pytest
+
+from audit import lazy, parallel
+from audit.lazy import preload
+
+PARENT = os.getpid()
+#: Opened by `test_a_preload_under_way_is_finished_first`.
+GATE = threading.Event()
+
+
+@pytest.fixture
+def two_processors(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A second processor, whatever the machine running the tests has, and no other thread.
+
+    NOTE: the test session's own servers run in threads; the work forked here never meets them.
+    """
+    monkeypatch.setattr(parallel, "processors", lambda: 2)
+    monkeypatch.setattr(parallel, "_alone", lambda: True)
+
+
+@pytest.fixture
+def forks(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
+    """The pids of the children `beside` forked during the test."""
+    started: list[int] = []
+    fork = parallel._fork
+
+    def counted(work: Callable[[], object]) -> tuple[BaseProcess, Connection]:
+        child = fork(work)
+        started.append(cast("int", child[0].pid))
+        return child
+
+    monkeypatch.setattr(parallel, "_fork", counted)
+    yield started
+
+
+def _pid() -> int:
+    return os.getpid()
+
+
+@pytest.mark.usefixtures("two_processors")
+def test_work_runs_in_a_forked_child(forks: list[int]) -> None:
+    with parallel.beside(_pid) as other:
+        here = _pid()
+        there = other.result()
+    assert here == PARENT
+    assert [there] == forks
+    assert there != PARENT
+
+
+@pytest.mark.usefixtures("two_processors")
+def test_a_result_of_many_objects_comes_back_whole(forks: list[int]) -> None:
+    rows = [(f"host-{n}", n, None, n % 2 == 0) for n in range(50_000)]
+    with parallel.beside(lambda: rows) as other:
+        assert other.result() == rows
+    assert len(forks) == 1
+
+
+@pytest.mark.usefixtures("two_processors")
+def test_work_not_to_be_forked_runs_here_when_asked_for(forks: list[int]) -> None:
+    calls: list[int] = []
+
+    def work() -> int:
+        calls.append(_pid())
+        return len(calls)
+
+    with parallel.beside(work, fork=False) as other:
+        assert calls == []
+        assert other.result() == 1
+    assert calls == [PARENT]
+    assert forks == []
+
+
+def test_one_processor_runs_the_work_here(
+    monkeypatch: pytest.MonkeyPatch, forks: list[int]
+) -> None:
+    monkeypatch.setattr(parallel, "processors", lambda: 1)
+    with parallel.beside(_pid) as other:
+        assert other.result() == PARENT
+    assert forks == []
+
+
+def test_no_child_is_forked_while_another_thread_runs(
+    monkeypatch: pytest.MonkeyPatch, forks: list[int]
+) -> None:
+    # NOTE: a lock another thread holds would stay held in a child that never has that thread.
+    monkeypatch.setattr(parallel, "processors", lambda: 2)
+    release = threading.Event()
+    waiting = threading.Thread(target=release.wait)
+    waiting.start()
+    try:
+        with parallel.beside(_pid) as other:
+            assert other.result() == PARENT
+    finally:
+        release.set()
+        waiting.join()
+    assert forks == []
+
+
+def test_the_preloads_under_way_finish_before_a_fork(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # NOTE: the preload's import holds until `beside` waits for preloads.
+    (tmp_path / "held_import.py").write_text(
+        "from tests import test_parallel\ntest_parallel.GATE.wait()\n", encoding="utf-8"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(parallel, "processors", lambda: 2)
+    finish = lazy.finish_preloads
+
+    def opened() -> None:
+        GATE.set()
+        finish()
+
+    monkeypatch.setattr("audit.parallel.finish_preloads", opened)
+    thread = preload("held_import")
+    try:
+        with parallel.beside(_pid, fork=True) as other:
+            assert not thread.is_alive()
+            other.result()
+    finally:
+        GATE.set()
+
+
+class Boom(Exception):
+    pass
+
+
+@pytest.mark.usefixtures("two_processors")
+def test_work_that_raises_in_the_child_raises_here(forks: list[int]) -> None:
+    ran_in: list[int] = []
+
+    def work() -> int:
+        ran_in.append(_pid())
+        raise Boom(f"raised in {_pid()}")
+
+    with pytest.raises(Boom, match=f"raised in {PARENT}"), parallel.beside(work) as other:
+        other.result()
+    # NOTE: the child's attempt is in its own memory; here only the parent's shows.
+    assert ran_in == [PARENT]
+    assert len(forks) == 1
+
+
+@pytest.mark.usefixtures("two_processors")
+def test_a_child_that_is_killed_costs_only_time(forks: list[int]) -> None:
+    def work() -> int:
+        if _pid() != PARENT:
+            os.kill(_pid(), signal.SIGKILL)
+        return 42
+
+    with parallel.beside(work) as other:
+        assert other.result() == 42
+    assert len(forks) == 1
+
+
+@pytest.mark.usefixtures("two_processors")
+def test_a_child_whose_result_is_not_asked_for_is_stopped(forks: list[int]) -> None:
+    never = threading.Event()
+    with parallel.beside(never.wait):
+        pass
+    (pid,) = forks
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
+
+
+@pytest.mark.parametrize(
+    ("count", "minimum", "share", "cut"),
+    [
+        (10, 2, 0.5, 5),
+        (10, 2, 0.7, 7),
+        (10, 4, 0.7, 0),  # three left here: too few to be worth a child
+        (7, 3, 0.5, 4),
+        (5, 3, 0.5, 0),
+        (0, 1, 0.5, 0),
+    ],
+)
+@pytest.mark.usefixtures("two_processors")
+def test_split_gives_the_child_its_share_when_both_parts_are_large_enough(
+    count: int, minimum: int, share: float, cut: int
+) -> None:
+    items = list(range(count))
+    first, second = parallel.split(items, minimum, share)
+    assert (list(first), list(second)) == (items[:cut], items[cut:])
+
+
+def test_split_gives_a_child_nothing_on_one_processor(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parallel, "processors", lambda: 1)
+    assert parallel.split(range(100), 1) == ((), range(100))
+
+
+@pytest.mark.usefixtures("two_processors")
+@pytest.mark.parametrize(("count", "forked"), [(9, 1), (3, 0)])
+def test_in_halves_gives_the_whole_result_in_order(
+    count: int, forked: int, forks: list[int]
+) -> None:
+    def work(items: Sequence[int]) -> list[tuple[int, bool]]:
+        return [(item, _pid() == PARENT) for item in items]
+
+    result = parallel.in_halves(work, list(range(count)), 2)
+    assert [item for item, _ in result] == list(range(count))
+    assert [here for _, here in result].count(False) == (count // 2 if forked else 0)
+    assert len(forks) == forked
+
+
+def test_processors_is_the_affinity_on_linux() -> None:
+    expected = len(os.sched_getaffinity(0)) if os.uname().sysname == "Linux" else 1
+    assert parallel.processors() == expected
