@@ -24,7 +24,8 @@ class Measurement:
 
     seconds: float
     peak_rss_mb: float
-    """The child's own peak resident set size (``ru_maxrss`` of ``wait4``), in 10^6 bytes."""
+    """The command's peak memory in 10^6 bytes: its own peak resident set size (``ru_maxrss``
+    of ``wait4``) or, when larger, the peak of the summed PSS of it and its forked helpers."""
     exit_code: int
     stdout: str
     stderr: str
@@ -36,7 +37,8 @@ def measure(
     """Run ``argv`` to completion and measure it.
 
     The command is started by `_TRAMPOLINE`, a small Python process, which times it and reads
-    its peak memory from ``wait4``: see there why not from this process.
+    its peak memory from ``wait4`` and from samples of its process tree: see there why not
+    from this process.
 
     :param ok: the exit codes that mean the command worked (comfy-audit exits 1 on findings).
     :raises BenchmarkError: when it exits with another code.
@@ -69,20 +71,52 @@ def measure(
     return result
 
 
-#: Runs ``argv[2:]`` and writes its wall time, exit code and peak RSS to the file ``argv[1]``.
+#: Runs ``argv[2:]`` and writes its wall time, exit code and peak memory to the file ``argv[1]``.
 #: NOTE: a child's ``ru_maxrss`` counts the memory of the process it was forked from (Linux
 #: keeps the larger of the forking parent's high-water mark and its own across ``exec``): run
 #: from the benchmark, which holds the registry's data, every command would seem to need 150 MB.
 #: Spawned from this small interpreter instead, that floor is about 10 MB.
+#: NOTE: comfy-audit forks helpers for a fleet's work (`audit.parallel`), and ``ru_maxrss`` is
+#: one process's peak: a thread also sums the proportional set size (PSS, which splits each
+#: page between the processes sharing it, so shared pages count once) of the command and all
+#: its descendants every 0.25 s, and the larger of the two peaks is the command's memory.
 _TRAMPOLINE = """
-import json, os, sys, time
+import json, os, sys, threading, time
+
+def tree(pid):
+    pids = [pid]
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{task}/children") as file:
+            pids += [p for child in file.read().split() for p in tree(int(child))]
+    return pids
+
+def pss_kib(pid):
+    with open(f"/proc/{pid}/smaps_rollup") as file:
+        return sum(int(line.split()[1]) for line in file if line.startswith("Pss:"))
+
+def sample(pid, peak, done):
+    while not done.wait(0.25):
+        total = 0
+        try:
+            for p in tree(pid):
+                total += pss_kib(p)
+        except OSError:
+            continue  # NOTE: a process ended while it was read; the next sample counts
+        peak[0] = max(peak[0], total)
+
 start = time.perf_counter()
 pid = os.posix_spawnp(sys.argv[2], sys.argv[2:], os.environ)
+peak, done = [0], threading.Event()
+sampler = threading.Thread(target=sample, args=(pid, peak, done))
+sampler.start()
 _, status, usage = os.wait4(pid, 0)
 seconds = time.perf_counter() - start
+done.set()
+sampler.join()
 code = os.waitstatus_to_exitcode(status)
+memory = max(usage.ru_maxrss, peak[0])
 with open(sys.argv[1], "w") as file:
-    json.dump({"seconds": seconds, "exit_code": code, "maxrss_kib": usage.ru_maxrss}, file)
+    json.dump({"seconds": seconds, "exit_code": code, "maxrss_kib": memory}, file)
 """
 
 
