@@ -15,7 +15,7 @@ from audit.environment import load_profile, override
 from audit.errors import InputError, ManifestError
 from audit.manifest import ManifestFormat
 from audit.model import Environment, Manifest
-from audit.parallel import in_halves
+from audit.parallel import in_parts
 
 __all__ = ["read_hosts", "sibling_profiles"]
 
@@ -52,8 +52,9 @@ def read_hosts(
     read = functools.partial(
         _read_each, host=host if single else None, format=format, targets=targets, single=single
     )
-    # NOTE: reading is parsing, bound by one processor: a fleet's files are read in two halves.
-    hosts = in_halves(read, paths, _MIN_FILES_PER_PROCESS)
+    # NOTE: reading is parsing, bound by one processor: a fleet's files are read in two parts,
+    # the child's the smaller, since this process then unpickles what it read.
+    hosts = in_parts(read, paths, _MIN_FILES_PER_PROCESS, share=0.45)
     manifests = [manifest for _, manifest, _, _ in hosts]
     profiles = {path: profile for path, _, profile, _ in hosts if profile is not None}
     problems = [line for _, _, _, lines in hosts for line in lines]

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from multiprocessing.connection import Connection
     from multiprocessing.process import BaseProcess
 
-__all__ = ["Background", "beside", "in_halves", "processors", "split"]
+__all__ = ["Background", "beside", "in_parts", "processors", "split"]
 
 _R = TypeVar("_R")
 _T = TypeVar("_T")
@@ -91,13 +91,13 @@ def beside(work: Callable[[], _R], *, fork: bool = True) -> Iterator[Background[
         background.abandon()
 
 
-def in_halves(
-    work: Callable[[Sequence[_T]], list[_R]], items: Sequence[_T], minimum: int
+def in_parts(
+    work: Callable[[Sequence[_T]], list[_R]], items: Sequence[_T], minimum: int, share: float = 0.5
 ) -> list[_R]:
-    """``work(items)``, as ``work`` of the first half (in a forked child, when `split` gives
-    it one) followed by ``work`` of the second (here). ``work`` must be pure, and its result for
-    the whole the two results joined."""
-    first, second = split(items, minimum)
+    """``work(items)``, as ``work`` of the first ``share`` of them (in a forked child, when
+    `split` gives it one) followed by ``work`` of the rest (here). ``work`` must be pure, and
+    its result for the whole the two results joined."""
+    first, second = split(items, minimum, share)
     with beside(lambda: work(first), fork=bool(first)) as other:
         mine = work(second)
         return [*other.result(), *mine]

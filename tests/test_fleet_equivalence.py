@@ -155,7 +155,7 @@ def test_a_fleet_audited_on_two_processors_gives_the_rows_of_one(
     mirror.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
     hosts = tmp_path / "hosts"
     hosts.mkdir()
-    paths = _fleet(hosts, shared=False, hosts=32)
+    paths = _fleet(hosts, shared=False, hosts=40)
     forked: list[object] = []
     fork = parallel._fork
 
