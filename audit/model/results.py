@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import operator
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -226,6 +227,10 @@ class AuditRun:
     workflows: tuple[WorkflowRow, ...] = ()
     """What each workflow needs on each host (``run --workflow``)."""
 
-    @property
+    @functools.cached_property
     def findings(self) -> tuple[Finding, ...]:
+        """Every finding: the host findings, then each entry's.
+
+        NOTE: made once per run (a fleet's are a million, read by the summary and the report).
+        """
         return self.host_findings + tuple(f for e in self.entries for f in e.findings)

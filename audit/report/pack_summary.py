@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from audit.model import AuditRun, NotFound, RegistryNode
+from audit.model import AuditRun, EntrySource, NodeAnswer, NotFound, RegistryNode
 from audit.report.node_columns import node_columns
 
 __all__ = ["pack_lines"]
@@ -19,15 +19,31 @@ def pack_lines(run: AuditRun) -> list[str]:
         f"pack-level checks: {_packs(len(ids))} without a Node record: {reason}"
         for reason, ids in sorted(missing.items())
     ]
+    # NOTE: a fleet has the same Node answers on many hosts: each pack version is compared once.
+    outdated: dict[tuple[int, str | None, str], object] = {}
     compared = [
-        node_columns(a.node, a.entry.version, a.entry.source)["outdated"]
+        _outdated(outdated, a.node, a.entry.version, a.entry.source)
         for a in run.entries
         if _has_latest(a.node)
     ]
     if compared:
-        outdated = sum(value is True for value in compared)
-        lines.append(f"outdated: {_packs(outdated)} older than the registry's newest version")
+        outdated_count = sum(value is True for value in compared)
+        lines.append(f"outdated: {_packs(outdated_count)} older than the registry's newest version")
     return lines
+
+
+def _outdated(
+    seen: dict[tuple[int, str | None, str], object],
+    node: NodeAnswer | None,
+    version: str | None,
+    source: EntrySource,
+) -> object:
+    """Whether ``version`` is older than ``node``'s newest, asked once per distinct question
+    (``node`` by identity: the run holds it alive)."""
+    key = (id(node), version, source.value)
+    if key not in seen:
+        seen[key] = node_columns(node, version, source)["outdated"]
+    return seen[key]
 
 
 def _has_latest(node: object) -> bool:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Iterator
+from itertools import islice
 from pathlib import Path
 
 from audit.advisor import Recommendation, upgrade_verdict
 from audit.model import (
     AuditRun,
+    DistributionAdvice,
     Environment,
     Failed,
     Finding,
@@ -27,6 +30,8 @@ MAX_TEXT = 300
 #: Lines of findings listed (whole packs, worst first) before the rest is only counted: a
 #: fleet run can hold 100,000 findings, which belong in findings.csv, not in a terminal.
 MAX_FINDING_LINES = 400
+#: Lines of advice listed (recommendations, vulnerable packages) before the rest is counted.
+MAX_ADVICE_LINES = 400
 # NOTE: messages quote registry data; control, format (bidi), private-use or unassigned characters
 # and line separators could break the layout or reach the terminal as escapes.
 _UNPRINTABLE = frozenset({"Cc", "Cf", "Cn", "Co", "Cs", "Zl", "Zp"})
@@ -174,7 +179,8 @@ def _advice_lines(run: AuditRun) -> list[str]:
             f"{_count(stuck, 'pack', 'packs')} with no fitting version"
         )
         show_host = len(run_hosts(run)) > 1
-        lines.extend(_recommendation_line(r, show_host) for r in recommendations)
+        listed = (_recommendation_line(r, show_host) for r in recommendations)
+        lines.extend(_capped(listed, len(recommendations), "recommendations.csv"))
     env = run.environment
     advised = bool(recommendations) or run.options.get("advice") is True
     if advised and (env.target_comfyui or env.target_frontend):
@@ -190,16 +196,28 @@ def _distribution_lines(run: AuditRun) -> list[str]:
         return []
     moves = sum(a.recommended_version is not None for a in run.upgrades)
     held = len(run.upgrades) - moves
-    lines = [f"vulnerable packages: {moves} to upgrade, {held} held back by a pack"]
     show_host = len(run_hosts(run)) > 1
-    for a in run.upgrades:
-        where = f"{one_line(a.host)}  " if show_host else ""
-        label = f"{where}{one_line(a.distribution)} {one_line(a.version)}"
-        if a.recommended_version is not None:
-            lines.append(f"  {label}: upgrade to {one_line(a.recommended_version)}")
-        else:
-            lines.append(f"  {label}: held back: {one_line('; '.join(a.blocked_by))}")
-    return lines
+    listed = (_distribution_line(a, show_host) for a in run.upgrades)
+    return [
+        f"vulnerable packages: {moves} to upgrade, {held} held back by a pack",
+        *_capped(listed, len(run.upgrades), "recommendations.csv"),
+    ]
+
+
+def _distribution_line(a: DistributionAdvice, show_host: bool) -> str:
+    where = f"{one_line(a.host)}  " if show_host else ""
+    label = f"{where}{one_line(a.distribution)} {one_line(a.version)}"
+    if a.recommended_version is not None:
+        return f"  {label}: upgrade to {one_line(a.recommended_version)}"
+    return f"  {label}: held back: {one_line('; '.join(a.blocked_by))}"
+
+
+def _capped(lines: Iterator[str], count: int, report: str) -> list[str]:
+    """The first `MAX_ADVICE_LINES` of ``count`` lines, then how many more ``report`` holds."""
+    shown = list(islice(lines, MAX_ADVICE_LINES))
+    if count > len(shown):
+        shown.append(f"  ... and {count - len(shown)} more: see {report}")
+    return shown
 
 
 def render_summary(run: AuditRun, run_dir: Path | str | None) -> str:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
 from audit.advisor import Recommendation
 from audit.model import AuditRun, Found, Severity, When
@@ -211,4 +212,24 @@ def test_hosts_are_named_in_a_fleet() -> None:
     assert lines[1:] == [
         "  gpu-01  comfyui-foo@1.2.0 -> 1.5.0  clears comfyui.incompatible, status.flagged",
         "  gpu-02  comfyui-foo@1.2.0 -> 1.5.0  clears comfyui.incompatible, status.flagged",
+    ]
+
+
+def test_a_long_advice_list_is_cut_and_counted(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("audit.report.summary.MAX_ADVICE_LINES", 2)
+    many = [replace(MOVE, node_id=f"pack-{n}") for n in range(5)]
+    upgrade = DistributionAdvice("gpu-01", "torch", "2.5.1", "2.6.0", ("vulnerability.known",), ())
+    run = replace(advised_run(*many), upgrades=(upgrade,) * 3)
+    *_, advice, distributions, _ = render_summary(run, None).split("\n\n")
+    assert advice.splitlines() == [
+        "advice: 5 pack changes, 0 packs with no fitting version",
+        "  pack-0@1.2.0 -> 1.5.0  clears comfyui.incompatible, status.flagged",
+        "  pack-1@1.2.0 -> 1.5.0  clears comfyui.incompatible, status.flagged",
+        "  ... and 3 more: see recommendations.csv",
+    ]
+    assert distributions.splitlines() == [
+        "vulnerable packages: 3 to upgrade, 0 held back by a pack",
+        "  torch 2.5.1: upgrade to 2.6.0",
+        "  torch 2.5.1: upgrade to 2.6.0",
+        "  ... and 1 more: see recommendations.csv",
     ]
