@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import shlex
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import TypeVar
 
 from audit.advisor.choose import BANNED_PACK, needs_advice
 from audit.advisor.interface import Recommendation, counts, is_trigger
@@ -24,6 +25,7 @@ from audit.model import (
 
 __all__ = ["plan_commands", "plan_paths", "plan_snapshot", "upgrade_verdict"]
 
+_T = TypeVar("_T")
 #: Packs named in a verdict at most; the rest are counted.
 MAX_NAMED = 10
 #: The manifest path a plan snapshot names (it is written wherever the user asks).
@@ -48,21 +50,21 @@ def upgrade_verdict(
     if not (env.target_comfyui or env.target_frontend):
         return _now_state(recommendations)
     advice = {(r.host, r.node_id.lower(), r.version): r for r in recommendations}
-    blocked: list[str] = []
-    changes: list[str] = []
+    blocked: list[_Pack] = []
+    changes: list[_Change] = []
     for a in audited:
         # NOTE: the cheaper test first: most packs of a fleet have nothing after the upgrade.
         if not (_upgrade_affects(a, env) and needs_advice(a, env)):
             continue
         found = advice.get((a.entry.host, a.entry.node_id.lower(), a.entry.version))
         if found is None or found.recommended_version is None:
-            blocked.append(_pack(a.entry.node_id, a.entry.version))
+            blocked.append((a.entry.node_id, a.entry.version))
         else:
-            changes.append(_change(found))
+            changes.append(_moved_from(found))
     if blocked:
-        return f"blocked by these packs: {_listing(blocked)}"
+        return f"blocked by these packs: {_listing(blocked, _pack)}"
     if changes:
-        return f"safe after {_changes(changes)}: {_listing(changes)}"
+        return f"safe after {_changes(changes)}: {_listing(changes, _change)}"
     return "upgrade is safe"
 
 
@@ -159,32 +161,48 @@ def _upgrade_affects(audited: AuditedEntry, env: Environment) -> bool:
 
 
 def _now_state(recommendations: Sequence[Recommendation]) -> str:
-    changes = [_change(r) for r in recommendations if r.recommended_version is not None]
-    stuck = [_pack(r.node_id, r.version) for r in recommendations if r.recommended_version is None]
+    changes = [_moved_from(r) for r in recommendations if r.recommended_version is not None]
+    stuck = [(r.node_id, r.version) for r in recommendations if r.recommended_version is None]
     parts = []
     if changes:
-        parts.append(f"{_changes(changes)} advised: {_listing(changes)}")
+        parts.append(f"{_changes(changes)} advised: {_listing(changes, _change)}")
     if stuck:
-        parts.append(f"no fitting version for: {_listing(stuck)}")
+        parts.append(f"no fitting version for: {_listing(stuck, _pack)}")
     return "; ".join(parts) or "no pack needs a change"
 
 
-def _pack(node_id: str, version: str | None) -> str:
+_Pack = tuple[str, str | None]
+"""A pack at a version: ``(node_id, version)``."""
+_Change = tuple[str, str | None, str | None]
+"""A move of a pack: ``(node_id, version, recommended_version)``."""
+
+
+def _moved_from(r: Recommendation) -> _Change:
+    return (r.node_id, r.version, r.recommended_version)
+
+
+def _pack(pack: _Pack) -> str:
+    node_id, version = pack
     return clean(node_id if version is None else f"{node_id}@{version}", limit=200)
 
 
-def _change(r: Recommendation) -> str:
-    return f"{_pack(r.node_id, r.version)} -> {clean(r.recommended_version, limit=200)}"
+def _change(change: _Change) -> str:
+    node_id, version, recommended = change
+    return f"{_pack((node_id, version))} -> {clean(recommended, limit=200)}"
 
 
-def _changes(changes: Sequence[str]) -> str:
+def _changes(changes: Sequence[_Change]) -> str:
     count = len(dict.fromkeys(changes))
     return f"{count} pack change{'' if count == 1 else 's'}"
 
 
-def _listing(items: Iterable[str]) -> str:
+def _listing(items: Iterable[_T], name: Callable[[_T], str]) -> str:
+    """The first `MAX_NAMED` distinct ``items`` by ``name``, and how many more there are.
+
+    NOTE: only those shown are named: a fleet's verdict can be about 100,000 packs.
+    """
     unique = list(dict.fromkeys(items))
-    shown = ", ".join(unique[:MAX_NAMED])
+    shown = ", ".join(map(name, unique[:MAX_NAMED]))
     more = len(unique) - MAX_NAMED
     return f"{shown} and {more} more" if more > 0 else shown
 
@@ -200,15 +218,15 @@ def _command(r: Recommendation) -> str:
     # NOTE: a command line holds only an id and a version of the registry's own shapes, so
     # nothing else a manifest or a registry says can become something a user pastes.
     if not ID_PATTERN.fullmatch(r.node_id):
-        return f"# {_pack(r.node_id, r.version)}: not a registry id; no command given"
+        return f"# {_pack((r.node_id, r.version))}: not a registry id; no command given"
     if r.recommended_version is not None:
         if not VERSION_PATTERN.fullmatch(r.recommended_version):
-            return f"# {_change(r)}: not a registry version; no command given"
+            return f"# {_change(_moved_from(r))}: not a registry version; no command given"
         return f"comfy node install {shlex.quote(f'{r.node_id}@{r.recommended_version}')}"
     why = clean("; ".join(r.blocked_by), limit=300)
     # NOTE: a banned pack is malware on disk even when disabled: it is to be removed.
     verb = "uninstall" if BANNED_PACK in r.blocked_by else "disable"
     return (
-        f"# {_pack(r.node_id, r.version)}: no fitting version ({why}); "
+        f"# {_pack((r.node_id, r.version))}: no fitting version ({why}); "
         f"to {verb} it: comfy node {verb} {shlex.quote(r.node_id)}"
     )

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from audit.errors import ExitCode
 from audit.model import AuditRun, Finding, Severity, When
 from audit.report.summary import _header, _upgrade_line, one_line
+from audit.report.tables import run_hosts
 
 __all__ = ["markdown_summary", "markdown_text"]
 
@@ -101,7 +102,7 @@ def _counts(findings: Sequence[Finding]) -> list[str]:
 
 
 def _run_line(run: AuditRun, findings: Sequence[Finding]) -> str:
-    line = markdown_text(_header(run))
+    line = markdown_text(_header(run, len(run_hosts(run))))
     marks = Counter(f.baseline for f in findings if f.baseline is not None)
     if marks:
         line += f"; baseline: {marks['new']} new, {marks['known']} known"

@@ -20,7 +20,7 @@ def pack_lines(run: AuditRun) -> list[str]:
         for reason, ids in sorted(missing.items())
     ]
     # NOTE: a fleet has the same Node answers on many hosts: each pack version is compared once.
-    outdated: dict[tuple[int, str | None, str], object] = {}
+    outdated: dict[tuple[int, str | None, EntrySource], object] = {}
     compared = [
         _outdated(outdated, a.node, a.entry.version, a.entry.source)
         for a in run.entries
@@ -33,14 +33,14 @@ def pack_lines(run: AuditRun) -> list[str]:
 
 
 def _outdated(
-    seen: dict[tuple[int, str | None, str], object],
+    seen: dict[tuple[int, str | None, EntrySource], object],
     node: NodeAnswer | None,
     version: str | None,
     source: EntrySource,
 ) -> object:
     """Whether ``version`` is older than ``node``'s newest, asked once per distinct question
     (``node`` by identity: the run holds it alive)."""
-    key = (id(node), version, source.value)
+    key = (id(node), version, source)
     if key not in seen:
         seen[key] = node_columns(node, version, source)["outdated"]
     return seen[key]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import heapq
 import unicodedata
 from collections.abc import Iterator
 from itertools import islice
+from operator import attrgetter
 from pathlib import Path
 
 from audit.advisor import Recommendation, upgrade_verdict
@@ -56,16 +58,22 @@ def _count(n: int, one: str, many: str) -> str:
     return f"{n} {one if n == 1 else many}"
 
 
-def _header(run: AuditRun) -> str:
+def _header(run: AuditRun, hosts: int) -> str:
     results = [e.result for e in run.entries]
     answered = sum(isinstance(r, Found | NotFound) for r in results)
     failed = sum(isinstance(r, Failed | Invalid) for r in results)
     skipped = sum(r is None for r in results)
     return (
-        f"run {one_line(run.run_id)}: {_count(len(run_hosts(run)), 'host', 'hosts')}, "
+        f"run {one_line(run.run_id)}: {_count(hosts, 'host', 'hosts')}, "
         f"{_count(len(run.entries), 'entry', 'entries')}; registry lookups: "
         f"{answered} answered, {failed} failed, {skipped} not looked up"
     )
+
+
+_described_facts = attrgetter(
+    "os", "accelerators", "comfyui_version", "frontend_version", "target_comfyui", "target_frontend"
+)
+"""What `_describe` reads of an environment."""
 
 
 def _describe(env: Environment) -> str:
@@ -84,7 +92,9 @@ def _describe(env: Environment) -> str:
 
 
 def _environment_line(run: AuditRun) -> str:
-    described = {_describe(env) for env in run.host_environments.values()}
+    # NOTE: described once per distinct platform and versions: a fleet's hosts share a few.
+    distinct = {_described_facts(env): env for env in run.host_environments.values()}
+    described = {_describe(env) for env in distinct.values()}
     if len(described) > 1:
         return f"environment: {_describe(run.environment)} (varies by host: see run.json)"
     return f"environment: {described.pop() if described else _describe(run.environment)}"
@@ -95,17 +105,21 @@ def _severity_line(run: AuditRun) -> str:
     return "findings: " + ", ".join(f"{counts[s.label]} {s.label}" for s in reversed(Severity))
 
 
+_group_key = attrgetter("host", "node_id", "version")
+_severity_of = attrgetter("severity")
+
+
 def _groups(run: AuditRun) -> dict[GroupKey, list[Finding]]:
     groups: dict[GroupKey, list[Finding]] = {}
     for f in run.findings:
         if f.severity >= Severity.WARNING:
-            groups.setdefault((f.host, f.node_id, f.version), []).append(f)
+            groups.setdefault(_group_key(f), []).append(f)
     return groups
 
 
 def _group_order(item: tuple[GroupKey, list[Finding]]) -> tuple[object, ...]:
     (host, node_id, version), findings = item
-    worst = max(f.severity for f in findings)
+    worst = max(map(_severity_of, findings))
     name = node_id or ""
     return (host, node_id is not None, -worst, name.casefold(), name, version or "")
 
@@ -126,15 +140,18 @@ def _finding_line(f: Finding) -> str:
     return line.rstrip()
 
 
-def _finding_lines(run: AuditRun) -> list[str]:
-    show_host = len(run_hosts(run)) > 1
+def _finding_lines(run: AuditRun, show_host: bool) -> list[str]:
     lines: list[str] = []
-    groups = sorted(_groups(run).items(), key=_group_order)
+    everything = _groups(run)
+    # NOTE: a pack takes a line at least, so no more packs than lines can be listed: of a
+    # fleet's 100,000s, only those are sorted.
+    groups = heapq.nsmallest(MAX_FINDING_LINES + 1, everything.items(), key=_group_order)
     for shown, ((host, node_id, version), findings) in enumerate(groups):
         if len(lines) >= MAX_FINDING_LINES:
-            left = sum(len(f) for _, f in groups[shown:])
+            listed = sum(len(f) for _, f in groups[:shown])
+            left = sum(map(len, everything.values())) - listed
             lines.append(
-                f"... and {left} more in {len(groups) - shown} more packs: see findings.csv"
+                f"... and {left} more in {len(everything) - shown} more packs: see findings.csv"
             )
             break
         label = _label(node_id, version)
@@ -163,7 +180,7 @@ def _recommendation_line(r: Recommendation, show_host: bool) -> str:
     return f"  {where}{label}  no fitting version: {one_line('; '.join(r.blocked_by))}"
 
 
-def _advice_lines(run: AuditRun) -> list[str]:
+def _advice_lines(run: AuditRun, show_host: bool) -> list[str]:
     """The advisor's section: one line per recommendation, then the upgrade verdict.
 
     The verdict needs a ``--target-*`` version, and is shown when the advisor ran: there are
@@ -178,7 +195,6 @@ def _advice_lines(run: AuditRun) -> list[str]:
             f"advice: {_count(moves, 'pack change', 'pack changes')}, "
             f"{_count(stuck, 'pack', 'packs')} with no fitting version"
         )
-        show_host = len(run_hosts(run)) > 1
         listed = (_recommendation_line(r, show_host) for r in recommendations)
         lines.extend(_capped(listed, len(recommendations), "recommendations.csv"))
     env = run.environment
@@ -189,14 +205,13 @@ def _advice_lines(run: AuditRun) -> list[str]:
     return lines
 
 
-def _distribution_lines(run: AuditRun) -> list[str]:
+def _distribution_lines(run: AuditRun, show_host: bool) -> list[str]:
     """One line per vulnerable Python distribution with a fix: the version to upgrade to, or
     the pack whose requirement holds it back."""
     if not run.upgrades:
         return []
     moves = sum(a.recommended_version is not None for a in run.upgrades)
     held = len(run.upgrades) - moves
-    show_host = len(run_hosts(run)) > 1
     listed = (_distribution_line(a, show_host) for a in run.upgrades)
     return [
         f"vulnerable packages: {moves} to upgrade, {held} held back by a pack",
@@ -227,14 +242,15 @@ def render_summary(run: AuditRun, run_dir: Path | str | None) -> str:
     advisor's recommendations and verdict, when there are any; the last line names the run
     folder (``run_dir``), or says the reports were not written when it is ``None``.
     """
-    findings = _finding_lines(run) or ["no findings at warning or above"]
+    hosts = len(run_hosts(run))
+    findings = _finding_lines(run, hosts > 1) or ["no findings at warning or above"]
     upgrade = _upgrade_line(run)
     where = one_line(str(run_dir), limit=None) if run_dir is not None else "not written"
     closing = [*([upgrade] if upgrade else []), *pack_lines(run), f"reports: {where}"]
-    advice = _advice_lines(run)
-    distributions = _distribution_lines(run)
+    advice = _advice_lines(run, hosts > 1)
+    distributions = _distribution_lines(run, hosts > 1)
     sections = [
-        [_header(run), _environment_line(run), _severity_line(run)],
+        [_header(run, hosts), _environment_line(run), _severity_line(run)],
         findings,
         *([advice] if advice else []),
         *([distributions] if distributions else []),

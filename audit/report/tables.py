@@ -281,6 +281,6 @@ def run_hosts(run: AuditRun) -> list[str]:
 def severity_counts(run: AuditRun) -> dict[str, int]:
     """Return the number of findings at each severity, all four labels present, info first."""
     # NOTE: counted as severities, labelled once: a label is computed, and fleets have 100,000s.
-    counted = Counter(f.severity for f in run.findings)
+    counted = Counter(map(attrgetter("severity"), run.findings))
     by_label = {severity.label: counted[severity] for severity in Severity}
     return {label: by_label[label] for label in SEVERITY_LABELS}
