@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gc
 import os
+import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -118,17 +119,23 @@ def _fork(work: Callable[[], object]) -> tuple[BaseProcess, Connection]:
     receiving, sending = context.Pipe(duplex=False)
     process = context.Process(target=_child, args=(work, sending), daemon=True)
     # NOTE: frozen, the objects of the moment are never traversed by the child's collector,
-    # which would otherwise write to (and so copy) every page that holds one.
+    # which would otherwise write to (and so copy) every page that holds one. Ctrl-C is held
+    # while forking: the child ignores it (this process stops the child), and must not get it
+    # before it can.
     gc.freeze()
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         process.start()
     finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
         gc.unfreeze()
     sending.close()
     return process, receiving
 
 
 def _child(work: Callable[[], object], sending: Connection) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     # NOTE: a failure sends nothing; the parent then does the work itself and reports it there.
     try:
         sending.send((work(),))

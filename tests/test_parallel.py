@@ -217,3 +217,16 @@ def test_in_parts_gives_the_whole_result_in_order(
 def test_processors_is_the_affinity_on_linux() -> None:
     expected = len(os.sched_getaffinity(0)) if os.uname().sysname == "Linux" else 1
     assert parallel.processors() == expected
+
+
+@pytest.mark.usefixtures("two_processors")
+def test_the_child_leaves_ctrl_c_to_this_process(forks: list[int]) -> None:
+    def handlers() -> tuple[object, bool]:
+        return signal.getsignal(signal.SIGINT), signal.SIGINT in signal.pthread_sigmask(
+            signal.SIG_BLOCK, set()
+        )
+
+    with parallel.beside(handlers) as other:
+        assert other.result() == (signal.SIG_IGN, False)
+    assert handlers() == (signal.default_int_handler, False)
+    assert len(forks) == 1
