@@ -4,11 +4,12 @@ A fleet's per-host work is Python, bound to one processor; machines have more. `
 work in a child made by ``fork``: a copy of this process, so the work reads the run's objects as
 they are, and nothing is sent to it. Only its result comes back, pickled over a pipe.
 
-Only work that reads memory and writes nothing may go there: the child must not use the files,
-sockets or database connections this process holds, nor print. Where forking is not safe (not
-Linux, one processor, or other threads running, whose locks a child would inherit held), the work
-runs here instead, when its result is asked for. A child that fails in any way (its work raised,
-it was killed) costs only time: the work then runs here, and raises here if it must.
+Only pure work may go there: work that changes nothing this process will see, and may read files
+of its own, but must not use the files, sockets or database connections this process holds, nor
+print. Where forking is not safe (not Linux, one processor, or other threads running, whose locks
+a child would inherit held), the work runs here instead, when its result is asked for. A child
+that fails in any way (its work raised, it was killed) costs only time: the work then runs here,
+and raises here if it must.
 """
 
 from __future__ import annotations

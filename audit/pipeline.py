@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from operator import attrgetter
 from typing import TYPE_CHECKING
 
 from audit import checks
@@ -380,24 +381,29 @@ def _in_run_order(
 ) -> tuple[Recommendation, ...]:
     """``recommendations`` in the order of the entries they are about (hosts' advice comes in
     halves; a CSV manifest may interleave its hosts)."""
-    position: dict[tuple[str, str, str | None], int] = {}
-    for index, a in enumerate(audited):
-        position.setdefault((a.entry.host, a.entry.node_id, a.entry.version), index)
-    return tuple(sorted(recommendations, key=lambda r: position[(r.host, r.node_id, r.version)]))
+    # NOTE: read backwards, an entry's first position is the one kept.
+    backwards = range(len(audited) - 1, -1, -1)
+    position = dict(zip(map(_entry_key, reversed(audited)), backwards, strict=True))
+    return tuple(sorted(recommendations, key=lambda r: position[_advised_key(r)]))
 
 
 def _attach(
     audited: Sequence[AuditedEntry], findings: Iterable[Finding]
 ) -> tuple[AuditedEntry, ...]:
     """Add each pack's dependency findings to its entry, so its row counts them."""
-    extra: dict[tuple[str, str | None, str | None], list[Finding]] = {}
+    extra: dict[object, list[Finding]] = {}
     for f in findings:
-        extra.setdefault((f.host, f.node_id, f.version), []).append(f)
+        extra.setdefault(_finding_key(f), []).append(f)
     attached = []
     for a in audited:
-        mine = extra.pop((a.entry.host, a.entry.node_id, a.entry.version), [])
+        mine = extra.pop(_entry_key(a), None)
         attached.append(replaced(a, findings=(*a.findings, *mine)) if mine else a)
     return tuple(attached)
+
+
+# NOTE: what ties a finding or a recommendation to its entry, read in C: a fleet has 100,000s.
+_entry_key = attrgetter("entry.host", "entry.node_id", "entry.version")
+_finding_key = _advised_key = attrgetter("host", "node_id", "version")
 
 
 class _Evaluator:
