@@ -209,10 +209,11 @@ def nodes_table(run: AuditRun) -> pa.Table:
     registry, packs = _Distinct(), _Distinct()
     for a in entries:
         # NOTE: records by identity (they are alive in the run), cheaper than by value.
-        registry.add(id(a.node_version), _registry_fields, a.node_version)
-        entry = a.entry
-        marker = (id(a.node), entry.version, entry.source.value)
-        packs.add(marker, node_columns, a.node, entry.version, entry.source)
+        node_version, entry, node = a.node_version, a.entry, a.node
+        registry.add(id(node_version), _registry_fields, node_version)
+        # NOTE: the source itself, not its value: an enum's value is a Python-level lookup.
+        marker = (id(node), entry.version, entry.source)
+        packs.add(marker, node_columns, node, entry.version, entry.source)
     spread = {**dict.fromkeys(_REGISTRY_COLUMNS, registry), **dict.fromkeys(NODE_COLUMNS, packs)}
     sources: dict[str, _Source] = {
         **{name: (entries, attrgetter(f"entry.{name}")) for name in _ENTRY_COLUMNS},
