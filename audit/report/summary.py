@@ -10,6 +10,7 @@ from operator import attrgetter
 from pathlib import Path
 
 from audit.advisor import Recommendation, upgrade_verdict
+from audit.checks import environment_facts
 from audit.model import (
     AuditRun,
     DistributionAdvice,
@@ -70,12 +71,6 @@ def _header(run: AuditRun, hosts: int) -> str:
     )
 
 
-_described_facts = attrgetter(
-    "os", "accelerators", "comfyui_version", "frontend_version", "target_comfyui", "target_frontend"
-)
-"""What `_describe` reads of an environment."""
-
-
 def _describe(env: Environment) -> str:
     accelerators = ", ".join(sorted(env.accelerators)) if env.accelerators else "unknown"
     parts = [
@@ -93,7 +88,7 @@ def _describe(env: Environment) -> str:
 
 def _environment_line(run: AuditRun) -> str:
     # NOTE: described once per distinct platform and versions: a fleet's hosts share a few.
-    distinct = {_described_facts(env): env for env in run.host_environments.values()}
+    distinct = {environment_facts(env): env for env in run.host_environments.values()}
     described = {_describe(env) for env in distinct.values()}
     if len(described) > 1:
         return f"environment: {_describe(run.environment)} (varies by host: see run.json)"
