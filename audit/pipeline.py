@@ -9,23 +9,29 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from operator import attrgetter
 from typing import TYPE_CHECKING
 
 from audit import checks
 from audit.advisor import Recommendation, recommend
 from audit.checks.imports import import_findings
-from audit.checks.pack import node_id_of, pack_ids
-from audit.dependencies import DependencyAudit, PackRequirements
-from audit.dependencies.shared import SharedAudits
+from audit.checks.pack import pack_ids
 from audit.environment import override
 from audit.errors import ExitCode
+from audit.hostwork import (
+    Evaluator,
+    Progress,
+    attach,
+    dependency_audits,
+    grouped,
+    in_run_order,
+    no_progress,
+    packs_by_host,
+)
 from audit.model import (
     AuditedEntry,
     AuditRun,
     Environment,
     Finding,
-    Found,
     LookupResult,
     Manifest,
     ManifestEntry,
@@ -33,7 +39,6 @@ from audit.model import (
     NodeKey,
     Severity,
 )
-from audit.model.tagging import on_host, replaced
 from audit.parallel import beside, in_parts, split
 from audit.policy import Policy
 from audit.registry import NodeLookup, Registry, VersionLister
@@ -144,14 +149,6 @@ def _is_version_tag(tag: str) -> bool:
     return _COMMIT.fullmatch(tag) is None and parse_local_version(tag) is not None
 
 
-Progress = Callable[[str, int, int], None]
-"""Told ``(stage, done, total)`` as the audit goes: ``lookup``, ``checks``, ``dependencies``."""
-
-
-def _no_progress(stage: str, done: int, total: int) -> None:
-    """Report nothing."""
-
-
 class Auditor:
     """Runs the audit: looks every distinct node@version up once, then checks every entry."""
 
@@ -160,7 +157,7 @@ class Auditor:
         registry: Registry,
         options: AuditOptions,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-        progress: Progress = _no_progress,
+        progress: Progress = no_progress,
         lister: VersionLister | None = None,
         nodes: NodeLookup | None = None,
         vulnerabilities: VulnerabilitySource | None = None,
@@ -200,16 +197,16 @@ class Auditor:
         # NOTE: a host known only from a file that could not be read has nothing to audit.
         audited_hosts = {h for m in manifests if not m.unreadable for h in m.hosts}
         readable = {h: e for h, e in environments.items() if h in audited_hosts}
-        packs = _packs_by_host(entries, results, readable)
+        packs = packs_by_host(entries, results, readable)
         # NOTE: the dependency audit reads the registry's answers, not the checks': most hosts'
         # audits run in a child while this process runs the checks and the other hosts' audits.
         first, second = split(list(readable), _MIN_HOSTS_PER_PROCESS, _DEPENDENCIES_FORKED)
-        with beside(lambda: _dependency_audits(first, packs, readable), fork=bool(first)) as other:
-            audited = self._checked(entries, _Evaluator(results, nodes), environments)
-            mine = _dependency_audits(second, packs, readable, self._progress, len(first))
+        with beside(lambda: dependency_audits(first, packs, readable), fork=bool(first)) as other:
+            audited = self._checked(entries, Evaluator(results, nodes), environments)
+            mine = dependency_audits(second, packs, readable, self._progress, len(first))
             by_host = [*other.result(), *mine]
         extra = [f for d in by_host for f in d.findings if f.node_id]
-        attached = _attach(audited, [*extra, *(f for m in manifests for f in import_findings(m))])
+        attached = attach(audited, [*extra, *(f for m in manifests for f in import_findings(m))])
         host_findings = (
             *(checks.registry.check_unreadable(m) for m in unreadable),
             *(f for d in by_host for f in d.findings if f.node_id is None),
@@ -253,10 +250,10 @@ class Auditor:
             return ()
         # NOTE: a lister that asks nothing of files or the network can answer in a forked child,
         # so half the hosts are advised there: each host's advice depends on that host alone.
-        hosts = _grouped(dict.fromkeys(a.entry.host for a in run.entries), run.host_environments)
+        hosts = grouped(dict.fromkeys(a.entry.host for a in run.entries), run.host_environments)
         minimum = _MIN_HOSTS_PER_PROCESS if isinstance(lister, InMemory) else len(hosts)
         advised = in_parts(functools.partial(self._recommend, lister, run), hosts, minimum)
-        return _in_run_order(run.entries, advised)
+        return in_run_order(run.entries, advised)
 
     def _recommend(
         self, lister: VersionLister, run: AuditRun, hosts: Sequence[str]
@@ -323,7 +320,7 @@ class Auditor:
     def _checked(
         self,
         entries: Sequence[ManifestEntry],
-        evaluate: _Evaluator,
+        evaluate: Evaluator,
         environments: Mapping[str, Environment],
     ) -> list[AuditedEntry]:
         audited = []
@@ -331,106 +328,3 @@ class Auditor:
             audited.append(evaluate(entry, environments[entry.host]))
             self._progress("checks", done, len(entries))
         return audited
-
-
-def _packs_by_host(
-    entries: Iterable[ManifestEntry],
-    results: Mapping[NodeKey, LookupResult],
-    environments: Mapping[str, Environment],
-) -> dict[str, list[PackRequirements]]:
-    """Each host's packs with the requirements the registry gives them."""
-    packs: dict[str, list[PackRequirements]] = {host: [] for host in environments}
-    for entry in entries:
-        result = results[entry.key] if entry.key is not None else None
-        registry = result.node_version.dependencies if isinstance(result, Found) else None
-        packs[entry.host].append(PackRequirements(entry, registry))
-    return packs
-
-
-def _dependency_audits(
-    hosts: Iterable[str],
-    packs: Mapping[str, Sequence[PackRequirements]],
-    environments: Mapping[str, Environment],
-    progress: Progress = _no_progress,
-    done_before: int = 0,
-) -> list[DependencyAudit]:
-    """Audit each of ``hosts``' pip requirements against that host's installed packages."""
-    audits, audit_host = [], SharedAudits()
-    for done, host in enumerate(hosts, done_before + 1):
-        audits.append(audit_host(host, packs[host], environments[host]))
-        progress("dependencies", done, len(environments))
-    return audits
-
-
-def _grouped(hosts: Iterable[str], environments: Mapping[str, Environment]) -> list[str]:
-    """``hosts``, those with equal environments next to each other: a half of a fleet then holds
-    whole groups, and the judgements its hosts share are made once in one process."""
-    groups: dict[object, list[str]] = {}
-    for host in hosts:
-        env = environments[host]
-        # NOTE: the same packages listed in another order make another group; that costs time
-        # only, and is cheaper than sorting them.
-        installed = None if env.installed is None else (*env.installed, *env.installed.values())
-        key = (checks.environment_facts(env), env.python_version, env.installed_partial, installed)
-        groups.setdefault(key, []).append(host)
-    return [host for group in groups.values() for host in group]
-
-
-def _in_run_order(
-    audited: Sequence[AuditedEntry], recommendations: Iterable[Recommendation]
-) -> tuple[Recommendation, ...]:
-    """``recommendations`` in the order of the entries they are about (hosts' advice comes in
-    halves; a CSV manifest may interleave its hosts)."""
-    # NOTE: read backwards, an entry's first position is the one kept.
-    backwards = range(len(audited) - 1, -1, -1)
-    position = dict(zip(map(_entry_key, reversed(audited)), backwards, strict=True))
-    return tuple(sorted(recommendations, key=lambda r: position[_advised_key(r)]))
-
-
-def _attach(
-    audited: Sequence[AuditedEntry], findings: Iterable[Finding]
-) -> tuple[AuditedEntry, ...]:
-    """Add each pack's dependency findings to its entry, so its row counts them."""
-    extra: dict[object, list[Finding]] = {}
-    for f in findings:
-        extra.setdefault(_finding_key(f), []).append(f)
-    attached = []
-    for a in audited:
-        mine = extra.pop(_entry_key(a), None)
-        attached.append(replaced(a, findings=(*a.findings, *mine)) if mine else a)
-    return tuple(attached)
-
-
-# NOTE: what ties a finding or a recommendation to its entry, read in C: a fleet has 100,000s.
-_entry_key = attrgetter("entry.host", "entry.node_id", "entry.version")
-_finding_key = _advised_key = attrgetter("host", "node_id", "version")
-
-
-class _Evaluator:
-    """Evaluates the checks once per distinct (pack, registry answer, environment) and fans the
-    result out to every host that has that pack, so a fleet costs distinct pairs, not hosts."""
-
-    def __init__(
-        self, results: Mapping[NodeKey, LookupResult], nodes: Mapping[str, NodeAnswer]
-    ) -> None:
-        self._results = results
-        self._nodes = nodes
-        self._seen: dict[object, checks.Evaluation] = {}
-
-    def __call__(self, entry: ManifestEntry, env: Environment) -> AuditedEntry:
-        result = self._results[entry.key] if entry.key is not None else None
-        node_id = node_id_of(entry)
-        node = self._nodes.get(node_id.lower()) if node_id is not None else None
-        key = checks.evaluation_key(entry, result, env, node)
-        evaluation = self._seen.get(key)
-        if evaluation is None:
-            evaluation = self._seen[key] = checks.evaluate(entry, result, env, node)
-        findings = on_host(evaluation.findings, entry.host)
-        return AuditedEntry(
-            entry,
-            result,
-            findings,
-            evaluation.compatible_now,
-            evaluation.compatible_after_upgrade,
-            node,
-        )

@@ -1,0 +1,146 @@
+"""How a run's work is spread over its hosts: each distinct pack evaluated once and fanned
+out, pip requirements audited host by host, dependency findings attached to their packs, and
+advice put back in run order."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from operator import attrgetter
+
+from audit import checks
+from audit.advisor import Recommendation
+from audit.checks.pack import node_id_of
+from audit.dependencies import DependencyAudit, PackRequirements
+from audit.dependencies.shared import SharedAudits
+from audit.model import (
+    AuditedEntry,
+    Environment,
+    Finding,
+    Found,
+    LookupResult,
+    ManifestEntry,
+    NodeAnswer,
+    NodeKey,
+)
+from audit.model.tagging import on_host, replaced
+
+__all__ = [
+    "Evaluator",
+    "Progress",
+    "attach",
+    "dependency_audits",
+    "grouped",
+    "in_run_order",
+    "no_progress",
+    "packs_by_host",
+]
+
+Progress = Callable[[str, int, int], None]
+"""Told ``(stage, done, total)`` as the audit goes: ``lookup``, ``checks``, ``dependencies``."""
+
+
+def no_progress(stage: str, done: int, total: int) -> None:
+    """Report nothing."""
+
+
+def packs_by_host(
+    entries: Iterable[ManifestEntry],
+    results: Mapping[NodeKey, LookupResult],
+    environments: Mapping[str, Environment],
+) -> dict[str, list[PackRequirements]]:
+    """Each host's packs with the requirements the registry gives them."""
+    packs: dict[str, list[PackRequirements]] = {host: [] for host in environments}
+    for entry in entries:
+        result = results[entry.key] if entry.key is not None else None
+        registry = result.node_version.dependencies if isinstance(result, Found) else None
+        packs[entry.host].append(PackRequirements(entry, registry))
+    return packs
+
+
+def dependency_audits(
+    hosts: Iterable[str],
+    packs: Mapping[str, Sequence[PackRequirements]],
+    environments: Mapping[str, Environment],
+    progress: Progress = no_progress,
+    done_before: int = 0,
+) -> list[DependencyAudit]:
+    """Audit each of ``hosts``' pip requirements against that host's installed packages."""
+    audits, audit_host = [], SharedAudits()
+    for done, host in enumerate(hosts, done_before + 1):
+        audits.append(audit_host(host, packs[host], environments[host]))
+        progress("dependencies", done, len(environments))
+    return audits
+
+
+def grouped(hosts: Iterable[str], environments: Mapping[str, Environment]) -> list[str]:
+    """``hosts``, those with equal environments next to each other: a half of a fleet then holds
+    whole groups, and the judgements its hosts share are made once in one process."""
+    groups: dict[object, list[str]] = {}
+    for host in hosts:
+        env = environments[host]
+        # NOTE: the same packages listed in another order make another group; that costs time
+        # only, and is cheaper than sorting them.
+        installed = None if env.installed is None else (*env.installed, *env.installed.values())
+        key = (checks.environment_facts(env), env.python_version, env.installed_partial, installed)
+        groups.setdefault(key, []).append(host)
+    return [host for group in groups.values() for host in group]
+
+
+def in_run_order(
+    audited: Sequence[AuditedEntry], recommendations: Iterable[Recommendation]
+) -> tuple[Recommendation, ...]:
+    """``recommendations`` in the order of the entries they are about (hosts' advice comes in
+    halves; a CSV manifest may interleave its hosts)."""
+    # NOTE: read backwards, an entry's first position is the one kept.
+    backwards = range(len(audited) - 1, -1, -1)
+    position = dict(zip(map(_entry_key, reversed(audited)), backwards, strict=True))
+    return tuple(sorted(recommendations, key=lambda r: position[_advised_key(r)]))
+
+
+def attach(
+    audited: Sequence[AuditedEntry], findings: Iterable[Finding]
+) -> tuple[AuditedEntry, ...]:
+    """Add each pack's dependency findings to its entry, so its row counts them."""
+    extra: dict[object, list[Finding]] = {}
+    for f in findings:
+        extra.setdefault(_finding_key(f), []).append(f)
+    attached = []
+    for a in audited:
+        mine = extra.pop(_entry_key(a), None)
+        attached.append(replaced(a, findings=(*a.findings, *mine)) if mine else a)
+    return tuple(attached)
+
+
+# NOTE: what ties a finding or a recommendation to its entry, read in C: a fleet has 100,000s.
+_entry_key = attrgetter("entry.host", "entry.node_id", "entry.version")
+_finding_key = _advised_key = attrgetter("host", "node_id", "version")
+
+
+class Evaluator:
+    """Evaluates the checks once per distinct (pack, registry answer, environment) and fans the
+    result out to every host that has that pack, so a fleet costs distinct pairs, not hosts."""
+
+    def __init__(
+        self, results: Mapping[NodeKey, LookupResult], nodes: Mapping[str, NodeAnswer]
+    ) -> None:
+        self._results = results
+        self._nodes = nodes
+        self._seen: dict[object, checks.Evaluation] = {}
+
+    def __call__(self, entry: ManifestEntry, env: Environment) -> AuditedEntry:
+        result = self._results[entry.key] if entry.key is not None else None
+        node_id = node_id_of(entry)
+        node = self._nodes.get(node_id.lower()) if node_id is not None else None
+        key = checks.evaluation_key(entry, result, env, node)
+        evaluation = self._seen.get(key)
+        if evaluation is None:
+            evaluation = self._seen[key] = checks.evaluate(entry, result, env, node)
+        findings = on_host(evaluation.findings, entry.host)
+        return AuditedEntry(
+            entry,
+            result,
+            findings,
+            evaluation.compatible_now,
+            evaluation.compatible_after_upgrade,
+            node,
+        )
