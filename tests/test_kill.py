@@ -65,10 +65,10 @@ elif point == "lookup-main":  # the lookup, in the main thread (where Ctrl-C lan
         block()
         return original(*a, **k)
     patch(http_registry.HttpRegistry, "fetch", fetch)
-elif point == "some-reports":  # nodes.parquet, nodes.csv and findings.parquet are written
+elif point == "some-reports":  # findings.parquet, findings.csv and nodes.parquet are written
     def write_table(original, table, where, *a, **k):
         original(table, where, *a, **k)
-        if str(where).endswith("findings.parquet"):
+        if str(where).endswith("nodes.parquet"):
             block()
     patch(pq, "write_table", write_table)
 elif point == "run-json":  # half of run.json is on disk
@@ -169,7 +169,7 @@ def child() -> Iterator[Callable[[str, list[str]], subprocess.Popen[str]]]:
     [
         ("lookup-worker", None),
         ("lookup-main", None),
-        ("some-reports", {"nodes.parquet", "nodes.csv", "findings.parquet"}),
+        ("some-reports", {"findings.parquet", "findings.csv", "nodes.parquet"}),
         ("run-json", ALL),
         ("rename", ALL),
     ],

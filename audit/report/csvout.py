@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
-__all__ = ["FORMULA_START", "csv_table", "restore_cell", "write_csv"]
+__all__ = ["FORMULA_START", "csv_table", "restore_cell", "write_cells", "write_csv"]
 
 FORMULA_START = "=+-@\t\r"
 """The first characters that make a spreadsheet evaluate a cell (OWASP, "CSV Injection")."""
@@ -27,15 +27,24 @@ FORMULA_START = "=+-@\t\r"
 _NEUTRALISE = r"^('*[=+\-@\t\r])"
 _NEUTRALISED = re.compile(r"'('*[=+\-@\t\r])")
 
-_BATCH_ROWS = 65_536
+_BLOCK_BYTES = 1 << 25
 _OPTIONS = pa_csv.WriteOptions(eol="\r\n")
 """RFC 4180 line ends; Arrow quotes every text cell and the header, never a number, a boolean or
 an empty (null) cell."""
 
 
 def _timestamps(column: pa.ChunkedArray) -> pa.ChunkedArray:
-    # NOTE: the report's timestamps are microseconds, so %S prints "SS.ffffff": fixed width.
-    return pc.strftime(column.cast(pa.timestamp("us", tz="UTC")), format="%Y-%m-%dT%H:%M:%SZ")
+    # NOTE: formatted once per distinct time (a fleet's rows share the registry's few thousand
+    # records and their times); formatting is dear. The report's timestamps are microseconds,
+    # so %S prints "SS.ffffff": fixed width.
+    encoded = column.cast(pa.timestamp("us", tz="UTC")).dictionary_encode()
+    chunks = [_formatted(chunk) for chunk in encoded.chunks]
+    return pa.chunked_array(chunks, type=pa.string())
+
+
+def _formatted(chunk: pa.DictionaryArray) -> pa.Array:
+    texts = pc.strftime(chunk.dictionary, format="%Y-%m-%dT%H:%M:%SZ")
+    return texts.take(chunk.indices)
 
 
 def _joined_chunk(chunk: pa.ListArray) -> pa.Array:
@@ -95,11 +104,21 @@ def csv_table(table: pa.Table) -> pa.Table:
 
 def write_csv(table: pa.Table, sink: str | pa.NativeFile | BinaryIO) -> None:
     """Write ``table`` as CSV (UTF-8, a header, ``\\r\\n`` line ends) to ``sink``, a path or a
-    binary stream, converting and writing a batch of rows at a time."""
-    schema = csv_table(table.slice(0, 0)).schema
-    with pa_csv.CSVWriter(sink, schema, write_options=_OPTIONS) as writer:
-        for batch in table.to_batches(max_chunksize=_BATCH_ROWS):
-            writer.write_table(csv_table(pa.Table.from_batches([batch], schema=table.schema)))
+    binary stream."""
+    write_cells(csv_table(table), sink)
+
+
+def write_cells(cells: pa.Table, sink: str | pa.NativeFile | BinaryIO) -> None:
+    """Write ``cells``, a table `csv_table` made, as CSV to ``sink``, a path or a binary stream
+    (left open)."""
+    if isinstance(sink, str | pa.NativeFile):
+        pa_csv.write_csv(cells, sink, write_options=_OPTIONS)
+        return
+    # NOTE: written in large blocks, so that Arrow writes without the GIL (each write to a
+    # Python stream takes it): the report's tables are written while the next one is built.
+    buffered = pa.BufferedOutputStream(pa.PythonFile(sink, mode="w"), _BLOCK_BYTES)
+    pa_csv.write_csv(cells, buffered, write_options=_OPTIONS)
+    buffered.detach()
 
 
 def restore_cell(cell: str) -> str:

@@ -17,6 +17,7 @@ import os
 import secrets
 import shutil
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import overload
@@ -28,7 +29,7 @@ from audit import TOOL_NAME, __version__, atomic
 from audit.environment import profile_to_dict
 from audit.errors import ReportError, describe_error
 from audit.model import AuditRun
-from audit.report.csvout import write_csv
+from audit.report.csvout import csv_table, write_cells, write_csv
 from audit.report.schema import SCHEMA_VERSION
 from audit.report.storage import FileBuilder, is_uri, open_location, write_folder
 from audit.report.tables import (
@@ -47,11 +48,13 @@ from audit.report.tables import (
 __all__ = ["csv_bytes", "json_bytes", "parquet_bytes", "run_document", "write_run"]
 
 _TRANSLATED = (OSError, pa.ArrowException, TypeError, ValueError)
+# NOTE: in this order, the largest table is written while the next one is still growing, and
+# each of the others while a small one (or run.json's content) is built (`_write_files`).
 _TABLES = (
-    ("nodes", nodes_table),
     ("findings", findings_table),
-    ("requirements", requirements_table),
+    ("nodes", nodes_table),
     ("recommendations", recommendations_table),
+    ("requirements", requirements_table),
     ("vulnerabilities", vulnerabilities_table),
     ("workflows", workflows_table),
 )
@@ -85,10 +88,6 @@ def run_document(run: AuditRun) -> dict[str, object]:
     }
 
 
-def _write_csv(table: pa.Table, path: Path) -> None:
-    atomic.write_new_from(path, lambda stream: write_csv(table, stream))
-
-
 def _json_text(document: dict[str, object]) -> str:
     hosts = document.get("hosts")
     if not isinstance(hosts, dict) or not hosts:
@@ -102,10 +101,6 @@ def _json_text(document: dict[str, object]) -> str:
     )
     block = "{\n" + ",\n".join(lines) + "\n  }"
     return text.replace('\n  "hosts": {}', '\n  "hosts": ' + block, 1) + "\n"
-
-
-def _write_json(document: dict[str, object], path: Path) -> None:
-    atomic.write_new(path, json_bytes(document))
 
 
 def csv_bytes(table: pa.Table) -> bytes:
@@ -137,15 +132,34 @@ def _translating(path: Path, doing: str) -> Iterator[None]:
 
 
 def _write_files(run: AuditRun, partial: Path, final: Path) -> None:
-    for stem, build in _TABLES:
-        with _translating(final / f"{stem}.parquet", "cannot write the report"):
-            table = build(run)
-            pq.write_table(table, str(partial / f"{stem}.parquet"))
-        with _translating(final / f"{stem}.csv", "cannot write the report"):
-            _write_csv(table, partial / f"{stem}.csv")
+    # NOTE: Arrow writes a table's files without holding the GIL, so they are written in a
+    # thread while this one builds the next table; waiting for the previous write before
+    # starting one keeps at most two tables in memory.
+    with ThreadPoolExecutor(1, thread_name_prefix="report") as writer:
+        writing = writer.submit(lambda: None)
+        for stem, build in _TABLES:
+            with _translating(final / f"{stem}.parquet", "cannot write the report"):
+                table = build(run)
+            with _translating(final / f"{stem}.csv", "cannot write the report"):
+                cells = csv_table(table)
+            writing.result()
+            writing = writer.submit(_write_table, table, cells, partial, final / stem)
+        with _translating(final / "run.json", "cannot write the report"):
+            document = json_bytes(run_document(run))
+        writing.result()
     # NOTE: run.json goes last: its presence marks a complete run (also on object stores).
     with _translating(final / "run.json", "cannot write the report"):
-        _write_json(run_document(run), partial / "run.json")
+        atomic.write_new(partial / "run.json", document)
+
+
+def _write_table(table: pa.Table, cells: pa.Table, partial: Path, named: Path) -> None:
+    """Write ``table`` as ``named.parquet``, and its CSV ``cells`` as ``named.csv``, in
+    ``partial``."""
+    parquet, csv = named.with_suffix(".parquet"), named.with_suffix(".csv")
+    with _translating(parquet, "cannot write the report"):
+        pq.write_table(table, str(partial / parquet.name))
+    with _translating(csv, "cannot write the report"):
+        atomic.write_new_from(partial / csv.name, lambda stream: write_cells(cells, stream))
 
 
 def _check_run_id(run_id: str) -> None:

@@ -90,17 +90,31 @@ def test_an_empty_table_is_its_header() -> None:
     assert _written(table) == b'"text","n"\r\n'
 
 
-def test_many_rows_are_written_in_batches() -> None:
+def test_many_rows_are_all_written_to_a_stream_left_open() -> None:
     values = [f"={n}" if n % 2 else str(n) for n in range(150_000)]
-    cells = _cells(pa.table({"text": values}))
-    assert len(cells) == 150_001
+    sink = io.BytesIO()
+    write_csv(pa.table({"text": values}), sink)
+    cells = list(csv.reader(io.StringIO(sink.getvalue().decode("utf-8"), newline="")))
+    assert (len(cells), sink.closed) == (150_001, False)
     assert [restore_cell(row[0]) for row in cells[1:]] == values
 
 
-def test_lists_with_nulls_are_written_in_batches() -> None:
+def test_lists_with_nulls_in_sliced_chunks_are_joined() -> None:
     lists = [None if n % 3 == 0 else [f"={n}", None, "b"] for n in range(150_000)]
-    table = pa.table({"tags": pa.array(lists, pa.list_(pa.string())), "n": range(150_000)})
-    cells = _cells(table)
+    whole = pa.array(lists, pa.list_(pa.string()))
+    # NOTE: slices of one array: each chunk's offsets start where its slice does.
+    tags = pa.chunked_array([whole.slice(0, 70_001), whole.slice(70_001)])
+    cells = _cells(pa.table({"tags": tags, "n": range(150_000)}))
     assert cells[1:4] == [["", "0"], ["'=1;;b", "1"], ["'=2;;b", "2"]]
+    assert cells[70_001:70_004] == [["'=70000;;b", "70000"], ["'=70001;;b", "70001"], ["", "70002"]]
     assert len(cells) == 150_001
     assert cells[-1] == ["'=149999;;b", "149999"]
+
+
+def test_repeated_times_in_chunks_are_each_written() -> None:
+    first, second = datetime(2025, 1, 2, 3, 4, 5, 6, tzinfo=UTC), datetime(2025, 6, 1, tzinfo=UTC)
+    chunks = [[first, None, first], [second, first, None]]
+    times = pa.chunked_array([pa.array(c, UTC_MICROSECONDS) for c in chunks])
+    written = [row[0] for row in _cells(pa.table({"at": times, "n": range(6)}))[1:]]
+    one, two = "2025-01-02T03:04:05.000006Z", "2025-06-01T00:00:00.000000Z"
+    assert written == [one, "", one, two, one, ""]

@@ -13,10 +13,10 @@ import pyarrow.parquet as pq
 import pytest
 
 import audit
+from audit import atomic
 from audit.errors import ReportError
 from audit.model import AuditRun, Environment, Severity, When
 from audit.report import run_document, write_run
-from audit.report import write as write_module
 from tests.report.conftest import (
     LINUX_CUDA,
     audited,
@@ -248,14 +248,15 @@ def test_writing_the_same_run_twice_fails_the_second_time(run: AuditRun, tmp_pat
 def test_a_folder_appearing_during_the_write_is_not_replaced(
     run: AuditRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = write_module._write_json
+    real = atomic.write_new
 
-    def racing(document: dict[str, object], path: Path) -> None:
-        real(document, path)
-        (tmp_path / "run-1").mkdir()
-        (tmp_path / "run-1" / "other.txt").write_text("another writer", encoding="utf-8")
+    def racing(path: Path, data: bytes) -> None:
+        real(path, data)
+        if path.name == "run.json":
+            (tmp_path / "run-1").mkdir()
+            (tmp_path / "run-1" / "other.txt").write_text("another writer", encoding="utf-8")
 
-    monkeypatch.setattr(write_module, "_write_json", racing)
+    monkeypatch.setattr(atomic, "write_new", racing)
     with pytest.raises(ReportError, match="already exists"):
         write_run(run, tmp_path)
     assert _listing(tmp_path) == ["run-1"]
