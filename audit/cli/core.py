@@ -169,5 +169,24 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     # CPU time); collecting the young generation rarely, and the old ones never, costs nothing
     # in memory for this batch process, whose values are freed by their reference counts.
     gc.set_threshold(100_000, 50, 100)
-    cli.main(args=argv, prog_name="comfy-audit")
-    sys.exit(0)
+    try:
+        cli.main(args=argv, prog_name="comfy-audit")
+    except SystemExit as e:
+        _exit_at_once(e.code)
+    _exit_at_once(0)
+
+
+def _exit_at_once(code: str | int | None) -> NoReturn:
+    """Exit with ``code`` (as `sys.exit` reads it) without freeing the heap.
+
+    NOTE: Python frees a fleet's millions of values one by one at exit (0.6 s of a 5,000-host
+    run), for nothing: by now every file is closed, every helper process joined and every
+    thread done. mypy exits the same way.
+    """
+    if isinstance(code, str):
+        print(code, file=sys.stderr)
+    for stream in (sys.stdout, sys.stderr):
+        # NOTE: a reader that went away (`| head`) is no error of the run's.
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(code if isinstance(code, int) else int(code is not None))

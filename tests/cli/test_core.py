@@ -2,21 +2,37 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-from audit.cli import cli, main
+from audit.cli import cli
 from audit.cli.core import write_atomically
 from audit.errors import ReportError
 
 
-def test_main_exits_with_the_commands_code(capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit) as exited:
-        main(["--version"])
-    assert exited.value.code == 0
-    assert capsys.readouterr().out == "comfy-audit, version 0.1.0\n"
+@pytest.mark.parametrize(
+    ("argv", "code", "out"),
+    [(["--version"], 0, "comfy-audit, version 0.1.0\n"), (["no-such-command"], 2, "")],
+)
+def test_main_exits_with_the_commands_code(argv: list[str], code: int, out: str) -> None:
+    # NOTE: in a process of its own: `main` ends the process it runs in.
+    program = f"from audit.cli import main; main({argv!r})"
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True)
+    assert (done.returncode, done.stdout) == (code, out)
+
+
+def test_main_exits_quietly_when_its_reader_has_gone() -> None:
+    program = "from audit.cli import main; main(['--help'])"
+    pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
+    with subprocess.Popen([sys.executable, "-c", program], **pipes) as done:
+        assert done.stdout is not None and done.stderr is not None
+        done.stdout.close()
+        # NOTE: 1, as click exits when its output is gone; and no traceback.
+        assert (done.stderr.read(), done.wait()) == (b"", 1)
 
 
 def test_an_interrupt_is_one_line_and_exit_130(
