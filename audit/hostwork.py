@@ -5,12 +5,13 @@ advice put back in run order."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from operator import attrgetter
 
 from audit import checks
 from audit.advisor import Recommendation
 from audit.checks.pack import node_id_of
-from audit.dependencies import DependencyAudit, PackRequirements
+from audit.dependencies import PackRequirements
 from audit.dependencies.shared import SharedAudits
 from audit.model import (
     AuditedEntry,
@@ -21,11 +22,13 @@ from audit.model import (
     ManifestEntry,
     NodeAnswer,
     NodeKey,
+    RequirementRows,
 )
 from audit.model.tagging import on_host, replaced
 
 __all__ = [
     "Evaluator",
+    "HostsDependencies",
     "Progress",
     "attach",
     "dependency_audits",
@@ -57,19 +60,31 @@ def packs_by_host(
     return packs
 
 
+@dataclass(frozen=True)
+class HostsDependencies:
+    """Represents the dependency audits of some hosts: their findings and requirement rows, in
+    host order."""
+
+    findings: tuple[Finding, ...]
+    requirements: RequirementRows
+
+
 def dependency_audits(
     hosts: Iterable[str],
     packs: Mapping[str, Sequence[PackRequirements]],
     environments: Mapping[str, Environment],
     progress: Progress = no_progress,
     done_before: int = 0,
-) -> list[DependencyAudit]:
+) -> HostsDependencies:
     """Audit each of ``hosts``' pip requirements against that host's installed packages."""
     audits, audit_host = [], SharedAudits()
     for done, host in enumerate(hosts, done_before + 1):
         audits.append(audit_host(host, packs[host], environments[host]))
         progress("dependencies", done, len(environments))
-    return audits
+    return HostsDependencies(
+        tuple(f for a in audits for f in a.findings),
+        RequirementRows.of(row for a in audits for row in a.requirements),
+    )
 
 
 def grouped(hosts: Iterable[str], environments: Mapping[str, Environment]) -> list[str]:

@@ -37,6 +37,7 @@ from audit.model import (
     ManifestEntry,
     NodeAnswer,
     NodeKey,
+    RequirementRows,
     Severity,
 )
 from audit.parallel import beside, in_parts, split
@@ -204,14 +205,15 @@ class Auditor:
         with beside(lambda: dependency_audits(first, packs, readable), fork=bool(first)) as other:
             audited = self._checked(entries, Evaluator(results, nodes), environments)
             mine = dependency_audits(second, packs, readable, self._progress, len(first))
-            by_host = [*other.result(), *mine]
-        extra = [f for d in by_host for f in d.findings if f.node_id]
+            theirs = other.result()
+        found = theirs.findings + mine.findings
+        extra = [f for f in found if f.node_id]
         attached = attach(audited, [*extra, *(f for m in manifests for f in import_findings(m))])
         host_findings = (
             *(checks.registry.check_unreadable(m) for m in unreadable),
-            *(f for d in by_host for f in d.findings if f.node_id is None),
+            *(f for f in found if f.node_id is None),
         )
-        requirements = tuple(row for d in by_host for row in d.requirements)
+        requirements = RequirementRows.joined([theirs.requirements, mine.requirements])
         vulns = audit_vulnerabilities(self._vulnerabilities, readable, requirements, self._progress)
         workflow_rows, workflow_findings = (
             self._workflows.judge(attached, readable, nodes) if self._workflows else ((), ())

@@ -10,6 +10,7 @@ from audit.model.registry import (
     RegistryNode,
 )
 from audit.model.results import (
+    REQUIREMENT_FIELDS,
     AuditedEntry,
     AuditRun,
     DistributionAdvice,
@@ -17,6 +18,7 @@ from audit.model.results import (
     Finding,
     Recommendation,
     RequirementRow,
+    RequirementRows,
     VulnerabilityRow,
     WorkflowRow,
 )
@@ -36,6 +38,7 @@ from audit.model.values import (
 
 __all__ = [
     "ID_PATTERN",
+    "REQUIREMENT_FIELDS",
     "VERSION_PATTERN",
     "AuditRun",
     "AuditedEntry",
@@ -58,6 +61,7 @@ __all__ = [
     "Recommendation",
     "RegistryNode",
     "RequirementRow",
+    "RequirementRows",
     "Severity",
     "VulnerabilityRow",
     "When",

@@ -13,6 +13,7 @@ from typing import Any, TypeVar, cast
 import pyarrow as pa
 
 from audit.model import (
+    REQUIREMENT_FIELDS,
     AuditRun,
     DistributionAdvice,
     Found,
@@ -20,6 +21,7 @@ from audit.model import (
     NodeVersion,
     NotFound,
     Recommendation,
+    RequirementRows,
     Severity,
 )
 from audit.report.node_columns import NODE_COLUMNS, node_columns
@@ -110,8 +112,9 @@ def _columnar(
     return _from_sources({name: (items, get) for name, get in read.items()}, schema)
 
 
-_Source = tuple[Sequence[Any], _Getter[Any]]
-"""Where a column's cells come from: what to read them from, and how."""
+_Source = tuple[Sequence[Any], _Getter[Any] | None]
+"""Where a column's cells come from: what to read them from, and how (``None``: they are the
+cells)."""
 
 
 def _from_sources(sources: Mapping[str, _Source], schema: pa.Schema) -> pa.Table:
@@ -124,7 +127,7 @@ def _from_source(field: pa.Field, source: _Source) -> pa.Array:
     items, get = source
     if isinstance(get, _Constant):
         return pa.repeat(pa.scalar(get.value, field.type), len(items))
-    return _column(field, list(map(get, items)))
+    return _column(field, list(items) if get is None else list(map(get, items)))
 
 
 def _strings(values: tuple[str, ...] | None) -> list[str] | None:
@@ -244,7 +247,9 @@ def findings_table(run: AuditRun) -> pa.Table:
 
 def requirements_table(run: AuditRun) -> pa.Table:
     """Return one row per requirement line, in run order, with ``REQUIREMENTS_SCHEMA``."""
-    return _columnar(run.requirements, REQUIREMENTS_SCHEMA, {"run_id": _Constant(run.run_id)})
+    rows = RequirementRows.of(run.requirements)
+    sources: dict[str, _Source] = {name: (rows.column(name), None) for name in REQUIREMENT_FIELDS}
+    return _from_sources({**sources, "run_id": (rows, _Constant(run.run_id))}, REQUIREMENTS_SCHEMA)
 
 
 def recommendations_table(run: AuditRun) -> pa.Table:

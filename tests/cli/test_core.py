@@ -27,8 +27,8 @@ def test_main_exits_with_the_commands_code(argv: list[str], code: int, out: str)
 
 def test_main_exits_quietly_when_its_reader_has_gone() -> None:
     program = "from audit.cli import main; main(['--help'])"
-    pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
-    with subprocess.Popen([sys.executable, "-c", program], **pipes) as done:
+    command = [sys.executable, "-c", program]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as done:
         assert done.stdout is not None and done.stderr is not None
         done.stdout.close()
         # NOTE: 1, as click exits when its output is gone; and no traceback.
