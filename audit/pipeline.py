@@ -77,6 +77,8 @@ _MIN_HOSTS_PER_PROCESS = 4
 #: The hosts whose dependency audits go to the child: this process runs the checks meanwhile and
 #: then unpickles the child's rows (measured best on 500 and 5,000 hosts).
 _DEPENDENCIES_FORKED = 0.6
+#: The hosts the child advises: this process then unpickles the child's recommendations.
+_ADVICE_FORKED = 0.45
 
 
 @dataclass(frozen=True)
@@ -254,7 +256,8 @@ class Auditor:
         # so half the hosts are advised there: each host's advice depends on that host alone.
         hosts = grouped(dict.fromkeys(a.entry.host for a in run.entries), run.host_environments)
         minimum = _MIN_HOSTS_PER_PROCESS if isinstance(lister, InMemory) else len(hosts)
-        advised = in_parts(functools.partial(self._recommend, lister, run), hosts, minimum)
+        advise = functools.partial(self._recommend, lister, run)
+        advised = in_parts(advise, hosts, minimum, _ADVICE_FORKED)
         return in_run_order(run.entries, advised)
 
     def _recommend(

@@ -48,8 +48,8 @@ from audit.report.tables import (
 __all__ = ["csv_bytes", "json_bytes", "parquet_bytes", "run_document", "write_run"]
 
 _TRANSLATED = (OSError, pa.ArrowException, TypeError, ValueError)
-# NOTE: in this order, the largest table is written while the next one is still growing, and
-# each of the others while a small one (or run.json's content) is built (`_write_files`).
+# NOTE: in this order `findings`, the largest table, is written while `nodes` is still growing,
+# and no two large tables are held at once (`_write_files` writes one while it builds the next).
 _TABLES = (
     ("findings", findings_table),
     ("nodes", nodes_table),
