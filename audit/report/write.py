@@ -143,7 +143,7 @@ def _write_files(run: AuditRun, partial: Path, final: Path) -> None:
             with _translating(final / f"{stem}.csv", "cannot write the report"):
                 cells = csv_table(table)
             writing.result()
-            writing = writer.submit(_write_table, table, cells, partial, final / stem)
+            writing = writer.submit(_write_table, table, cells, stem, partial, final)
         with _translating(final / "run.json", "cannot write the report"):
             document = json_bytes(run_document(run))
         writing.result()
@@ -152,14 +152,13 @@ def _write_files(run: AuditRun, partial: Path, final: Path) -> None:
         atomic.write_new(partial / "run.json", document)
 
 
-def _write_table(table: pa.Table, cells: pa.Table, partial: Path, named: Path) -> None:
-    """Write ``table`` as ``named.parquet``, and its CSV ``cells`` as ``named.csv``, in
-    ``partial``."""
-    parquet, csv = named.with_suffix(".parquet"), named.with_suffix(".csv")
-    with _translating(parquet, "cannot write the report"):
-        pq.write_table(table, str(partial / parquet.name))
-    with _translating(csv, "cannot write the report"):
-        atomic.write_new_from(partial / csv.name, lambda stream: write_cells(cells, stream))
+def _write_table(table: pa.Table, cells: pa.Table, stem: str, partial: Path, final: Path) -> None:
+    """Write ``table`` as ``stem.parquet``, and its CSV ``cells`` as ``stem.csv``, in
+    ``partial``; an error names the file as it will be in ``final``."""
+    with _translating(final / f"{stem}.parquet", "cannot write the report"):
+        pq.write_table(table, str(partial / f"{stem}.parquet"))
+    with _translating(final / f"{stem}.csv", "cannot write the report"):
+        atomic.write_new_from(partial / f"{stem}.csv", lambda stream: write_cells(cells, stream))
 
 
 def _check_run_id(run_id: str) -> None:
