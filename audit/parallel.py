@@ -21,7 +21,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Generic, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast, overload
 
 from audit.lazy import finish_preloads
 
@@ -29,7 +29,18 @@ if TYPE_CHECKING:
     from multiprocessing.connection import Connection
     from multiprocessing.process import BaseProcess
 
-__all__ = ["Background", "beside", "in_parts", "processors", "split"]
+__all__ = [
+    "Background",
+    "Pending",
+    "beside",
+    "held_bytes",
+    "in_parts",
+    "in_parts_later",
+    "processors",
+    "split",
+    "started",
+    "stop_children",
+]
 
 _R = TypeVar("_R")
 _T = TypeVar("_T")
@@ -41,6 +52,17 @@ def processors() -> int:
     if not sys.platform.startswith("linux"):
         return 1
     return len(os.sched_getaffinity(0))
+
+
+def held_bytes() -> int:
+    """The most memory this process has held so far: what a child may come to hold as well,
+    when this process writes to every page after forking it (0 where no child is forked)."""
+    if processors() < 2:
+        return 0
+    import resource  # NOTE: Unix only; processors() is 1 elsewhere.
+
+    # NOTE: Linux gives kibibytes.
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def split(
@@ -80,13 +102,18 @@ class Background(Generic[_R]):
             _stop(process)
 
 
+def started(work: Callable[[], _R], *, fork: bool = True) -> Background[_R]:
+    """Start ``work`` in a forked process when ``fork`` asks for one and one can run beside this
+    one; `Background.result` gives its result either way, and `Background.abandon` stops it."""
+    child = _fork(work) if fork and processors() > 1 and _alone() else None
+    return Background(work, child)
+
+
 @contextmanager
 def beside(work: Callable[[], _R], *, fork: bool = True) -> Iterator[Background[_R]]:
-    """Start ``work`` in a forked process when ``fork`` asks for one and one can run beside this
-    one; `Background.result` gives its result either way. A child whose result was not asked
-    for by the end of the block is stopped."""
-    child = _fork(work) if fork and processors() > 1 and _alone() else None
-    background = Background(work, child)
+    """`started` ``work``, whose child is stopped if its result was not asked for by the end of
+    the block."""
+    background = started(work, fork=fork)
     try:
         yield background
     finally:
@@ -99,10 +126,75 @@ def in_parts(
     """``work(items)``, as ``work`` of the first ``share`` of them (in a forked child, when
     `split` gives it one) followed by ``work`` of the rest (here). ``work`` must be pure, and
     its result for the whole the two results joined."""
+    return in_parts_later(work, items, minimum, share)()
+
+
+def in_parts_later(
+    work: Callable[[Sequence[_T]], list[_R]], items: Sequence[_T], minimum: int, share: float = 0.5
+) -> Callable[[], list[_R]]:
+    """`in_parts`, whose child goes on while this process does other work: ``work`` of this
+    process's part is done now, and the function returned waits for the child's and joins
+    the two."""
     first, second = split(items, minimum, share)
-    with beside(lambda: work(first), fork=bool(first)) as other:
+    other = started(lambda: work(first), fork=bool(first))
+    try:
         mine = work(second)
-        return [*other.result(), *mine]
+    except BaseException:
+        other.abandon()
+        raise
+    return lambda: [*other.result(), *mine]
+
+
+class Pending(Sequence[_T]):
+    """A sequence whose items are made when first asked for, by a function that may wait for a
+    child (`in_parts_later`): a run's advice goes on in a child while this process writes the
+    reports that do not need it. It compares, and pickles, as the tuple of its items."""
+
+    def __init__(self, items: Callable[[], Sequence[_T]]) -> None:
+        self._make: Callable[[], Sequence[_T]] | None = items
+        self._items: tuple[_T, ...] = ()
+
+    def _made(self) -> tuple[_T, ...]:
+        make, self._make = self._make, None
+        if make is not None:
+            self._items = tuple(make())
+        return self._items
+
+    def __len__(self) -> int:
+        return len(self._made())
+
+    @overload
+    def __getitem__(self, index: int) -> _T: ...
+    @overload
+    def __getitem__(self, index: slice) -> tuple[_T, ...]: ...
+    def __getitem__(self, index: int | slice) -> _T | tuple[_T, ...]:
+        return self._made()[index]
+
+    def __iter__(self) -> Iterator[_T]:
+        return iter(self._made())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Pending):
+            other = other._made()
+        return isinstance(other, tuple) and self._made() == other
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Pending({self._made()!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return tuple, (self._made(),)
+
+
+def stop_children() -> None:
+    """Stop every child still working, whose result no one asked for (a run that failed while
+    its advice went on): the process is about to end."""
+    # NOTE: only a process that forked has multiprocessing loaded.
+    multiprocessing = sys.modules.get("multiprocessing")
+    if multiprocessing is not None:
+        for process in multiprocessing.active_children():
+            _stop(process)
 
 
 def _alone() -> bool:

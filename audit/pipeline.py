@@ -40,7 +40,7 @@ from audit.model import (
     RequirementRows,
     Severity,
 )
-from audit.parallel import beside, in_parts, split
+from audit.parallel import Pending, beside, held_bytes, in_parts_later, split
 from audit.policy import Policy
 from audit.registry import NodeLookup, Registry, VersionLister
 from audit.registry.interface import InMemory
@@ -77,8 +77,14 @@ _MIN_HOSTS_PER_PROCESS = 4
 #: The hosts whose dependency audits go to the child: this process runs the checks meanwhile and
 #: then unpickles the child's rows (measured best on 500 and 5,000 hosts).
 _DEPENDENCIES_FORKED = 0.6
-#: The hosts the child advises: this process then unpickles the child's recommendations.
+#: The hosts the child advises while this process waits for it, and then unpickles its advice.
 _ADVICE_FORKED = 0.45
+#: The hosts the child advises while this process goes on to write the reports that need none.
+_ADVICE_FORKED_BESIDE_REPORTS = 0.75
+#: The most a run may hold for its advice to go on beside the reports: writing them reads every
+#: object of the run, and so writes to every page (reference counts), which the kernel then
+#: copies for the child. The two processes hold the run twice: a 5,000-host run holds 1.4 GB.
+_BESIDE_REPORTS_MAX_BYTES = 2**30
 
 
 @dataclass(frozen=True)
@@ -248,17 +254,22 @@ class Auditor:
         code = exit_code(run.findings, options.fail_on, new_only=options.new_only)
         return replace(run, exit_code=code, recommendations=self._advise(run))
 
-    def _advise(self, run: AuditRun) -> tuple[Recommendation, ...]:
+    def _advise(self, run: AuditRun) -> Sequence[Recommendation]:
         lister = self._lister
         if lister is None or not self._options.advice:
             return ()
         # NOTE: a lister that asks nothing of files or the network can answer in a forked child,
-        # so half the hosts are advised there: each host's advice depends on that host alone.
+        # so hosts are advised there too: each host's advice depends on that host alone. While
+        # the run is small, it goes on meanwhile, and waits for the child's part when the advice
+        # is first read.
         hosts = grouped(dict.fromkeys(a.entry.host for a in run.entries), run.host_environments)
         minimum = _MIN_HOSTS_PER_PROCESS if isinstance(lister, InMemory) else len(hosts)
+        beside_reports = held_bytes() <= _BESIDE_REPORTS_MAX_BYTES
+        share = _ADVICE_FORKED_BESIDE_REPORTS if beside_reports else _ADVICE_FORKED
         advise = functools.partial(self._recommend, lister, run)
-        advised = in_parts(advise, hosts, minimum, _ADVICE_FORKED)
-        return in_run_order(run.entries, advised)
+        advised = in_parts_later(advise, hosts, minimum, share)
+        advice = Pending(lambda: in_run_order(run.entries, advised()))
+        return advice if beside_reports else advice[:]
 
     def _recommend(
         self, lister: VersionLister, run: AuditRun, hosts: Sequence[str]

@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
-from audit import parallel
+from audit import parallel, pipeline
 from audit.cli import cli
 from tests.registry_server import node_version_record
 
@@ -145,11 +145,14 @@ def test_a_fleet_run_gives_each_host_its_own_runs_rows(tmp_path: Path, shared: b
         assert pq.read_metadata(fleet / f"{table}.parquet").num_rows == count, table
 
 
+@pytest.mark.parametrize("budget", [2**40, 0], ids=["advice-beside-reports", "advice-first"])
 def test_a_fleet_audited_on_two_processors_gives_the_rows_of_one(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, budget: int
 ) -> None:
-    """Reading, dependency audits and advice go in part to forked children (`audit.parallel`);
-    every table, row for row and in order, is what one process gives."""
+    """Reading, dependency audits and advice go in part to forked children (`audit.parallel`),
+    the advice while the reports are written or before; every table, row for row and in
+    order, is what one process gives."""
+    monkeypatch.setattr(pipeline, "_BESIDE_REPORTS_MAX_BYTES", budget)
     mirror = tmp_path / "mirror.jsonl"
     records = _records(random.Random(3))
     mirror.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import pickle
+import select
 import signal
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -230,3 +232,91 @@ def test_the_child_leaves_ctrl_c_to_this_process(forks: list[int]) -> None:
         assert other.result() == (signal.SIG_IGN, False)
     assert handlers() == (signal.default_int_handler, False)
     assert len(forks) == 1
+
+
+@pytest.mark.usefixtures("two_processors")
+def test_in_parts_later_goes_on_while_the_child_works(forks: list[int]) -> None:
+    # NOTE: the child's part waits for a byte this process writes only after in_parts_later
+    # has returned. Had it waited for the child, the child would give up (and this process
+    # do its part instead): the rows would all say "here".
+    readable, writable = os.pipe()
+
+    def work(items: Sequence[int]) -> list[tuple[int, bool]]:
+        if _pid() != PARENT and not select.select([readable], [], [], 30)[0]:
+            raise Boom("this process waited for the child")
+        return [(item, _pid() == PARENT) for item in items]
+
+    joined = parallel.in_parts_later(work, list(range(6)), 2)
+    os.write(writable, b"x")
+    assert joined() == [(0, False), (1, False), (2, False), (3, True), (4, True), (5, True)]
+    assert len(forks) == 1
+    os.close(readable)
+    os.close(writable)
+
+
+@pytest.mark.usefixtures("two_processors")
+def test_in_parts_later_stops_the_child_when_this_part_raises(forks: list[int]) -> None:
+    never = threading.Event()
+
+    def work(items: Sequence[int]) -> list[int]:
+        if _pid() != PARENT:
+            never.wait()
+        raise Boom("here")
+
+    with pytest.raises(Boom, match="here"):
+        parallel.in_parts_later(work, list(range(6)), 2)
+    (pid,) = forks
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
+
+
+@pytest.mark.usefixtures("two_processors")
+def test_stop_children_stops_a_child_whose_result_no_one_asked_for(forks: list[int]) -> None:
+    never = threading.Event()
+    parallel.started(never.wait)
+    parallel.stop_children()
+    (pid,) = forks
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
+
+
+def test_pending_makes_its_items_once_and_only_when_asked() -> None:
+    made: list[int] = []
+
+    def items() -> list[int]:
+        made.append(1)
+        return [3, 1, 2]
+
+    pending = parallel.Pending(items)
+    assert made == []
+    assert (len(pending), pending[0], pending[1:], list(pending)) == (3, 3, (1, 2), [3, 1, 2])
+    assert made == [1]
+
+
+@pytest.mark.parametrize(
+    ("other", "equal"),
+    [((3, 1), True), ((1, 3), False), ([3, 1], False), (parallel.Pending(lambda: [3, 1]), True)],
+)
+def test_pending_compares_as_the_tuple_of_its_items(other: object, equal: bool) -> None:
+    pending = parallel.Pending(lambda: [3, 1])
+    assert (pending == other, other == pending) == (equal, equal)
+
+
+def test_pending_pickles_and_prints_as_its_items() -> None:
+    pending = parallel.Pending(lambda: ["a"])
+    assert pickle.loads(pickle.dumps(pending)) == ("a",)
+    assert type(pickle.loads(pickle.dumps(pending))) is tuple
+    assert repr(pending) == "Pending(('a',))"
+
+
+@pytest.mark.usefixtures("two_processors")
+def test_held_bytes_is_this_process_s_peak_memory() -> None:
+    # NOTE: the peak so far is at least what is resident now.
+    with Path("/proc/self/status").open() as status:
+        resident = next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
+    assert parallel.held_bytes() >= resident * 1024
+
+
+def test_held_bytes_is_none_where_no_child_is_forked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parallel, "processors", lambda: 1)
+    assert parallel.held_bytes() == 0

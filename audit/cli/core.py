@@ -20,6 +20,7 @@ import click
 
 from audit import atomic, terminal
 from audit.errors import AuditError, ExitCode, InputError, ReportError, UsageError
+from audit.parallel import stop_children
 
 __all__ = ["Incomplete", "check_outputs", "cli", "error", "main", "warn", "write_atomically"]
 
@@ -180,9 +181,11 @@ def _exit_at_once(code: str | int | None) -> NoReturn:
     """Exit with ``code`` (as `sys.exit` reads it) without freeing the heap.
 
     NOTE: Python frees a fleet's millions of values one by one at exit (0.6 s of a 5,000-host
-    run), for nothing: by now every file is closed, every helper process joined and every
-    thread done. mypy exits the same way.
+    run), for nothing: by now every file is closed and every thread done. A helper process
+    is still working only when the run failed before it read the helper's advice; it is
+    stopped. mypy exits the same way.
     """
+    stop_children()
     if isinstance(code, str):
         print(code, file=sys.stderr)
     for stream in (sys.stdout, sys.stderr):

@@ -269,8 +269,9 @@ class AuditRun:
     exit_code: int
     requirements: Sequence[RequirementRow] = ()
     """The ``requirements`` rows; a run's own are `RequirementRows`."""
-    recommendations: tuple[Recommendation, ...] = ()
-    """The upgrade advisor's answers, one per entry that needed advice (empty when it was off)."""
+    recommendations: Sequence[Recommendation] = ()
+    """The upgrade advisor's answers, one per entry that needed advice (empty when it was off);
+    a run's own may still be in the making (`audit.parallel.Pending`)."""
     vulnerabilities: tuple[VulnerabilityRow, ...] = ()
     """Known vulnerabilities: one row per host, installed distribution and vulnerability."""
     upgrades: tuple[DistributionAdvice, ...] = ()

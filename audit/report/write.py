@@ -50,13 +50,14 @@ __all__ = ["csv_bytes", "json_bytes", "parquet_bytes", "run_document", "write_ru
 _TRANSLATED = (OSError, pa.ArrowException, TypeError, ValueError)
 # NOTE: in this order `findings`, the largest table, is written while `nodes` is still growing,
 # and no two large tables are held at once (`_write_files` writes one while it builds the next).
+# `recommendations` goes last: the advice may still be in the making (`audit.pipeline`).
 _TABLES = (
     ("findings", findings_table),
     ("nodes", nodes_table),
-    ("recommendations", recommendations_table),
     ("requirements", requirements_table),
     ("vulnerabilities", vulnerabilities_table),
     ("workflows", workflows_table),
+    ("recommendations", recommendations_table),
 )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,7 +16,8 @@ import pytest
 import audit
 from audit import atomic
 from audit.errors import ReportError
-from audit.model import AuditRun, Environment, Severity, When
+from audit.model import AuditRun, Environment, Recommendation, Severity, When
+from audit.parallel import Pending
 from audit.report import run_document, write_run
 from tests.report.conftest import (
     LINUX_CUDA,
@@ -140,6 +142,32 @@ def test_write_run_creates_the_final_folder_with_nine_files(run: AuditRun, tmp_p
     assert folder == output / "run-1"
     assert _listing(output) == ["run-1"]
     assert _listing(folder) == FILES
+
+
+def test_advice_still_in_the_making_is_waited_for_after_the_other_tables(
+    run: AuditRun, tmp_path: Path
+) -> None:
+    """The advice may still be made in a child (`audit.pipeline`): the tables that need none
+    are written first."""
+    written: list[list[str]] = []
+    move = Recommendation("render-01", "comfyui-kjnodes", "1.0.0", "1.1.2", ("status.banned",), ())
+
+    def advice() -> list[Recommendation]:
+        (partial,) = tmp_path.iterdir()
+        written.append(_listing(partial))
+        return [move]
+
+    write_run(replace(run, recommendations=Pending(advice)), tmp_path)
+    # NOTE: the table before is being written meanwhile; those before it are done.
+    (before,) = written
+    stems = ["findings", "nodes", "requirements", "vulnerabilities"]
+    assert set(before) >= {f"{stem}.{kind}" for stem in stems for kind in ("csv", "parquet")}
+    assert not any(name.startswith("recommendations") for name in before)
+    assert _listing(tmp_path / "run-1") == FILES
+    recommended = pq.read_table(tmp_path / "run-1" / "recommendations.parquet").to_pylist()
+    assert [(row["node_id"], row["recommended_version"]) for row in recommended] == [
+        ("comfyui-kjnodes", "1.1.2")
+    ]
 
 
 def test_write_run_accepts_a_string_path(run: AuditRun, tmp_path: Path) -> None:
