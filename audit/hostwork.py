@@ -75,9 +75,14 @@ def dependency_audits(
     environments: Mapping[str, Environment],
     progress: Progress = no_progress,
     done_before: int = 0,
+    audit_host: SharedAudits | None = None,
 ) -> HostsDependencies:
-    """Audit each of ``hosts``' pip requirements against that host's installed packages."""
-    audits, audit_host = [], SharedAudits()
+    """Audit each of ``hosts``' pip requirements against that host's installed packages.
+
+    :param audit_host: audits hosts once per distinct set of packs and environment; one for
+        these hosts alone when not given.
+    """
+    audits, audit_host = [], audit_host or SharedAudits()
     for done, host in enumerate(hosts, done_before + 1):
         audits.append(audit_host(host, packs[host], environments[host]))
         progress("dependencies", done, len(environments))

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import gc
 import os
+import pickle
 import signal
 import sys
 import threading
@@ -34,14 +35,17 @@ __all__ = [
     "Pending",
     "beside",
     "held_bytes",
+    "in_chunks",
     "in_parts",
     "in_parts_later",
+    "only_here",
     "processors",
     "split",
     "started",
     "stop_children",
 ]
 
+_M = TypeVar("_M")
 _R = TypeVar("_R")
 _T = TypeVar("_T")
 
@@ -143,6 +147,72 @@ def in_parts_later(
         other.abandon()
         raise
     return lambda: [*other.result(), *mine]
+
+
+def in_chunks(
+    work: Callable[[Sequence[_T]], _R],
+    items: Sequence[_T],
+    chunk: int,
+    meanwhile: Callable[[], _M],
+) -> tuple[_M, list[_R]]:
+    """``meanwhile()``, and ``work`` of each chunk of ``items`` (``chunk`` items, the last
+    fewer), in order. A forked child, when one can run, takes the chunks one after another;
+    this process does ``meanwhile`` and then takes the next chunks too, so that the two end
+    together however long ``meanwhile`` takes. ``work`` must be pure, and each process keeps
+    its own state from chunk to chunk; a chunk the child did not give back is done here."""
+    parts = [items[start : start + chunk] for start in range(0, len(items), chunk)]
+    if len(parts) < 2 or processors() < 2:
+        return meanwhile(), list(map(work, parts))
+    claims = _Claims(len(parts))
+    # NOTE: the child pickles each result as it goes: when it ends, with this process, only
+    # the bytes are left to send.
+    with beside(lambda: claims.work_through(lambda part: _pickled(work(part)), parts)) as other:
+        done = meanwhile()
+        mine = claims.work_through(work, parts)
+        theirs = {index: pickle.loads(result) for index, result in other.result().items()}
+    results = {**theirs, **mine}
+    return done, [results[i] if i in results else work(parts[i]) for i in range(len(parts))]
+
+
+def _pickled(value: object) -> bytes:
+    return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def only_here(report: Callable[..., None]) -> Callable[..., None]:
+    """``report``, which does nothing when called in a forked child: a child must not print."""
+    here = os.getpid()
+
+    def reported(*args: object) -> None:
+        if os.getpid() == here:
+            report(*args)
+
+    return reported
+
+
+class _Claims:
+    """The chunks of `in_chunks` taken so far, counted in memory the child shares."""
+
+    def __init__(self, count: int) -> None:
+        # NOTE: imported only here: a run that never forks never pays for multiprocessing.
+        import multiprocessing
+
+        self._count = count
+        self._next = multiprocessing.get_context("fork").Value("q", 0)
+
+    def _claim(self) -> int | None:
+        with self._next.get_lock():
+            index = self._next.value
+            self._next.value = index + 1
+        return index if index < self._count else None
+
+    def work_through(
+        self, work: Callable[[Sequence[_T]], _R], parts: Sequence[Sequence[_T]]
+    ) -> dict[int, _R]:
+        """``work`` of each chunk this process claims, by chunk, until none is left."""
+        results = {}
+        while (index := self._claim()) is not None:
+            results[index] = work(parts[index])
+        return results
 
 
 class Pending(Sequence[_T]):

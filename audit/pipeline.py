@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 import re
 import secrets
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -15,10 +16,13 @@ from audit import checks
 from audit.advisor import Recommendation, recommend
 from audit.checks.imports import import_findings
 from audit.checks.pack import pack_ids
+from audit.dependencies import PackRequirements
+from audit.dependencies.shared import SharedAudits
 from audit.environment import override
 from audit.errors import ExitCode
 from audit.hostwork import (
     Evaluator,
+    HostsDependencies,
     Progress,
     attach,
     dependency_audits,
@@ -40,7 +44,7 @@ from audit.model import (
     RequirementRows,
     Severity,
 )
-from audit.parallel import Pending, beside, held_bytes, in_parts_later, split
+from audit.parallel import Pending, held_bytes, in_chunks, in_parts_later, only_here
 from audit.policy import Policy
 from audit.registry import NodeLookup, Registry, VersionLister
 from audit.registry.interface import InMemory
@@ -74,13 +78,13 @@ INCOMPLETE_CHECKS = frozenset(
 _COMMIT = re.compile(r"[0-9a-f]{7,40}")
 #: Hosts a forked process must have at least, to be worth its start (`audit.parallel`).
 _MIN_HOSTS_PER_PROCESS = 4
-#: The hosts whose dependency audits go to the child: this process runs the checks meanwhile and
-#: then unpickles the child's rows (measured best on 500 and 5,000 hosts).
-_DEPENDENCIES_FORKED = 0.6
+#: The parts a run's hosts are cut in for their dependency audits, taken one by one by the two
+#: processes: each then ends at most one part after the other.
+_DEPENDENCY_CHUNKS = 64
 #: The hosts the child advises while this process waits for it, and then unpickles its advice.
 _ADVICE_FORKED = 0.45
 #: The hosts the child advises while this process goes on to write the reports that need none.
-_ADVICE_FORKED_BESIDE_REPORTS = 0.75
+_ADVICE_FORKED_BESIDE_REPORTS = 0.7
 #: The most a run may hold for its advice to go on beside the reports: writing them reads every
 #: object of the run, and so writes to every page (reference counts), which the kernel then
 #: copies for the child. The two processes hold the run twice: a 5,000-host run holds 1.4 GB.
@@ -207,21 +211,22 @@ class Auditor:
         audited_hosts = {h for m in manifests if not m.unreadable for h in m.hosts}
         readable = {h: e for h, e in environments.items() if h in audited_hosts}
         packs = packs_by_host(entries, results, readable)
-        # NOTE: the dependency audit reads the registry's answers, not the checks': most hosts'
-        # audits run in a child while this process runs the checks and the other hosts' audits.
-        first, second = split(list(readable), _MIN_HOSTS_PER_PROCESS, _DEPENDENCIES_FORKED)
-        with beside(lambda: dependency_audits(first, packs, readable), fork=bool(first)) as other:
-            audited = self._checked(entries, Evaluator(results, nodes), environments)
-            mine = dependency_audits(second, packs, readable, self._progress, len(first))
-            theirs = other.result()
-        found = theirs.findings + mine.findings
+        # NOTE: the dependency audit reads the registry's answers, not the checks': a child
+        # audits hosts while this process runs the checks, and then audits hosts too.
+        audited, audits = in_chunks(
+            self._dependency_audit(packs, readable),
+            list(readable),
+            max(_MIN_HOSTS_PER_PROCESS, math.ceil(len(readable) / _DEPENDENCY_CHUNKS)),
+            lambda: self._checked(entries, Evaluator(results, nodes), environments),
+        )
+        found = tuple(f for a in audits for f in a.findings)
         extra = [f for f in found if f.node_id]
         attached = attach(audited, [*extra, *(f for m in manifests for f in import_findings(m))])
         host_findings = (
             *(checks.registry.check_unreadable(m) for m in unreadable),
             *(f for f in found if f.node_id is None),
         )
-        requirements = RequirementRows.joined([theirs.requirements, mine.requirements])
+        requirements = RequirementRows.joined([a.requirements for a in audits])
         vulns = audit_vulnerabilities(self._vulnerabilities, readable, requirements, self._progress)
         workflow_rows, workflow_findings = (
             self._workflows.judge(attached, readable, nodes) if self._workflows else ((), ())
@@ -332,6 +337,22 @@ class Auditor:
             return {}
         answers = self._nodes.lookup_nodes(ids)
         return {node_id.lower(): answer for node_id, answer in answers.items()}
+
+    def _dependency_audit(
+        self,
+        packs: Mapping[str, Sequence[PackRequirements]],
+        environments: Mapping[str, Environment],
+    ) -> Callable[[Sequence[str]], HostsDependencies]:
+        """What audits the dependencies of a part of ``environments``' hosts: an audit shared
+        with a part before, in the same process, is made once."""
+        position = {host: n for n, host in enumerate(environments)}
+        progress, audit_host = only_here(self._progress), SharedAudits()
+
+        def audit(hosts: Sequence[str]) -> HostsDependencies:
+            done = position[hosts[0]]
+            return dependency_audits(hosts, packs, environments, progress, done, audit_host)
+
+        return audit
 
     def _checked(
         self,

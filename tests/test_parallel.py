@@ -320,3 +320,82 @@ def test_held_bytes_is_this_process_s_peak_memory() -> None:
 def test_held_bytes_is_none_where_no_child_is_forked(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(parallel, "processors", lambda: 1)
     assert parallel.held_bytes() == 0
+
+
+def _waited(readable: int) -> None:
+    """Wait for a byte on ``readable``; a test whose other side never writes fails instead of
+    hanging."""
+    if not select.select([readable], [], [], 30)[0]:
+        raise Boom("the other process never wrote")
+    os.read(readable, 1)
+
+
+@pytest.mark.usefixtures("two_processors")
+def test_in_chunks_shares_the_chunks_between_the_child_and_this_process(
+    forks: list[int],
+) -> None:
+    # NOTE: the child takes the first chunk and says so; it goes on only once this process has
+    # done the last, so who takes which is fixed.
+    took_first, took_last = os.pipe(), os.pipe()
+
+    def work(items: Sequence[int]) -> tuple[list[int], bool]:
+        if _pid() != PARENT:
+            os.write(took_first[1], b"x")
+            _waited(took_last[0])
+        elif items[-1] == 6:
+            os.write(took_last[1], b"x")
+        return list(items), _pid() == PARENT
+
+    def meanwhile() -> str:
+        _waited(took_first[0])
+        return "checked"
+
+    done, results = parallel.in_chunks(work, list(range(7)), 3, meanwhile)
+    assert (done, results) == ("checked", [([0, 1, 2], False), ([3, 4, 5], True), ([6], True)])
+    assert len(forks) == 1
+    for end in (*took_first, *took_last):
+        os.close(end)
+
+
+@pytest.mark.usefixtures("two_processors")
+def test_in_chunks_does_here_the_chunks_a_killed_child_took(forks: list[int]) -> None:
+    readable, writable = os.pipe()
+
+    def work(items: Sequence[int]) -> tuple[list[int], bool]:
+        if _pid() != PARENT:
+            os.write(writable, b"x")
+            os.kill(_pid(), signal.SIGKILL)
+        return list(items), _pid() == PARENT
+
+    done, results = parallel.in_chunks(work, list(range(4)), 2, lambda: _waited(readable))
+    assert (done, results) == (None, [([0, 1], True), ([2, 3], True)])
+    assert len(forks) == 1
+    os.close(readable)
+    os.close(writable)
+
+
+@pytest.mark.parametrize(("count", "processors"), [(4, 1), (2, 2)], ids=["one-cpu", "one-chunk"])
+def test_in_chunks_forks_no_child_for_nothing_to_share(
+    count: int, processors: int, forks: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(parallel, "processors", lambda: processors)
+    monkeypatch.setattr(parallel, "_alone", lambda: True)
+    done, results = parallel.in_chunks(list, list(range(count)), 2, lambda: "checked")
+    assert (done, results) == ("checked", [[0, 1], [2, 3]][: (count + 1) // 2])
+    assert forks == []
+
+
+@pytest.mark.usefixtures("two_processors")
+def test_only_here_does_nothing_in_a_child(forks: list[int], tmp_path: Path) -> None:
+    marks = tmp_path / "marks"
+
+    def write(text: str) -> None:
+        with marks.open("a") as stream:
+            stream.write(text)
+
+    mark = parallel.only_here(write)
+    with parallel.beside(lambda: mark("child ")) as other:
+        other.result()
+    mark("here")
+    assert marks.read_text() == "here"
+    assert len(forks) == 1
