@@ -8,6 +8,7 @@ whose manifest is `Manifest.unreadable`, and the pipeline reports it as ``manife
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -15,12 +16,14 @@ from audit.environment import load_profile, override
 from audit.errors import InputError, ManifestError
 from audit.manifest import ManifestFormat
 from audit.model import Environment, Manifest
-from audit.parallel import in_parts
+from audit.parallel import in_chunks
 
 __all__ = ["read_hosts", "sibling_profiles"]
 
-#: Files a forked process must have at least to read, to be worth its start (`audit.parallel`).
+#: Files a part has at least, to be worth a child's start (`audit.parallel.in_chunks`).
 _MIN_FILES_PER_PROCESS = 16
+#: The parts a fleet's files are cut in.
+_PARTS = 64
 
 _Read = tuple[str, Manifest, Environment | None, list[str]]
 """A path read: its manifest (`Manifest.unreadable` when it cannot be), its sibling profile
@@ -52,9 +55,10 @@ def read_hosts(
     read = functools.partial(
         _read_each, host=host if single else None, format=format, targets=targets, single=single
     )
-    # NOTE: reading is parsing, bound by one processor: a fleet's files are read in two parts,
-    # the child's the smaller, since this process then unpickles what it read.
-    hosts = in_parts(read, paths, _MIN_FILES_PER_PROCESS, share=0.45)
+    # NOTE: reading is parsing, bound by one processor: a fleet's files are read in parts,
+    # taken one by one by a child and by this process.
+    chunk = max(_MIN_FILES_PER_PROCESS, math.ceil(len(paths) / _PARTS))
+    hosts = [read for part in in_chunks(read, paths, chunk, lambda: None)[1] for read in part]
     manifests = [manifest for _, manifest, _, _ in hosts]
     profiles = {path: profile for path, _, profile, _ in hosts if profile is not None}
     problems = [line for _, _, _, lines in hosts for line in lines]

@@ -4,6 +4,12 @@ A fleet's per-host work is Python, bound to one processor; machines have more. `
 work in a child made by ``fork``: a copy of this process, so the work reads the run's objects as
 they are, and nothing is sent to it. Only its result comes back, pickled over a pipe.
 
+Work is shared in one of two ways. `in_chunks` cuts it in parts that the child and this process
+take one by one from a count they share, so that the two end together however long each part
+and this process's other work take. `in_parts_later` gives the child a fixed share and lets this
+process go on to other work, waiting for the child only when the result is asked for (`Pending`
+makes that result a sequence read when first needed).
+
 Only pure work may go there: work that changes nothing this process will see, and may read files
 of its own, but must not use the files, sockets or database connections this process holds, nor
 print. Where forking is not safe (not Linux, one processor, or other threads running, whose locks
@@ -36,7 +42,6 @@ __all__ = [
     "beside",
     "held_bytes",
     "in_chunks",
-    "in_parts",
     "in_parts_later",
     "only_here",
     "processors",
@@ -124,21 +129,13 @@ def beside(work: Callable[[], _R], *, fork: bool = True) -> Iterator[Background[
         background.abandon()
 
 
-def in_parts(
-    work: Callable[[Sequence[_T]], list[_R]], items: Sequence[_T], minimum: int, share: float = 0.5
-) -> list[_R]:
-    """``work(items)``, as ``work`` of the first ``share`` of them (in a forked child, when
-    `split` gives it one) followed by ``work`` of the rest (here). ``work`` must be pure, and
-    its result for the whole the two results joined."""
-    return in_parts_later(work, items, minimum, share)()
-
-
 def in_parts_later(
     work: Callable[[Sequence[_T]], list[_R]], items: Sequence[_T], minimum: int, share: float = 0.5
 ) -> Callable[[], list[_R]]:
-    """`in_parts`, whose child goes on while this process does other work: ``work`` of this
-    process's part is done now, and the function returned waits for the child's and joins
-    the two."""
+    """``work(items)``, as ``work`` of the first ``share`` of them (in a forked child, when
+    `split` gives it one) and ``work`` of the rest (here, now); the function returned waits
+    for the child's and joins the two, so that this process goes on meanwhile. ``work`` must
+    be pure, and its result for the whole the two results joined."""
     first, second = split(items, minimum, share)
     other = started(lambda: work(first), fork=bool(first))
     try:

@@ -204,13 +204,13 @@ def test_split_gives_a_child_nothing_on_one_processor(monkeypatch: pytest.Monkey
 
 @pytest.mark.usefixtures("two_processors")
 @pytest.mark.parametrize(("count", "forked"), [(9, 1), (3, 0)])
-def test_in_parts_gives_the_whole_result_in_order(
+def test_in_parts_later_gives_the_whole_result_in_order(
     count: int, forked: int, forks: list[int]
 ) -> None:
     def work(items: Sequence[int]) -> list[tuple[int, bool]]:
         return [(item, _pid() == PARENT) for item in items]
 
-    result = parallel.in_parts(work, list(range(count)), 2)
+    result = parallel.in_parts_later(work, list(range(count)), 2)()
     assert [item for item, _ in result] == list(range(count))
     assert [here for _, here in result].count(False) == (count // 2 if forked else 0)
     assert len(forks) == forked
