@@ -11,12 +11,19 @@ ComfyUI-Manager snapshot (`plan_snapshot`).
 from audit.advisor.choose import advice_targets, advise, needs_advice, recommend
 from audit.advisor.interface import Recommendation, is_trigger
 from audit.advisor.ordering import is_prerelease, order_versions, same_version, version_order
-from audit.advisor.plan import plan_commands, plan_paths, plan_snapshot, upgrade_verdict
+from audit.advisor.plan import (
+    changed_by_upgrade,
+    plan_commands,
+    plan_paths,
+    plan_snapshot,
+    upgrade_verdict,
+)
 
 __all__ = [
     "Recommendation",
     "advice_targets",
     "advise",
+    "changed_by_upgrade",
     "is_prerelease",
     "is_trigger",
     "needs_advice",

@@ -23,7 +23,7 @@ from audit.model import (
     When,
 )
 
-__all__ = ["plan_commands", "plan_paths", "plan_snapshot", "upgrade_verdict"]
+__all__ = ["changed_by_upgrade", "plan_commands", "plan_paths", "plan_snapshot", "upgrade_verdict"]
 
 _T = TypeVar("_T")
 #: Packs named in a verdict at most; the rest are counted.
@@ -52,10 +52,7 @@ def upgrade_verdict(
     advice = {(r.host, r.node_id.lower(), r.version): r for r in recommendations}
     blocked: list[_Pack] = []
     changes: list[_Change] = []
-    for a in audited:
-        # NOTE: the cheaper test first: most packs of a fleet have nothing after the upgrade.
-        if not (_upgrade_affects(a, env) and needs_advice(a, env)):
-            continue
+    for a in changed_by_upgrade(audited, env):
         found = advice.get((a.entry.host, a.entry.node_id.lower(), a.entry.version))
         if found is None or found.recommended_version is None:
             blocked.append((a.entry.node_id, a.entry.version))
@@ -66,6 +63,16 @@ def upgrade_verdict(
     if changes:
         return f"safe after {_changes(changes)}: {_listing(changes, _change)}"
     return "upgrade is safe"
+
+
+def changed_by_upgrade(audited: Sequence[AuditedEntry], env: Environment) -> list[AuditedEntry]:
+    """The entries that need a change for ``env``'s target (none without one): the upgrade is
+    what makes them need advice. `upgrade_verdict` of them is that of ``audited``; a fleet
+    has few of them."""
+    if not (env.target_comfyui or env.target_frontend):
+        return []
+    # NOTE: the cheaper test first: most packs of a fleet have nothing after the upgrade.
+    return [a for a in audited if _upgrade_affects(a, env) and needs_advice(a, env)]
 
 
 def plan_commands(recommendations: Sequence[Recommendation]) -> list[str]:

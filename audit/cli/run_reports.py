@@ -34,11 +34,13 @@ def write_reports(
     wanted = [(path, render) for path, render in extras if path]
     # NOTE: written before run.json, so that its exit_code is the one this process exits with.
     audit_run = _write_extras(audit_run, wanted)
+    # NOTE: most of the summary is rendered first, while the advice may still be in the making.
+    summary = None if quiet else report.summarise(audit_run)
     run_dir = report.write_run(audit_run, output)
     if as_json:
         click.echo(report.findings_json(audit_run), nl=False)
-    if not quiet:
-        terminal.echo(report.render_summary(audit_run, run_dir), err=as_json)
+    if summary is not None:
+        terminal.echo(summary(run_dir), err=as_json)
     return audit_run.exit_code
 
 

@@ -15,7 +15,7 @@ from audit.report.schema import (
     WORKFLOWS_SCHEMA,
 )
 from audit.report.storage import is_uri
-from audit.report.summary import render_summary
+from audit.report.summary import render_summary, summarise
 from audit.report.tables import (
     findings_table,
     nodes_table,
@@ -46,6 +46,7 @@ __all__ = [
     "render_summary",
     "requirements_table",
     "run_document",
+    "summarise",
     "vulnerabilities_table",
     "workflows_table",
     "write_run",

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import heapq
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from itertools import islice
 from operator import attrgetter
 from pathlib import Path
 
-from audit.advisor import Recommendation, upgrade_verdict
+from audit.advisor import Recommendation, changed_by_upgrade, upgrade_verdict
 from audit.checks import environment_facts
 from audit.model import (
+    AuditedEntry,
     AuditRun,
     DistributionAdvice,
     Environment,
@@ -26,7 +27,7 @@ from audit.model import (
 from audit.report.pack_summary import pack_lines
 from audit.report.tables import run_hosts, severity_counts
 
-__all__ = ["one_line", "render_summary"]
+__all__ = ["one_line", "render_summary", "summarise"]
 
 #: Longest message shown; the reports always hold the whole text.
 MAX_TEXT = 300
@@ -175,11 +176,12 @@ def _recommendation_line(r: Recommendation, show_host: bool) -> str:
     return f"  {where}{label}  no fitting version: {one_line('; '.join(r.blocked_by))}"
 
 
-def _advice_lines(run: AuditRun, show_host: bool) -> list[str]:
+def _advice_lines(run: AuditRun, show_host: bool, changed: Sequence[AuditedEntry]) -> list[str]:
     """The advisor's section: one line per recommendation, then the upgrade verdict.
 
     The verdict needs a ``--target-*`` version, and is shown when the advisor ran: there are
-    recommendations, or the run's options say ``advice`` was on.
+    recommendations, or the run's options say ``advice`` was on. ``changed`` are the entries
+    the upgrade makes need a change (`changed_by_upgrade`).
     """
     recommendations = run.recommendations
     lines = []
@@ -195,7 +197,7 @@ def _advice_lines(run: AuditRun, show_host: bool) -> list[str]:
     env = run.environment
     advised = bool(recommendations) or run.options.get("advice") is True
     if advised and (env.target_comfyui or env.target_frontend):
-        verdict = upgrade_verdict(run.entries, recommendations, env)
+        verdict = upgrade_verdict(changed, recommendations, env)
         lines.append(f"upgrade verdict: {one_line(verdict, limit=None)}")
     return lines
 
@@ -237,18 +239,35 @@ def render_summary(run: AuditRun, run_dir: Path | str | None) -> str:
     advisor's recommendations and verdict, when there are any; the last line names the run
     folder (``run_dir``), or says the reports were not written when it is ``None``.
     """
+    return summarise(run)(run_dir)
+
+
+def summarise(run: AuditRun) -> Callable[[Path | str | None], str]:
+    """`render_summary` in two steps: all but the advice is rendered now, and the function
+    returned renders the advice and names the run folder.
+
+    NOTE: a run's advice may still be in the making (`audit.parallel.Pending`): the rest of
+    the summary is rendered while it is.
+    """
     hosts = len(run_hosts(run))
+    head = [_header(run, hosts), _environment_line(run), _severity_line(run)]
     findings = _finding_lines(run, hosts > 1) or ["no findings at warning or above"]
     upgrade = _upgrade_line(run)
-    where = one_line(str(run_dir), limit=None) if run_dir is not None else "not written"
-    closing = [*([upgrade] if upgrade else []), *pack_lines(run), f"reports: {where}"]
-    advice = _advice_lines(run, hosts > 1)
+    packs = pack_lines(run)
     distributions = _distribution_lines(run, hosts > 1)
-    sections = [
-        [_header(run, hosts), _environment_line(run), _severity_line(run)],
-        findings,
-        *([advice] if advice else []),
-        *([distributions] if distributions else []),
-        closing,
-    ]
-    return "\n\n".join("\n".join(section) for section in sections)
+    changed = changed_by_upgrade(run.entries, run.environment)
+
+    def render(run_dir: Path | str | None) -> str:
+        where = one_line(str(run_dir), limit=None) if run_dir is not None else "not written"
+        closing = [*([upgrade] if upgrade else []), *packs, f"reports: {where}"]
+        advice = _advice_lines(run, hosts > 1, changed)
+        sections = [
+            head,
+            findings,
+            *([advice] if advice else []),
+            *([distributions] if distributions else []),
+            closing,
+        ]
+        return "\n\n".join("\n".join(section) for section in sections)
+
+    return render

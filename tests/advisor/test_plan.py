@@ -8,9 +8,23 @@ from pathlib import Path
 
 import pytest
 
-from audit.advisor import Recommendation, plan_commands, plan_snapshot, upgrade_verdict
+from audit.advisor import (
+    Recommendation,
+    changed_by_upgrade,
+    plan_commands,
+    plan_snapshot,
+    upgrade_verdict,
+)
 from audit.manifest import read_manifest
-from audit.model import AuditedEntry, EntrySource, Finding, FindingSource, Severity, When
+from audit.model import (
+    AuditedEntry,
+    EntrySource,
+    Environment,
+    Finding,
+    FindingSource,
+    Severity,
+    When,
+)
 from tests.advisor.support import ENV, HOST, entry
 
 TO_040 = replace(ENV, target_comfyui="0.4.0")
@@ -84,6 +98,22 @@ def test_a_fleet_names_each_pack_once() -> None:
     assert upgrade_verdict(audited, recommendations, TO_040) == (
         "safe after 1 pack change: comfyui-foo@1.0.0 -> 1.2.0"
     )
+
+
+@pytest.mark.parametrize("env", [TO_040, ENV], ids=["target", "no-target"])
+def test_the_packs_changed_by_the_upgrade_give_the_verdict_of_all(env: Environment) -> None:
+    audited = [
+        after("comfyui-foo", "1.0.0"),
+        pack("comfyui-tagged", "2.0.0", "status.flagged"),
+        pack("comfyui-bar", "2.0.0"),
+        after("rgthree-comfy", "1.0.0"),
+    ]
+    changed = changed_by_upgrade(audited, env)
+    assert changed == ([audited[0], audited[3]] if env is TO_040 else [])
+    for recommendations in ((), (FOO,), (FOO, RGTHREE)):
+        assert upgrade_verdict(changed, recommendations, env) == (
+            upgrade_verdict(audited, recommendations, env)
+        )
 
 
 def test_many_packs_are_counted() -> None:

@@ -13,7 +13,8 @@ import pytest
 
 from audit.advisor import Recommendation
 from audit.model import AuditRun, Found, Severity, When
-from audit.report import RECOMMENDATIONS_SCHEMA, recommendations_table, render_summary
+from audit.parallel import Pending
+from audit.report import RECOMMENDATIONS_SCHEMA, recommendations_table, render_summary, summarise
 from audit.report.write import csv_bytes
 from audit.vulnerabilities import DistributionAdvice
 from tests.report.conftest import FOO_VERSION, audited, entry, finding, make_run, read_frame
@@ -194,6 +195,23 @@ def test_the_upgrade_verdict_comes_with_a_target() -> None:
     run = replace(run, environment=replace(run.environment, target_comfyui="0.4.0"))
     advice = render_summary(run, None).split("\n\n")[-2]
     assert advice.splitlines()[-1] == "upgrade verdict: blocked by these packs: rgthree-comfy@1.0.0"
+
+
+def test_the_summary_reads_the_advice_only_when_it_is_rendered() -> None:
+    """The advice may still be in the making (`audit.parallel.Pending`) while the rest of the
+    summary is rendered."""
+    done = advised_run(MOVE, STUCK)
+    done = replace(done, environment=replace(done.environment, target_comfyui="0.4.0"))
+    read: list[str] = []
+
+    def advice() -> tuple[Recommendation, ...]:
+        read.append("advice")
+        return (MOVE, STUCK)
+
+    render = summarise(replace(done, recommendations=Pending(advice)))
+    assert read == []
+    assert render(Path("outputs/run-1")) == render_summary(done, Path("outputs/run-1"))
+    assert read == ["advice"]
 
 
 def test_a_clean_upgrade_is_called_safe_when_the_advisor_ran() -> None:
