@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from audit.environment import load_profile, override
@@ -42,11 +42,13 @@ def read_hosts(
     host: str | None,
     format: ManifestFormat,
     targets: Mapping[str, str | None],
+    meanwhile: Callable[[], object] = lambda: None,
 ) -> tuple[list[Manifest], dict[str, Environment]]:
     """Return the manifests at ``paths`` and each one's sibling profile, by manifest path.
 
     ``host`` applies when there is exactly one manifest. A profile describes its host's machine;
-    ``targets`` (the planned upgrade) apply to every host.
+    ``targets`` (the planned upgrade) apply to every host. ``meanwhile`` is called once, first,
+    while a child reads (`audit.parallel.in_chunks`).
 
     :raises InputError: for a bad manifest or profile when there is one manifest, or for every
         problem of every manifest when none can be read.
@@ -58,7 +60,7 @@ def read_hosts(
     # NOTE: reading is parsing, bound by one processor: a fleet's files are read in parts,
     # taken one by one by a child and by this process.
     chunk = max(_MIN_FILES_PER_PROCESS, math.ceil(len(paths) / _PARTS))
-    hosts = [read for part in in_chunks(read, paths, chunk, lambda: None)[1] for read in part]
+    hosts = [read for part in in_chunks(read, paths, chunk, meanwhile)[1] for read in part]
     manifests = [manifest for _, manifest, _, _ in hosts]
     profiles = {path: profile for path, _, profile, _ in hosts if profile is not None}
     problems = [line for _, _, _, lines in hosts for line in lines]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import platform
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -102,8 +102,10 @@ class Inputs:
         os_name: str | None,
         accelerators: Sequence[str],
         versions: Mapping[str, str | None],
+        meanwhile: Callable[[], object] = lambda: None,
     ) -> Inputs:
-        """Read the manifests at ``paths`` (or scan ``comfyui_path``) and the environment."""
+        """Read the manifests at ``paths`` (or scan ``comfyui_path``) and the environment;
+        ``meanwhile`` may be called while they are read (`audit.hosts.read_hosts`)."""
         from audit.manifest import ManifestFormat, scan_install
 
         if not paths and not comfyui_path:
@@ -115,7 +117,13 @@ class Inputs:
         paths = tuple(m for m in paths if not m.endswith(".env.json")) or tuple(paths)
         targets = {k: v for k, v in versions.items() if k.startswith("target_")}
         read, profiles = (
-            read_hosts(paths, host=host, format=ManifestFormat(manifest_format), targets=targets)
+            read_hosts(
+                paths,
+                host=host,
+                format=ManifestFormat(manifest_format),
+                targets=targets,
+                meanwhile=meanwhile,
+            )
             if paths
             else ([scan_install(str(comfyui_path), host=host_name(host))], {})
         )

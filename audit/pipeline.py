@@ -256,8 +256,10 @@ class Auditor:
             run = options.policy.apply_to_run(run, run.started_at.astimezone().date())
         if options.baseline is not None:
             run = options.baseline.mark_run(run)
+        # NOTE: the advice first: a child makes most of it while this process goes on.
+        recommendations = self._advise(run)
         code = exit_code(run.findings, options.fail_on, new_only=options.new_only)
-        return replace(run, exit_code=code, recommendations=self._advise(run))
+        return replace(run, exit_code=code, recommendations=recommendations)
 
     def _advise(self, run: AuditRun) -> Sequence[Recommendation]:
         lister = self._lister

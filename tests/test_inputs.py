@@ -79,6 +79,17 @@ def test_a_fleet_folder_is_read_with_each_hosts_own_profile(tmp_path: Path) -> N
     assert inputs.recorded["manifests"] == [str(tmp_path / f"render-0{n}.txt") for n in (1, 2)]
 
 
+@pytest.mark.parametrize("hosts", [1, 40])
+def test_meanwhile_is_called_once_while_the_manifests_are_read(tmp_path: Path, hosts: int) -> None:
+    # NOTE: 40 hosts are read in parts by a child, where the machine has a processor for one.
+    for index in range(hosts):
+        (tmp_path / f"render-{index:02d}.txt").write_text("comfyui-kjnodes@1.1.2\n")
+    called: list[int] = []
+    inputs = read(sorted(map(str, tmp_path.iterdir())), meanwhile=lambda: called.append(1))
+    assert called == [1]
+    assert inputs.hosts == [f"render-{index:02d}" for index in range(hosts)]
+
+
 def test_a_profile_given_with_installed_packages_beats_the_snapshots_pips(tmp_path: Path) -> None:
     profile = tmp_path / "profile.json"
     environment = Environment(os="linux", installed={"torch": "2.5.1"})

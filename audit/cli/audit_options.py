@@ -4,6 +4,7 @@ are judged, the advisor; and what they are read into."""
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -87,12 +88,18 @@ _ENVIRONMENT_FLAGS = ("comfyui_path", "python", "env_profile", "os_name", "accel
 _VERSION_FLAGS = ("comfyui_version", "frontend_version", "target_comfyui", "target_frontend")
 
 
-def pop_inputs(options: dict[str, Any]) -> Inputs:
-    """Take the `input_options` out of ``options`` and read what they name."""
+def pop_inputs(options: dict[str, Any], meanwhile: Callable[[], object] = lambda: None) -> Inputs:
+    """Take the `input_options` out of ``options`` and read what they name; ``meanwhile`` may
+    be called while they are read (`Inputs.read`)."""
     paths: tuple[str, ...] = options.pop("manifests")
     manifest_format, host = options.pop("manifest_format"), options.pop("host")
     environment = {name: options.pop(name) for name in _ENVIRONMENT_FLAGS}
     versions = {name: options.pop(name) for name in _VERSION_FLAGS}
     return Inputs.read(
-        paths, manifest_format=manifest_format, host=host, versions=versions, **environment
+        paths,
+        manifest_format=manifest_format,
+        host=host,
+        versions=versions,
+        meanwhile=meanwhile,
+        **environment,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -92,8 +93,10 @@ def run(
 
     check_outputs(prometheus, markdown)
     settings = pop_registry(options)
-    inputs = pop_inputs(options)
-    source = settings.open()
+    # NOTE: the registry (a mirror file is read whole) is opened while a child reads manifests.
+    opened = functools.cache(settings.open)
+    inputs = pop_inputs(options, meanwhile=opened)
+    source = opened()
     if fail_on_new and not baseline:
         raise click.UsageError("--fail-on-new needs --baseline PATH")
     policy_path, rules = policy_rules(policy)
