@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 
 from audit import checks
 from audit.advisor import Recommendation
@@ -36,6 +36,7 @@ __all__ = [
     "in_run_order",
     "no_progress",
     "packs_by_host",
+    "positioned",
 ]
 
 Progress = Callable[[str, int, int], None]
@@ -106,15 +107,25 @@ def grouped(hosts: Iterable[str], environments: Mapping[str, Environment]) -> li
     return [host for group in groups.values() for host in group]
 
 
-def in_run_order(
-    audited: Sequence[AuditedEntry], recommendations: Iterable[Recommendation]
-) -> tuple[Recommendation, ...]:
-    """``recommendations`` in the order of the entries they are about (hosts' advice comes in
-    halves; a CSV manifest may interleave its hosts)."""
+def positioned(
+    audited: Sequence[AuditedEntry],
+    positions: Sequence[int],
+    recommendations: Iterable[Recommendation],
+) -> list[tuple[int, Recommendation]]:
+    """Each of ``recommendations`` with the position in the run of the entry of ``audited`` it
+    is about; ``positions`` are those of ``audited``'s entries."""
     # NOTE: read backwards, an entry's first position is the one kept.
-    backwards = range(len(audited) - 1, -1, -1)
-    position = dict(zip(map(_entry_key, reversed(audited)), backwards, strict=True))
-    return tuple(sorted(recommendations, key=lambda r: position[_advised_key(r)]))
+    position = dict(zip(map(_entry_key, reversed(audited)), reversed(positions), strict=True))
+    return [(position[_advised_key(r)], r) for r in recommendations]
+
+
+def in_run_order(
+    recommendations: Iterable[tuple[int, Recommendation]],
+) -> tuple[Recommendation, ...]:
+    """The `positioned` ``recommendations`` in the order of the entries they are about (hosts'
+    advice comes in parts; a CSV manifest may interleave its hosts)."""
+    # NOTE: each part comes in run order already: sorting them is merging them.
+    return tuple(r for _, r in sorted(recommendations, key=itemgetter(0)))
 
 
 def attach(

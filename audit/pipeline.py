@@ -30,6 +30,7 @@ from audit.hostwork import (
     in_run_order,
     no_progress,
     packs_by_host,
+    positioned,
 )
 from audit.model import (
     AuditedEntry,
@@ -84,7 +85,7 @@ _DEPENDENCY_CHUNKS = 64
 #: The hosts the child advises while this process waits for it, and then unpickles its advice.
 _ADVICE_FORKED = 0.45
 #: The hosts the child advises while this process goes on to write the reports that need none.
-_ADVICE_FORKED_BESIDE_REPORTS = 0.72
+_ADVICE_FORKED_BESIDE_REPORTS = 0.75
 #: The most a run may hold for its advice to go on beside the reports: writing them reads every
 #: object of the run, and so writes to every page (reference counts), which the kernel then
 #: copies for the child. The two processes hold the run twice: a 5,000-host run holds 1.4 GB.
@@ -275,24 +276,26 @@ class Auditor:
         share = _ADVICE_FORKED_BESIDE_REPORTS if beside_reports else _ADVICE_FORKED
         advise = functools.partial(self._recommend, lister, run)
         advised = in_parts_later(advise, hosts, minimum, share)
-        advice = Pending(lambda: in_run_order(run.entries, advised()))
+        advice = Pending(lambda: in_run_order(advised()))
         return advice if beside_reports else advice[:]
 
     def _recommend(
         self, lister: VersionLister, run: AuditRun, hosts: Sequence[str]
-    ) -> list[Recommendation]:
-        """The recommendations for the entries of ``hosts``."""
+    ) -> list[tuple[int, Recommendation]]:
+        """The recommendations for the entries of ``hosts``, each with its entry's position."""
         wanted = set(hosts)
+        positions = [n for n, a in enumerate(run.entries) if a.entry.host in wanted]
+        audited = [run.entries[n] for n in positions]
         # NOTE: the policy speaks about what is installed: candidates are judged without it.
         recommendations = recommend(
             lister,
-            [a for a in run.entries if a.entry.host in wanted],
+            audited,
             run.host_environments,
             allow_prerelease=self._options.allow_prerelease,
             # NOTE: with Node records, packs whose newest Active version fits need no list.
             newest=self._registry.lookup if self._nodes is not None else None,
         )
-        return list(recommendations)
+        return positioned(audited, positions, recommendations)
 
     def _host_environments(
         self,
