@@ -13,6 +13,7 @@ from audit.advisor.interface import Recommendation, is_trigger
 from audit.advisor.ordering import is_prerelease, order_versions, same_version, version_order
 from audit.advisor.plan import (
     changed_by_upgrade,
+    changed_verdict,
     plan_commands,
     plan_paths,
     plan_snapshot,
@@ -24,6 +25,7 @@ __all__ = [
     "advice_targets",
     "advise",
     "changed_by_upgrade",
+    "changed_verdict",
     "is_prerelease",
     "is_trigger",
     "needs_advice",

@@ -23,7 +23,14 @@ from audit.model import (
     When,
 )
 
-__all__ = ["changed_by_upgrade", "plan_commands", "plan_paths", "plan_snapshot", "upgrade_verdict"]
+__all__ = [
+    "changed_by_upgrade",
+    "changed_verdict",
+    "plan_commands",
+    "plan_paths",
+    "plan_snapshot",
+    "upgrade_verdict",
+]
 
 _T = TypeVar("_T")
 #: Packs named in a verdict at most; the rest are counted.
@@ -49,10 +56,17 @@ def upgrade_verdict(
     """
     if not (env.target_comfyui or env.target_frontend):
         return _now_state(recommendations)
+    return changed_verdict(changed_by_upgrade(audited, env), recommendations)
+
+
+def changed_verdict(
+    changed: Sequence[AuditedEntry], recommendations: Sequence[Recommendation]
+) -> str:
+    """`upgrade_verdict` with a target, of the entries `changed_by_upgrade` gave."""
     advice = {(r.host, r.node_id.lower(), r.version): r for r in recommendations}
     blocked: list[_Pack] = []
     changes: list[_Change] = []
-    for a in changed_by_upgrade(audited, env):
+    for a in changed:
         found = advice.get((a.entry.host, a.entry.node_id.lower(), a.entry.version))
         if found is None or found.recommended_version is None:
             blocked.append((a.entry.node_id, a.entry.version))
@@ -67,8 +81,7 @@ def upgrade_verdict(
 
 def changed_by_upgrade(audited: Sequence[AuditedEntry], env: Environment) -> list[AuditedEntry]:
     """The entries that need a change for ``env``'s target (none without one): the upgrade is
-    what makes them need advice. `upgrade_verdict` of them is that of ``audited``; a fleet
-    has few of them."""
+    what makes them need advice, and they decide the verdict (`changed_verdict`)."""
     if not (env.target_comfyui or env.target_frontend):
         return []
     # NOTE: the cheaper test first: most packs of a fleet have nothing after the upgrade.

@@ -9,7 +9,7 @@ from itertools import islice
 from operator import attrgetter
 from pathlib import Path
 
-from audit.advisor import Recommendation, changed_by_upgrade, upgrade_verdict
+from audit.advisor import Recommendation, changed_by_upgrade, changed_verdict
 from audit.checks import environment_facts
 from audit.model import (
     AuditedEntry,
@@ -197,7 +197,7 @@ def _advice_lines(run: AuditRun, show_host: bool, changed: Sequence[AuditedEntry
     env = run.environment
     advised = bool(recommendations) or run.options.get("advice") is True
     if advised and (env.target_comfyui or env.target_frontend):
-        verdict = upgrade_verdict(changed, recommendations, env)
+        verdict = changed_verdict(changed, recommendations)
         lines.append(f"upgrade verdict: {one_line(verdict, limit=None)}")
     return lines
 

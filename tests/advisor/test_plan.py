@@ -11,6 +11,7 @@ import pytest
 from audit.advisor import (
     Recommendation,
     changed_by_upgrade,
+    changed_verdict,
     plan_commands,
     plan_snapshot,
     upgrade_verdict,
@@ -19,7 +20,6 @@ from audit.manifest import read_manifest
 from audit.model import (
     AuditedEntry,
     EntrySource,
-    Environment,
     Finding,
     FindingSource,
     Severity,
@@ -100,19 +100,19 @@ def test_a_fleet_names_each_pack_once() -> None:
     )
 
 
-@pytest.mark.parametrize("env", [TO_040, ENV], ids=["target", "no-target"])
-def test_the_packs_changed_by_the_upgrade_give_the_verdict_of_all(env: Environment) -> None:
+def test_the_packs_changed_by_the_upgrade_give_the_verdict() -> None:
     audited = [
         after("comfyui-foo", "1.0.0"),
         pack("comfyui-tagged", "2.0.0", "status.flagged"),
         pack("comfyui-bar", "2.0.0"),
         after("rgthree-comfy", "1.0.0"),
     ]
-    changed = changed_by_upgrade(audited, env)
-    assert changed == ([audited[0], audited[3]] if env is TO_040 else [])
+    changed = changed_by_upgrade(audited, TO_040)
+    assert changed == [audited[0], audited[3]]
+    assert changed_by_upgrade(audited, ENV) == []
     for recommendations in ((), (FOO,), (FOO, RGTHREE)):
-        assert upgrade_verdict(changed, recommendations, env) == (
-            upgrade_verdict(audited, recommendations, env)
+        assert changed_verdict(changed, recommendations) == (
+            upgrade_verdict(audited, recommendations, TO_040)
         )
 
 
