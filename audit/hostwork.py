@@ -55,7 +55,7 @@ def packs_by_host(
     """Each host's packs with the requirements the registry gives them."""
     packs: dict[str, list[PackRequirements]] = {host: [] for host in environments}
     for entry in entries:
-        result = results[entry.key] if entry.key is not None else None
+        result = results[key] if (key := entry.key) is not None else None
         registry = result.node_version.dependencies if isinstance(result, Found) else None
         packs[entry.host].append(PackRequirements(entry, registry))
     return packs
@@ -159,7 +159,7 @@ class Evaluator:
         self._seen: dict[object, checks.Evaluation] = {}
 
     def __call__(self, entry: ManifestEntry, env: Environment) -> AuditedEntry:
-        result = self._results[entry.key] if entry.key is not None else None
+        result = self._results[lookup] if (lookup := entry.key) is not None else None
         node_id = node_id_of(entry)
         node = self._nodes.get(node_id.lower()) if node_id is not None else None
         key = checks.evaluation_key(entry, result, env, node)

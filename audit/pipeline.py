@@ -328,7 +328,7 @@ class Auditor:
             return self._lookup(entries), nodes.result()
 
     def _lookup(self, entries: Iterable[ManifestEntry]) -> Mapping[NodeKey, LookupResult]:
-        keys = list(dict.fromkeys(e.key for e in entries if e.key is not None))
+        keys = [key for key in dict.fromkeys(e.key for e in entries) if key is not None]
         self._progress("lookup", 0, len(keys))
         results = lookup_padded(self._registry, keys) if keys else {}
         self._progress("lookup", len(keys), len(keys))

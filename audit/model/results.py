@@ -79,6 +79,9 @@ class Finding:
     about (the ``vulnerabilities`` table's ``vuln_id``); else ``None``."""
 
 
+_severity = operator.attrgetter("severity")
+
+
 @dataclass(frozen=True)
 class AuditedEntry:
     """Represents one manifest entry after lookup and checks: one row of the ``nodes`` table."""
@@ -98,7 +101,7 @@ class AuditedEntry:
 
     @property
     def worst_severity(self) -> Severity | None:
-        return max((f.severity for f in self.findings), default=None)
+        return max(map(_severity, self.findings), default=None)
 
 
 # NOTE: slots: a fleet holds one of these per requirement line per host, millions of them.
