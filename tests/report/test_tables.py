@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from audit.model import AuditRun, Found, NodeVersion, NotFound, Severity, When
-from audit.report import findings_table, nodes_table, requirements_table, write_run
+from audit.report import findings_table, nodes_table, requirements_table, tables, write_run
 from tests.report.conftest import (
     DEPENDENCIES_NOTE,
     audited,
@@ -127,6 +127,18 @@ def test_nodes_rows(run: AuditRun) -> None:
             **NO_NODE,
         },
     ]
+
+
+@pytest.mark.parametrize("build", [nodes_table, findings_table], ids=["nodes", "findings"])
+@pytest.mark.parametrize("size", [1, 2])
+def test_items_read_a_slice_at_a_time_make_the_same_table(
+    build: Any, size: int, run: AuditRun, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    whole = build(run)
+    monkeypatch.setattr(tables, "_SLICE", size)
+    sliced = build(run)
+    assert sliced.equals(whole)
+    assert sliced.column("host").num_chunks == -(-whole.num_rows // size)
 
 
 def test_findings_rows_put_host_findings_first(run: AuditRun) -> None:
