@@ -122,12 +122,14 @@ def _columnar(
 _SLICE = 1 << 16
 
 
-def _attributes(items: Sequence[object], fields: Sequence[pa.Field]) -> dict[str, pa.ChunkedArray]:
+def _attributes(items: Sequence[object], fields: Sequence[pa.Field]) -> dict[str, pa.Array]:
     """Each of ``fields`` as a column of the attribute of its name of every item.
 
     NOTE: every attribute of an item is read at once, in one pass over the items: a pass per
     column cost three times as much, each reading a fleet's items, spread over memory, again.
-    A slice at a time, so that only one slice's rows are held as Python values.
+    A slice at a time, so that only one slice's rows are held as Python values; the slices'
+    arrays are then joined (written as they were, in pieces, they cost the writers more
+    memory than the join).
     """
     if not fields:
         return {}
@@ -139,7 +141,7 @@ def _attributes(items: Sequence[object], fields: Sequence[pa.Field]) -> dict[str
         for chunk, field, column in zip(chunks, fields, values, strict=True):
             chunk.append(_column(field, list(column)))
     return {
-        field.name: pa.chunked_array(chunk, type=field.type)
+        field.name: pa.chunked_array(chunk, type=field.type).combine_chunks()
         for field, chunk in zip(fields, chunks, strict=True)
     }
 
