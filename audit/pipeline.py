@@ -83,7 +83,7 @@ _MIN_HOSTS_PER_PROCESS = 4
 #: processes: each then ends at most one part after the other.
 _DEPENDENCY_CHUNKS = 64
 #: The hosts the child advises while this process waits for it, and then unpickles its advice.
-_ADVICE_FORKED = 0.48
+_ADVICE_FORKED = 0.45
 #: The hosts the child advises while this process goes on to write the reports that need none.
 _ADVICE_FORKED_BESIDE_REPORTS = 0.75
 #: The most a run may hold for its advice to go on beside the reports: writing them reads every
