@@ -222,9 +222,10 @@ class Pending(Sequence[_T]):
         self._items: tuple[_T, ...] = ()
 
     def _made(self) -> tuple[_T, ...]:
-        make, self._make = self._make, None
-        if make is not None:
-            self._items = tuple(make())
+        # NOTE: made again when asked again after a failure: never empty for want of trying.
+        if self._make is not None:
+            self._items = tuple(self._make())
+            self._make = None
         return self._items
 
     def __len__(self) -> int:

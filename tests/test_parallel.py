@@ -293,6 +293,21 @@ def test_pending_makes_its_items_once_and_only_when_asked() -> None:
     assert made == [1]
 
 
+def test_pending_whose_making_failed_tries_again_when_asked_again() -> None:
+    tries: list[int] = []
+
+    def items() -> list[int]:
+        tries.append(1)
+        if len(tries) == 1:
+            raise Boom("the first try")
+        return [7]
+
+    pending = parallel.Pending(items)
+    with pytest.raises(Boom, match="the first try"):
+        len(pending)
+    assert (list(pending), len(tries)) == ([7], 2)
+
+
 @pytest.mark.parametrize(
     ("other", "equal"),
     [((3, 1), True), ((1, 3), False), ([3, 1], False), (parallel.Pending(lambda: [3, 1]), True)],

@@ -131,8 +131,6 @@ def _attributes(items: Sequence[object], fields: Sequence[pa.Field]) -> dict[str
     arrays are then joined (written as they were, in pieces, they cost the writers more
     memory than the join).
     """
-    if not fields:
-        return {}
     get = attrgetter(*(field.name for field in fields))
     chunks: list[list[pa.Array]] = [[] for _ in fields]
     for start in range(0, len(items), _SLICE):
