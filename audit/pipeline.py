@@ -85,7 +85,7 @@ _DEPENDENCY_CHUNKS = 64
 #: The hosts the child advises while this process waits for it, and then unpickles its advice.
 _ADVICE_FORKED = 0.45
 #: The hosts the child advises while this process goes on to write the reports that need none.
-_ADVICE_FORKED_BESIDE_REPORTS = 0.75
+_ADVICE_FORKED_BESIDE_REPORTS = 0.78
 #: The most a run may hold for its advice to go on beside the reports: writing them reads every
 #: object of the run, and so writes to every page (reference counts), which the kernel then
 #: copies for the child. The two processes hold the run twice: a 5,000-host run holds 1.4 GB.
