@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import operator
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
@@ -289,3 +290,8 @@ class AuditRun:
         NOTE: made once per run (a fleet's are a million, read by the summary and the report).
         """
         return self.host_findings + tuple(f for e in self.entries for f in e.findings)
+
+    @functools.cached_property
+    def severities(self) -> Mapping[Severity, int]:
+        """How many findings have each severity (the summary and ``run.json`` both say)."""
+        return Counter(map(_severity, self.findings))

@@ -3,7 +3,6 @@ counts of an AuditRun."""
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -308,6 +307,6 @@ def run_hosts(run: AuditRun) -> list[str]:
 def severity_counts(run: AuditRun) -> dict[str, int]:
     """Return the number of findings at each severity, all four labels present, info first."""
     # NOTE: counted as severities, labelled once: a label is computed, and fleets have 100,000s.
-    counted = Counter(map(attrgetter("severity"), run.findings))
-    by_label = {severity.label: counted[severity] for severity in Severity}
+    counted = run.severities
+    by_label = {severity.label: counted.get(severity, 0) for severity in Severity}
     return {label: by_label[label] for label in SEVERITY_LABELS}
