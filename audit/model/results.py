@@ -81,6 +81,7 @@ class Finding:
 
 
 _severity = operator.attrgetter("severity")
+_entry_host = operator.attrgetter("entry.host")
 
 
 @dataclass(frozen=True)
@@ -290,6 +291,15 @@ class AuditRun:
         NOTE: made once per run (a fleet's are a million, read by the summary and the report).
         """
         return self.host_findings + tuple(f for e in self.entries for f in e.findings)
+
+    @functools.cached_property
+    def hosts(self) -> frozenset[str]:
+        """Every host the run knows of: its environments, its entries' and its host findings'
+        (the summary and ``run.json`` both count them)."""
+        hosts = set(self.host_environments)
+        hosts.update(map(_entry_host, self.entries))
+        hosts.update(f.host for f in self.host_findings)
+        return frozenset(hosts)
 
     @functools.cached_property
     def severities(self) -> Mapping[Severity, int]:

@@ -209,7 +209,7 @@ def _result_fields(result: LookupResult | None) -> Row:
 _RESULT_COLUMNS = (*_REGISTRY_COLUMNS, "cache_hit")
 # NOTE: the enums are text already (StrEnum): pyarrow converts them as they are.
 _ENTRY_COLUMNS = ("host", "node_id", "version", "source", "disabled", "url", "hash")
-_entry_of, _host_of = attrgetter("entry"), attrgetter("entry.host")
+_entry_of = attrgetter("entry")
 _AUDITED_COLUMNS = ("compatible_now", "compatible_after_upgrade", "worst_severity")
 
 
@@ -298,10 +298,7 @@ def workflows_table(run: AuditRun) -> pa.Table:
 
 def run_hosts(run: AuditRun) -> list[str]:
     """Return every host the run knows of (environments, entries, host findings), sorted."""
-    hosts = set(run.host_environments)
-    hosts.update(map(_host_of, run.entries))
-    hosts.update(f.host for f in run.host_findings)
-    return sorted(hosts)
+    return sorted(run.hosts)
 
 
 def severity_counts(run: AuditRun) -> dict[str, int]:
