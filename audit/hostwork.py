@@ -94,7 +94,7 @@ def dependency_audits(
 
 
 def grouped(hosts: Iterable[str], environments: Mapping[str, Environment]) -> list[str]:
-    """``hosts``, those with equal environments next to each other: a half of a fleet then holds
+    """``hosts``, those with equal environments next to each other: a part of a fleet then holds
     whole groups, and the judgements its hosts share are made once in one process."""
     groups: dict[object, list[str]] = {}
     for host in hosts:

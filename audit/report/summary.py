@@ -42,6 +42,8 @@ _UNPRINTABLE = frozenset({"Cc", "Cf", "Cn", "Co", "Cs", "Zl", "Zp"})
 
 GroupKey = tuple[str, str | None, str | None]
 Group = tuple[GroupKey, list[Finding]]
+ByHost = dict[str, dict[GroupKey, list[Finding]]]
+"""Each host's findings, by pack."""
 
 
 def one_line(text: str, limit: int | None = MAX_TEXT) -> str:
@@ -109,11 +111,11 @@ _result_of = attrgetter("result")
 _now, _after_upgrade = attrgetter("compatible_now"), attrgetter("compatible_after_upgrade")
 
 
-def _groups(run: AuditRun) -> dict[str, dict[GroupKey, list[Finding]]]:
+def _groups(run: AuditRun) -> ByHost:
     """The findings at warning and above, by host, then by pack."""
     # NOTE: filtered and grouped in C: a fleet has a million findings, an entry's together.
     shown = compress(run.findings, map(Severity.WARNING.__le__, map(_severity_of, run.findings)))
-    by_host: dict[str, dict[GroupKey, list[Finding]]] = {}
+    by_host: ByHost = {}
     for key, findings in groupby(shown, _group_key):
         by_host.setdefault(key[0], {}).setdefault(key, []).extend(findings)
     return by_host
@@ -126,7 +128,7 @@ def _group_order(item: Group) -> tuple[object, ...]:
     return (host, node_id is not None, -worst, name.casefold(), name, version or "")
 
 
-def _first_groups(by_host: dict[str, dict[GroupKey, list[Finding]]], count: int) -> list[Group]:
+def _first_groups(by_host: ByHost, count: int) -> list[Group]:
     """The first ``count`` groups in `_group_order`: the host comes first in it, so only the
     groups of the first hosts are sorted."""
     groups: list[Group] = []
