@@ -3,7 +3,7 @@ counts of an AuditRun."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from operator import attrgetter
@@ -13,6 +13,7 @@ import pyarrow as pa
 
 from audit.model import (
     REQUIREMENT_FIELDS,
+    AuditedEntry,
     AuditRun,
     DistributionAdvice,
     Found,
@@ -121,25 +122,62 @@ def _columnar(
 _SLICE = 1 << 16
 
 
+#: The columns whose cells differ from row to row; a fleet's other cells repeat over its hosts.
+_OWN_COLUMNS = frozenset({"host"})
+
+
 def _attributes(items: Sequence[object], fields: Sequence[pa.Field]) -> dict[str, pa.Array]:
     """Each of ``fields`` as a column of the attribute of its name of every item.
 
-    NOTE: every attribute of an item is read at once, in one pass over the items: a pass per
-    column cost three times as much, each reading a fleet's items, spread over memory, again.
-    A slice at a time, so that only one slice's rows are held as Python values; the slices'
-    arrays are then joined (written as they were, in pieces, they cost the writers more
-    memory than the join).
+    The host is read item by item; the other attributes are converted once per distinct
+    combination of their values, then spread over the items with Arrow's ``take``: a fleet's
+    findings are the same few tens of thousands on every host but for the host.
+
+    NOTE: the other attributes of an item are read at once, in one pass over the items: a pass
+    per column cost three times as much, each reading a fleet's items, spread over memory,
+    again. A slice at a time, so that only one slice's values are held at once.
     """
-    get = attrgetter(*(field.name for field in fields))
-    chunks: list[list[pa.Array]] = [[] for _ in fields]
-    for start in range(0, len(items), _SLICE):
-        rows = list(map(get, items[start : start + _SLICE]))
-        values = zip(*rows, strict=True) if len(fields) > 1 else [rows]
-        for chunk, field, column in zip(chunks, fields, values, strict=True):
-            chunk.append(_column(field, list(column)))
+    own = [field for field in fields if field.name in _OWN_COLUMNS]
+    shared = [field for field in fields if field.name not in _OWN_COLUMNS]
+    columns = {field.name: _column(field, [getattr(i, field.name) for i in items]) for field in own}
+    if not shared:
+        return columns
+    get = attrgetter(*(field.name for field in shared))
+    slices = (map(get, items[start : start + _SLICE]) for start in range(0, len(items), _SLICE))
+    numbers, distinct = _numbered(slices)
+    values = zip(*distinct, strict=True) if len(shared) > 1 else [distinct]
+    read = dict(zip((field.name for field in shared), values, strict=False))
+    return columns | {
+        field.name: _column(field, list(read.get(field.name, ()))).take(numbers) for field in shared
+    }
+
+
+def _numbered(parts: Iterable[Iterable[Hashable]]) -> tuple[pa.Array, list[Hashable]]:
+    """The number of each key of ``parts`` (in order), and the distinct keys by number: a key
+    is numbered when first seen."""
+    number: dict[Hashable, int] = {}
+    numbers = [
+        pa.array([number.setdefault(key, len(number)) for key in part], pa.int32())
+        for part in parts
+    ]
+    return pa.concat_arrays(numbers or [pa.array([], pa.int32())]), list(number)
+
+
+def _spread(
+    items: Sequence[_T],
+    markers: Sequence[Hashable],
+    build: Callable[[_T], Row],
+    fields: Sequence[pa.Field],
+) -> dict[str, pa.Array]:
+    """Each of ``fields`` as a column of the rows ``build`` makes of ``items``, made once per
+    distinct marker (``markers[i]`` is ``items[i]``'s, and says all that its row depends on):
+    a fleet has the same few thousand registry records and Node answers on every host."""
+    numbers, _ = _numbered([markers])
+    # NOTE: a dict keeps each marker where it was first seen, with the last of its items.
+    rows = [build(item) for item in dict(zip(markers, items, strict=True)).values()]
     return {
-        field.name: pa.chunked_array(chunk, type=field.type).combine_chunks()
-        for field, chunk in zip(fields, chunks, strict=True)
+        field.name: _column(field, [row[field.name] for row in rows]).take(numbers)
+        for field in fields
     }
 
 
@@ -210,50 +248,33 @@ _RESULT_COLUMNS = (*_REGISTRY_COLUMNS, "cache_hit")
 # NOTE: the enums are text already (StrEnum): pyarrow converts them as they are.
 _ENTRY_COLUMNS = ("host", "node_id", "version", "source", "disabled", "url", "hash")
 _entry_of = attrgetter("entry")
+_result_of = attrgetter("result")
+
+
+def _entry_result_fields(audited: AuditedEntry) -> Row:
+    return _result_fields(audited.result)
+
+
+def _pack_columns(audited: AuditedEntry) -> Row:
+    return node_columns(audited.node, audited.entry.version, audited.entry.source)
+
+
 _AUDITED_COLUMNS = ("compatible_now", "compatible_after_upgrade", "worst_severity")
-
-
-class _Distinct:
-    """Each item's row, made once per distinct marker: a fleet has the same few thousand
-    registry records and Node answers on every host, so their columns are converted once and
-    spread over the items with Arrow's ``take``."""
-
-    def __init__(self) -> None:
-        self.rows: list[Row] = []
-        self.numbers: list[int] = []
-        """The number of each item's row, in item order."""
-        self._seen: dict[object, int] = {}
-
-    def add(self, marker: object, build: Callable[..., Row], *args: Any) -> None:
-        """Add an item whose row is ``build(*args)``, made only for a marker not seen yet."""
-        number = self._seen.get(marker)
-        if number is None:
-            number = self._seen[marker] = len(self.rows)
-            self.rows.append(build(*args))
-        self.numbers.append(number)
-
-    def column(self, field: pa.Field) -> pa.Array:
-        distinct = _column(field, [row[field.name] for row in self.rows])
-        return distinct.take(pa.array(self.numbers, pa.int32()))
 
 
 def nodes_table(run: AuditRun) -> pa.Table:
     """Return one row per audited entry, in run order, with ``NODES_SCHEMA``."""
     entries = run.entries
-    registry, packs = _Distinct(), _Distinct()
-    for a in entries:
-        # NOTE: answers by identity (they are alive in the run), cheaper than by value.
-        result, entry, node = a.result, a.entry, a.node
-        registry.add(id(result), _result_fields, result)
-        # NOTE: the source itself, not its value: an enum's value is a Python-level lookup.
-        marker = (id(node), entry.version, entry.source)
-        packs.add(marker, node_columns, node, entry.version, entry.source)
+    # NOTE: answers by identity (they are alive in the run), cheaper than by value; the source
+    # itself, not its value: an enum's value is a Python-level lookup.
+    results = list(map(id, map(_result_of, entries)))
+    packs = [(id(a.node), a.entry.version, a.entry.source) for a in entries]
     field = NODES_SCHEMA.field
     columns = {
         **_attributes(list(map(_entry_of, entries)), list(map(field, _ENTRY_COLUMNS))),
         **_attributes(entries, list(map(field, _AUDITED_COLUMNS))),
-        **{name: registry.column(field(name)) for name in _RESULT_COLUMNS},
-        **{name: packs.column(field(name)) for name in NODE_COLUMNS},
+        **_spread(entries, results, _entry_result_fields, list(map(field, _RESULT_COLUMNS))),
+        **_spread(entries, packs, _pack_columns, list(map(field, NODE_COLUMNS))),
         "run_id": _from_source(field("run_id"), (entries, _Constant(run.run_id))),
         "finding_count": _column(field("finding_count"), [len(a.findings) for a in entries]),
     }
