@@ -140,6 +140,39 @@ def test_items_read_a_slice_at_a_time_make_the_same_table(
     assert sliced.equals(whole)
 
 
+def test_findings_repeated_on_hosts_keep_each_row_its_own_cells() -> None:
+    # NOTE: cells are converted once per distinct combination; rows that differ in one cell
+    # (the host, the message, the severity, a null) must still each get their own.
+    fleet = [
+        audited(
+            entry(host=host),
+            findings=[
+                finding(host=host),
+                finding(host=host, message="another message"),
+                finding(host=host, severity=Severity.ERROR),
+                finding(host=host, expected=">=1" if host == "gpu-02" else None),
+            ],
+        )
+        for host in ("gpu-01", "gpu-02", "gpu-01")
+    ]
+    run = make_run(fleet, [finding(host="gpu-03", node_id=None, version=None)])
+
+    rows = findings_table(run).to_pylist()
+
+    expected = [(f.host, f.node_id, f.message, f.severity.label, f.expected) for f in run.findings]
+    assert [
+        (r["host"], r["node_id"], r["message"], r["severity"], r["expected"]) for r in rows
+    ] == expected
+    assert len(rows) == 13
+
+
+@pytest.mark.parametrize("build", [nodes_table, findings_table], ids=["nodes", "findings"])
+def test_a_run_without_rows_makes_an_empty_table_of_the_schema(build: Any) -> None:
+    table = build(make_run())
+    assert table.num_rows == 0
+    assert table.schema.names == build(sample_run()).schema.names
+
+
 def test_findings_rows_put_host_findings_first(run: AuditRun) -> None:
     rows = findings_table(run).to_pylist()
     assert [(r["node_id"], r["check"]) for r in rows] == [
