@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from audit.model import Environment, Finding, Recommendation, Severity, When
 
 __all__ = [
@@ -17,6 +19,8 @@ _TRIGGER_FAMILIES = frozenset({"status", "security", "os", "accelerator", "comfy
 _TARGETED = {"comfyui": "target_comfyui", "frontend": "target_frontend"}
 
 
+# NOTE: a fleet asks of a few dozen check codes millions of times.
+@functools.cache
 def is_trigger(check: str) -> bool:
     """Whether a finding of ``check`` (at warning or above) calls for another version.
 
