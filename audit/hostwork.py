@@ -89,7 +89,7 @@ def dependency_audits(
         progress("dependencies", done, len(environments))
     return HostsDependencies(
         tuple(f for a in audits for f in a.findings),
-        RequirementRows.of(row for a in audits for row in a.requirements),
+        RequirementRows.joined(a.requirements for a in audits),
     )
 
 

@@ -16,7 +16,7 @@ from audit.dependencies.interface import DependencyAudit, PackRequirements
 from audit.dependencies.judge import Installed, host_finding, index_installed, judge
 from audit.dependencies.markers import marker_facts
 from audit.dependencies.perpack import pack_findings
-from audit.model import Environment, Finding
+from audit.model import Environment, Finding, RequirementRows
 
 __all__ = ["audit_dependencies", "conflicts_among", "findings_of_first"]
 
@@ -66,7 +66,9 @@ def audit_dependencies(
         *variant_findings(host, judged, installed),
         *compromised_findings(host, judged, installed),
     ]
-    return DependencyAudit(tuple(findings), tuple(j.row(host) for j in judged))
+    return DependencyAudit(
+        tuple(findings), RequirementRows.of_cells([j.cells(host) for j in judged])
+    )
 
 
 def conflicts_among(

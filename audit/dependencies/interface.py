@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from audit.catalogue import severities
-from audit.model import Finding, ManifestEntry, RequirementRow, Severity
+from audit.model import Finding, ManifestEntry, RequirementRows, Severity
 
 __all__ = ["DEPENDENCY_CHECKS", "DependencyAudit", "PackRequirements"]
 
@@ -36,4 +36,4 @@ class DependencyAudit:
     """Represents the result of auditing one host: its findings and its ``requirements`` rows."""
 
     findings: tuple[Finding, ...]
-    requirements: tuple[RequirementRow, ...]
+    requirements: RequirementRows

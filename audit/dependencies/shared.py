@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 
 from audit.dependencies.host import audit_dependencies
 from audit.dependencies.interface import DependencyAudit, PackRequirements
 from audit.dependencies.markers import marker_facts
 from audit.model import Environment
+from audit.model.tagging import on_host
 
 __all__ = ["SharedAudits"]
 
@@ -58,6 +58,6 @@ def _pack_key(pack: PackRequirements) -> object:
 
 def _for_host(audit: DependencyAudit, host: str) -> DependencyAudit:
     return DependencyAudit(
-        tuple(replace(f, host=host) for f in audit.findings),
-        tuple(replace(row, host=host) for row in audit.requirements),
+        on_host(audit.findings, host),
+        audit.requirements.on_host(host),
     )

@@ -134,6 +134,7 @@ class RequirementRow:
 
 REQUIREMENT_FIELDS = tuple(f.name for f in fields(RequirementRow))
 _row_values = operator.attrgetter(*REQUIREMENT_FIELDS)
+_HOST_COLUMN = REQUIREMENT_FIELDS.index("host")
 
 
 @dataclass(frozen=True)
@@ -156,10 +157,21 @@ class RequirementRows(Sequence[RequirementRow]):
         return cls(tuple(zip(*values, strict=True))) if values else cls()
 
     @classmethod
+    def of_cells(cls, rows: Sequence[Sequence[object]]) -> RequirementRows:
+        """``rows``, each the cells of one row in `REQUIREMENT_FIELDS` order, column by column."""
+        return cls(tuple(zip(*rows, strict=True))) if rows else cls()
+
+    @classmethod
     def joined(cls, parts: Iterable[RequirementRows]) -> RequirementRows:
         """The rows of ``parts``, one after the other."""
         held = [part.columns for part in parts]
         return cls(tuple(tuple(chain.from_iterable(column)) for column in zip(*held, strict=True)))
+
+    def on_host(self, host: str) -> RequirementRows:
+        """These rows, found on ``host``."""
+        columns = list(self.columns)
+        columns[_HOST_COLUMN] = (host,) * len(self)
+        return RequirementRows(tuple(columns))
 
     def column(self, name: str) -> tuple[Any, ...]:
         """The values of the field ``name`` (of `REQUIREMENT_FIELDS`), one per row."""

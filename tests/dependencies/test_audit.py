@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 
 from audit.dependencies import DEPENDENCY_CHECKS, DependencyAudit, audit_dependencies
-from audit.model import Finding, FindingSource, RequirementRow, Severity
+from audit.model import Finding, FindingSource, RequirementRow, RequirementRows, Severity
 from tests.dependencies.conftest import HOST, env, pack
 
 
@@ -152,7 +152,7 @@ def test_unknown_installed_packages_give_one_env_unknown_finding_per_host() -> N
 
 def test_a_host_without_packs_still_says_installed_packages_are_unknown() -> None:
     assert _checks(audit_dependencies(HOST, [], env(None))) == [(None, "env.unknown")]
-    assert audit_dependencies(HOST, [], env({})) == DependencyAudit((), ())
+    assert audit_dependencies(HOST, [], env({})) == DependencyAudit((), RequirementRows())
 
 
 def test_findings_about_a_disabled_pack_are_info_and_it_takes_no_part_in_conflicts() -> None:
@@ -206,7 +206,7 @@ def test_rows_record_every_line_as_written() -> None:
         )
     ]
     result = audit_dependencies(HOST, packs, env({"opencv-python": "4.9.0.80"}))
-    assert result.requirements == (
+    assert tuple(result.requirements) == (
         RequirementRow(
             host=HOST,
             node_id="comfyui-foo",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+from dataclasses import replace
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -41,3 +42,15 @@ def test_joined_rows_are_the_parts_in_order(
 def test_no_rows_have_every_column_empty() -> None:
     held = RequirementRows.of([])
     assert (len(held), list(held), held.columns) == (0, [], ((),) * len(REQUIREMENT_FIELDS))
+
+
+@given(rows=_ROWS)
+def test_rows_made_of_cells_are_the_rows_of_those_cells(rows: list[RequirementRow]) -> None:
+    cells = [tuple(getattr(row, name) for name in REQUIREMENT_FIELDS) for row in rows]
+    assert RequirementRows.of_cells(cells) == RequirementRows.of(rows)
+
+
+@given(rows=_ROWS, host=_TEXT)
+def test_rows_on_another_host_change_only_the_host(rows: list[RequirementRow], host: str) -> None:
+    moved = RequirementRows.of(rows).on_host(host)
+    assert list(moved) == [replace(row, host=host) for row in rows]
