@@ -20,7 +20,9 @@ and raises here if it must.
 
 from __future__ import annotations
 
+import functools
 import gc
+import math
 import os
 import pickle
 import signal
@@ -45,6 +47,7 @@ __all__ = [
     "in_parts_later",
     "only_here",
     "processors",
+    "quota_processors",
     "split",
     "started",
     "stop_children",
@@ -55,12 +58,47 @@ _R = TypeVar("_R")
 _T = TypeVar("_T")
 
 
+#: Where Linux tells a process its CPU quota (cgroup v2, then v1): a container limited to one CPU
+#: gains nothing from a helper however many processors it may be scheduled on.
+CPU_QUOTA_FILES = (
+    ("/sys/fs/cgroup/cpu.max",),
+    ("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", "/sys/fs/cgroup/cpu/cpu.cfs_period_us"),
+)
+
+
 def processors() -> int:
     """The processors this process may use, or 1 where work cannot go to a forked child."""
     # NOTE: macOS and Windows offer no safe fork (system libraries break in a forked child).
     if not sys.platform.startswith("linux"):
         return 1
-    return len(os.sched_getaffinity(0))
+    return max(1, int(min(len(os.sched_getaffinity(0)), _quota())))
+
+
+@functools.cache
+def _quota() -> float:
+    return min(quota_processors(" ".join(map(_small_text, paths))) for paths in CPU_QUOTA_FILES)
+
+
+def _small_text(path: str) -> str:
+    try:
+        with open(path, encoding="ascii") as file:
+            return file.read(64)
+    except (OSError, ValueError):
+        return ""
+
+
+def quota_processors(text: str) -> float:
+    """The processors a CPU quota, ``"QUOTA PERIOD"`` in microseconds, amounts to, rounded up
+    (1.5 CPUs keep two processes busier than one); infinite when there is no quota or the text
+    is not one.
+
+    >>> quota_processors("150000 100000"), quota_processors("max 100000"), quota_processors("")
+    (2, inf, inf)
+    """
+    match text.split():
+        case [quota, period] if quota.isdecimal() and period.isdecimal() and int(period) > 0:
+            return math.ceil(int(quota) / int(period))
+    return math.inf
 
 
 def held_bytes() -> int:

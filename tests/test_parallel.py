@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import os
 import pickle
 import select
 import signal
+import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from multiprocessing.connection import Connection
@@ -414,3 +416,50 @@ def test_only_here_does_nothing_in_a_child(forks: list[int], tmp_path: Path) -> 
     mark("here")
     assert marks.read_text() == "here"
     assert len(forks) == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("150000 100000\n", 2),
+        ("100000 100000\n", 1),
+        ("50000 100000\n", 1),
+        ("max 100000\n", math.inf),
+        ("-1\n 100000\n", math.inf),  # cgroup v1: no quota
+        ("100000 0", math.inf),
+        ("²00000 100000", math.inf),
+        (" ", math.inf),
+    ],
+    ids=["one-and-a-half", "one", "half", "v2-none", "v1-none", "no-period", "not-ascii", "empty"],
+)
+def test_a_cpu_quota_amounts_to_processors_rounded_up(text: str, expected: float) -> None:
+    assert parallel.quota_processors(text) == expected
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux only forks")
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        ({"cpu.max": "50000 100000\n"}, 1),
+        ({"quota": "-1\n", "period": "100000\n"}, 2),
+        ({"cpu.max": "max 100000\n", "quota": "100000\n", "period": "100000\n"}, 1),
+        ({}, 2),
+    ],
+    ids=["v2-quota", "v1-none", "v1-quota", "unreadable"],
+)
+def test_processors_are_no_more_than_the_cpu_quota(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, files: dict[str, str], expected: int
+) -> None:
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    quota_files = (
+        (str(tmp_path / "cpu.max"),),
+        (str(tmp_path / "quota"), str(tmp_path / "period")),
+    )
+    monkeypatch.setattr(parallel, "CPU_QUOTA_FILES", quota_files)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
+    parallel._quota.cache_clear()
+    try:
+        assert parallel.processors() == expected
+    finally:
+        parallel._quota.cache_clear()
