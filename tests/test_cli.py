@@ -464,7 +464,7 @@ def test_help_and_scan_do_not_import_pandas_pyarrow_or_requests(
     assert lines[-1] == "[]"
 
 
-def test_a_run_writes_its_reports_without_loading_pandas(
+def test_a_run_of_a_json_snapshot_writes_its_reports_without_loading_pandas_or_yaml(
     tmp_path: Path, mirror: Path, write: Callable[..., Path]
 ) -> None:
     manifest = write("render-01.json", json.dumps(SNAPSHOT))
@@ -472,7 +472,7 @@ def test_a_run_writes_its_reports_without_loading_pandas(
     argv = ["run", str(manifest), "--registry", str(mirror), "-o", str(out), "-q", *MACHINE]
     printed = cli_lines(
         argv,
-        "print(sorted({'pandas', 'pyarrow'} & set(sys.modules)))",
+        "print(sorted({'pandas', 'pyarrow', 'yaml'} & set(sys.modules)))",
         "import pandas, pathlib",  # NOTE: and pandas still loads after the run
         f"(nodes,) = pathlib.Path({str(out)!r}).glob('*/nodes.parquet')",
         "print(len(pandas.read_parquet(nodes)))",

@@ -18,7 +18,6 @@ from audit import safeio
 from audit.errors import InputError
 from audit.manifest.interface import Malformed
 from audit.manifest.tree import Scalar, Seq, Tree
-from audit.manifest.yamltree import parse_yaml
 from audit.vulnerabilities.advisory import Advisory, names_in, parse_advisory
 from audit.vulnerabilities.interface import Candidates, Pair
 
@@ -123,6 +122,8 @@ def _decode(label: str, data: bytes) -> object:
     try:
         if label.lower().endswith(".json"):
             return json.loads(text)
+        from audit.manifest.yamltree import parse_yaml  # NOTE: most databases are JSON only.
+
         return _plain(parse_yaml(text))
     except (ValueError, RecursionError, Malformed) as error:
         reason = " ".join(str(error).split())[:200]
