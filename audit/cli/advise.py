@@ -11,7 +11,7 @@ import click
 
 from audit import terminal
 from audit.cli.audit_options import input_options, policy_options, pop_inputs, threshold
-from audit.cli.core import check_outputs, cli, warn, write_atomically
+from audit.cli.core import check_outputs, cli, keep_until_exit, warn, write_atomically
 from audit.cli.registry_options import pop_registry, registry_options
 from audit.inputs import Inputs, policy_rules
 from audit.model import AuditRun
@@ -63,6 +63,7 @@ def advise(
         source, audit_options, lister=source, nodes=source, vulnerabilities=vulnerabilities
     )
     audit_run = inputs.audit(auditor, inputs.recorded)
+    keep_until_exit(inputs, source, audit_run)
     warn(settings.stale_warning(source))
     _print_plan(audit_run)
     _write_plans(audit_run, inputs, targets)

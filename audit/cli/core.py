@@ -22,7 +22,19 @@ from audit import atomic, terminal
 from audit.errors import AuditError, ExitCode, InputError, ReportError, UsageError
 from audit.parallel import stop_children
 
-__all__ = ["Incomplete", "check_outputs", "cli", "error", "main", "warn", "write_atomically"]
+__all__ = [
+    "Incomplete",
+    "check_outputs",
+    "cli",
+    "error",
+    "keep_until_exit",
+    "main",
+    "warn",
+    "write_atomically",
+]
+
+#: What `keep_until_exit` holds.
+_KEPT: list[object] = []
 
 
 class Failure(click.ClickException):
@@ -175,6 +187,15 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     except SystemExit as e:
         _exit_at_once(e.code)
     _exit_at_once(0)
+
+
+def keep_until_exit(*values: object) -> None:
+    """Hold ``values`` until the process exits, which it does without freeing them.
+
+    NOTE: a command's values are freed one by one when it returns, before `_exit_at_once`
+    can skip that: a 5,000-host run's took 0.8 s.
+    """
+    _KEPT.extend(values)
 
 
 def _exit_at_once(code: str | int | None) -> NoReturn:

@@ -15,7 +15,7 @@ from audit.cli.audit_options import (
     pop_inputs,
     threshold,
 )
-from audit.cli.core import check_outputs, cli, warn
+from audit.cli.core import check_outputs, cli, keep_until_exit, warn
 from audit.cli.options import json_option, node_map_option, workflow_option
 from audit.cli.progress import progress_for
 from audit.cli.registry_options import pop_registry, registry_options
@@ -128,6 +128,7 @@ def run(
     )
     auditor = _auditor(settings, source, audit_options, judge, quiet=quiet)
     audit_run = inputs.audit(auditor, recorded)
+    keep_until_exit(inputs, source, audit_run)
     warn(settings.stale_warning(source))
     # NOTE: the writers hand pyarrow no pandas objects, so it need not load pandas (0.2 s).
     with without("pandas"):
