@@ -58,12 +58,10 @@ _R = TypeVar("_R")
 _T = TypeVar("_T")
 
 
-#: Where Linux tells a process its CPU quota (cgroup v2, then v1): a container limited to one CPU
-#: gains nothing from a helper however many processors it may be scheduled on.
-CPU_QUOTA_FILES = (
-    ("/sys/fs/cgroup/cpu.max",),
-    ("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", "/sys/fs/cgroup/cpu/cpu.cfs_period_us"),
-)
+#: Where Linux tells a process its cgroup, and where cgroups are: a container or a systemd
+#: unit limited to one CPU gains nothing from a helper however many processors it may use.
+PROC_CGROUP = "/proc/self/cgroup"
+CGROUP_ROOT = "/sys/fs/cgroup"
 
 
 def processors() -> int:
@@ -76,13 +74,25 @@ def processors() -> int:
 
 @functools.cache
 def _quota() -> float:
-    return min(quota_processors(" ".join(map(_small_text, paths))) for paths in CPU_QUOTA_FILES)
+    """The tightest CPU quota over this process's cgroup and its ancestors (cgroup v2), and its
+    cpu controller's (v1), in processors."""
+    v2 = [_small_text(f"{folder}/cpu.max") for folder in _cgroup_folders()]
+    v1 = " ".join(_small_text(f"{CGROUP_ROOT}/cpu/cpu.cfs_{n}_us") for n in ("quota", "period"))
+    return min(map(quota_processors, [*v2, v1]))
 
 
-def _small_text(path: str) -> str:
+def _cgroup_folders() -> list[str]:
+    """The folders of this process's cgroup v2 and of its ancestors, itself first."""
+    lines = _small_text(PROC_CGROUP, 4096).splitlines()
+    path = next((line[3:] for line in lines if line.startswith("0::")), "/")
+    parts = [part for part in path.split("/") if part not in ("", ".", "..")]
+    return ["/".join([CGROUP_ROOT, *parts[:n]]) for n in range(len(parts), -1, -1)]
+
+
+def _small_text(path: str, limit: int = 64) -> str:
     try:
         with open(path, encoding="ascii") as file:
-            return file.read(64)
+            return file.read(limit)
     except (OSError, ValueError):
         return ""
 

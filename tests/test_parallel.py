@@ -436,27 +436,37 @@ def test_a_cpu_quota_amounts_to_processors_rounded_up(text: str, expected: float
     assert parallel.quota_processors(text) == expected
 
 
+_UNIT = "system.slice/cron.service"
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux only forks")
 @pytest.mark.parametrize(
-    ("files", "expected"),
+    ("cgroup", "files", "expected"),
     [
-        ({"cpu.max": "50000 100000\n"}, 1),
-        ({"quota": "-1\n", "period": "100000\n"}, 2),
-        ({"cpu.max": "max 100000\n", "quota": "100000\n", "period": "100000\n"}, 1),
-        ({}, 2),
+        ("0::/\n", {"cpu.max": "50000 100000\n"}, 1),
+        (f"0::/{_UNIT}\n", {f"{_UNIT}/cpu.max": "100000 100000\n", "cpu.max": "max\n"}, 1),
+        (f"0::/{_UNIT}\n", {"system.slice/cpu.max": "90000 100000\n"}, 1),
+        ("0::/../outside\n", {"../outside/cpu.max": "90000 100000\n"}, 2),
+        ("1:cpu:/\n0::/\n", {"cpu/cpu.cfs_quota_us": "-1\n", "cpu/cpu.cfs_period_us": "1\n"}, 2),
+        ("", {"cpu/cpu.cfs_quota_us": "100000\n", "cpu/cpu.cfs_period_us": "100000\n"}, 1),
+        ("", {}, 2),
     ],
-    ids=["v2-quota", "v1-none", "v1-quota", "unreadable"],
+    ids=["v2-root", "v2-unit", "v2-parent", "v2-never-outside", "v1-none", "v1-quota", "none"],
 )
 def test_processors_are_no_more_than_the_cpu_quota(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, files: dict[str, str], expected: int
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    cgroup: str,
+    files: dict[str, str],
+    expected: int,
 ) -> None:
+    root = tmp_path / "cgroup"
     for name, text in files.items():
-        (tmp_path / name).write_text(text)
-    quota_files = (
-        (str(tmp_path / "cpu.max"),),
-        (str(tmp_path / "quota"), str(tmp_path / "period")),
-    )
-    monkeypatch.setattr(parallel, "CPU_QUOTA_FILES", quota_files)
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    (tmp_path / "self-cgroup").write_text(cgroup)
+    monkeypatch.setattr(parallel, "PROC_CGROUP", str(tmp_path / "self-cgroup"))
+    monkeypatch.setattr(parallel, "CGROUP_ROOT", str(root))
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
     parallel._quota.cache_clear()
     try:
