@@ -326,7 +326,7 @@ def _fork(work: Callable[[], object]) -> tuple[BaseProcess, Connection]:
 
     context = multiprocessing.get_context("fork")
     receiving, sending = context.Pipe(duplex=False)
-    process = context.Process(target=_child, args=(work, sending), daemon=True)
+    process = context.Process(target=_child, args=(work, sending, os.getpid()), daemon=True)
     # NOTE: frozen, the objects of the moment are never traversed by the child's collector,
     # which would otherwise write to (and so copy) every page that holds one. Ctrl-C is held
     # while forking: the child ignores it (this process stops the child), and must not get it
@@ -342,7 +342,8 @@ def _fork(work: Callable[[], object]) -> tuple[BaseProcess, Connection]:
     return process, receiving
 
 
-def _child(work: Callable[[], object], sending: Connection) -> None:
+def _child(work: Callable[[], object], sending: Connection, parent: int) -> None:
+    _end_with(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     # NOTE: a failure sends nothing; the parent then does the work itself and reports it there.
@@ -352,6 +353,24 @@ def _child(work: Callable[[], object], sending: Connection) -> None:
         pass
     finally:
         sending.close()
+
+
+#: prctl's option that has the kernel signal a process when its parent ends (linux/prctl.h).
+_PR_SET_PDEATHSIG = 1
+
+
+def _end_with(parent: int) -> None:
+    """Have the kernel kill this child when the process ``parent`` that forked it ends, however
+    it ends (SIGKILL, the OOM killer): its work is of use to that process alone, and it may
+    hold as much memory."""
+    try:
+        import ctypes  # NOTE: imported here, in the child: the run itself never needs it.
+
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # NOTE: the parent ended before the kernel was told.
+        os._exit(1)
 
 
 def _received(process: BaseProcess, connection: Connection) -> tuple[object] | None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import pickle
 import select
 import signal
+import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -473,3 +475,39 @@ def test_processors_are_no_more_than_the_cpu_quota(
         assert parallel.processors() == expected
     finally:
         parallel._quota.cache_clear()
+
+
+#: Run in a subprocess: fork a helper that waits forever, say its pid, then wait for stdin.
+_RUN_WITH_A_HELPER = """
+import multiprocessing, os, sys
+from audit import parallel
+parallel.processors = lambda: 2
+never, kept_open = os.pipe()
+background = parallel.started(lambda: os.read(never, 1))
+(helper,) = multiprocessing.active_children()
+print(helper.pid, flush=True)
+sys.stdin.read()
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "pidfd_open"), reason="Linux only forks helpers")
+def test_a_helper_ends_with_its_run_however_the_run_ends() -> None:
+    run = subprocess.Popen(
+        [sys.executable, "-c", _RUN_WITH_A_HELPER],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert run.stdout is not None
+    helper = int(run.stdout.readline())
+    ended = os.pidfd_open(helper)
+    try:
+        run.kill()
+        run.communicate(timeout=60)
+        # NOTE: a pidfd turns readable when its process ends; the timeout only bounds a failure.
+        readable, _, _ = select.select([ended], [], [], 60)
+        assert readable == [ended]
+    finally:
+        os.close(ended)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(helper, signal.SIGKILL)
