@@ -65,7 +65,8 @@ CGROUP_ROOT = "/sys/fs/cgroup"
 
 
 def processors() -> int:
-    """The processors this process may use, or 1 where work cannot go to a forked child."""
+    """The processors this process may use (those it may run on, no more than its CPU quota),
+    or 1 where work cannot go to a forked child."""
     # NOTE: macOS and Windows offer no safe fork (system libraries break in a forked child).
     if not sys.platform.startswith("linux"):
         return 1
