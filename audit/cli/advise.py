@@ -11,7 +11,8 @@ import click
 
 from audit import terminal
 from audit.cli.audit_options import input_options, policy_options, pop_inputs, threshold
-from audit.cli.core import check_outputs, cli, keep_until_exit, warn, write_atomically
+from audit.cli.core import check_outputs, cli, warn, write_atomically
+from audit.cli.process import keep_until_exit
 from audit.cli.registry_options import pop_registry, registry_options
 from audit.inputs import Inputs, policy_rules
 from audit.model import AuditRun

@@ -8,33 +8,18 @@ the process's exit. Commands print their output; errors and warnings go through 
 from __future__ import annotations
 
 import contextlib
-import gc
 import logging
 import os
-import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import click
 
 from audit import atomic, terminal
 from audit.errors import AuditError, ExitCode, InputError, ReportError, UsageError
-from audit.parallel import stop_children
 
-__all__ = [
-    "Incomplete",
-    "check_outputs",
-    "cli",
-    "error",
-    "keep_until_exit",
-    "main",
-    "warn",
-    "write_atomically",
-]
-
-#: What `keep_until_exit` holds.
-_KEPT: list[object] = []
+__all__ = ["Incomplete", "check_outputs", "cli", "error", "warn", "write_atomically"]
 
 
 class Failure(click.ClickException):
@@ -173,44 +158,3 @@ def check_outputs(*targets: str | None) -> None:
             atomic.check_target(target)
         except atomic.Refused as e:
             raise InputError(f"{target}: not an output file: {e}") from e
-
-
-def main(argv: Sequence[str] | None = None) -> NoReturn:
-    """Run the command line and exit with its code."""
-    # NOTE: a fleet's run builds millions of long-lived, acyclic frozen values, which the cyclic
-    # collector's full passes would scan again and again (about a third of a 500-host run's
-    # CPU time); collecting the young generation rarely, and the old ones never, costs nothing
-    # in memory for this batch process, whose values are freed by their reference counts.
-    gc.set_threshold(100_000, 50, 100)
-    try:
-        cli.main(args=argv, prog_name="comfy-audit")
-    except SystemExit as e:
-        _exit_at_once(e.code)
-    _exit_at_once(0)
-
-
-def keep_until_exit(*values: object) -> None:
-    """Hold ``values`` until the process exits, which it does without freeing them.
-
-    NOTE: a command's values are freed one by one when it returns, before `_exit_at_once`
-    can skip that: a 5,000-host run's took 0.8 s.
-    """
-    _KEPT.extend(values)
-
-
-def _exit_at_once(code: str | int | None) -> NoReturn:
-    """Exit with ``code`` (as `sys.exit` reads it) without freeing the heap.
-
-    NOTE: Python frees a fleet's millions of values one by one at exit (0.6 s of a 5,000-host
-    run), for nothing: by now every file is closed and every thread done. A helper process
-    is still working only when the run failed before it read the helper's advice; it is
-    stopped. mypy exits the same way.
-    """
-    stop_children()
-    if isinstance(code, str):
-        print(code, file=sys.stderr)
-    for stream in (sys.stdout, sys.stderr):
-        # NOTE: a reader that went away (`| head`) is no error of the run's.
-        with contextlib.suppress(OSError, ValueError):
-            stream.flush()
-    os._exit(code if isinstance(code, int) else int(code is not None))

@@ -15,8 +15,9 @@ from audit.cli.audit_options import (
     pop_inputs,
     threshold,
 )
-from audit.cli.core import check_outputs, cli, keep_until_exit, warn
+from audit.cli.core import check_outputs, cli, warn
 from audit.cli.options import json_option, node_map_option, workflow_option
+from audit.cli.process import keep_until_exit
 from audit.cli.progress import progress_for
 from audit.cli.registry_options import pop_registry, registry_options
 from audit.cli.run_reports import write_reports
