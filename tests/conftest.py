@@ -68,20 +68,28 @@ def _is_loopback(host: object) -> bool:
 def no_internet(monkeypatch: pytest.MonkeyPatch) -> None:
     """Refuse every name lookup and connection that is not loopback: tests never go online."""
     real_getaddrinfo = socket.getaddrinfo
-    real_connect = socket.socket.connect
+    real_connect, real_connect_ex = socket.socket.connect, socket.socket.connect_ex
 
     def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
         if not _is_loopback(host):
             raise socket.gaierror(f"tests may not resolve {host!r}")
         return real_getaddrinfo(host, *args, **kwargs)
 
-    def connect(self: socket.socket, address: Any) -> None:
+    def refuse_online(address: Any) -> None:
         if isinstance(address, tuple) and not _is_loopback(address[0]):
             raise ConnectionRefusedError(f"tests may not connect to {address!r}")
+
+    def connect(self: socket.socket, address: Any) -> None:
+        refuse_online(address)
         real_connect(self, address)
+
+    def connect_ex(self: socket.socket, address: Any) -> int:
+        refuse_online(address)
+        return real_connect_ex(self, address)
 
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
     monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
     # NOTE: a comfy-audit started as a subprocess does not inherit the patches above; its
     # requests to anything but loopback go to a proxy that is not there, and fail.
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
