@@ -2,8 +2,9 @@
 
 `core` holds the command group and the one mapping of errors to exit codes, `process` how the
 process starts and ends, `options` the options that several commands share, `progress` the
-progress display; each command is one module. This is the only package that prints or exits. pandas, pyarrow and requests are imported
-only by the commands that need them, when they run, so that ``--help`` stays fast.
+progress display; each command is one module. This is the only package that prints or exits.
+pandas, pyarrow and requests are imported only by the commands that need them, when they run,
+so that ``--help`` stays fast.
 """
 
 # NOTE: importing the command modules registers their commands on `cli`.

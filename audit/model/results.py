@@ -153,8 +153,7 @@ class RequirementRows(Sequence[RequirementRow]):
         """``rows``, column by column."""
         if isinstance(rows, RequirementRows):
             return rows
-        values = list(map(_row_values, rows))
-        return cls(tuple(zip(*values, strict=True))) if values else cls()
+        return cls.of_cells(list(map(_row_values, rows)))
 
     @classmethod
     def of_cells(cls, rows: Sequence[Sequence[object]]) -> RequirementRows:
