@@ -32,6 +32,7 @@ __all__ = [
     "Progress",
     "attach",
     "dependency_audits",
+    "entry_positions",
     "grouped",
     "in_run_order",
     "no_progress",
@@ -105,6 +106,14 @@ def grouped(hosts: Iterable[str], environments: Mapping[str, Environment]) -> li
         key = (checks.environment_facts(env), env.python_version, env.installed_partial, installed)
         groups.setdefault(key, []).append(host)
     return [host for group in groups.values() for host in group]
+
+
+def entry_positions(audited: Iterable[AuditedEntry]) -> dict[str, list[int]]:
+    """The positions of each host's entries among ``audited``, by host."""
+    positions: dict[str, list[int]] = {}
+    for n, a in enumerate(audited):
+        positions.setdefault(a.entry.host, []).append(n)
+    return positions
 
 
 def positioned(

@@ -4,11 +4,11 @@ A fleet's per-host work is Python, bound to one processor; machines have more. `
 work in a child made by ``fork``: a copy of this process, so the work reads the run's objects as
 they are, and nothing is sent to it. Only its result comes back, pickled over a pipe.
 
-Work is shared in one of two ways. `in_chunks` cuts it in parts that the child and this process
-take one by one from a count they share, so that the two end together however long each part
-and this process's other work take. `in_parts_later` gives the child a fixed share and lets this
-process go on to other work, waiting for the child only when the result is asked for (`Pending`
-makes that result a sequence read when first needed).
+Work is shared in parts: `in_chunks_later` cuts it in chunks, which the child takes one by one
+from the first while this process goes on to other work, and this process takes from the last
+when it asks for the results, so that the two end together however long each chunk and this
+process's other work take (`Pending` makes such results a sequence read when first needed).
+`in_chunks` does the same around one piece of other work.
 
 Only pure work may go there: work that changes nothing this process will see, and may read files
 of its own, but must not use the files, sockets or database connections this process holds, nor
@@ -29,7 +29,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast, overload
 
 from audit.lazy import finish_preloads
@@ -40,15 +40,15 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Background",
+    "Chunked",
     "Pending",
     "beside",
     "held_bytes",
     "in_chunks",
-    "in_parts_later",
+    "in_chunks_later",
     "only_here",
     "processors",
     "quota_processors",
-    "split",
     "started",
     "stop_children",
 ]
@@ -123,18 +123,6 @@ def held_bytes() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-def split(
-    items: Sequence[_T], minimum: int, share: float = 0.5
-) -> tuple[Sequence[_T], Sequence[_T]]:
-    """``items`` cut in two, the first ``share`` of them for a child, when a processor is free
-    for it and each part holds at least ``minimum`` items; else nothing for a child and every
-    item here."""
-    cut = round(len(items) * share)
-    if processors() < 2 or min(cut, len(items) - cut) < minimum:
-        return (), items
-    return items[:cut], items[cut:]
-
-
 class Background(Generic[_R]):
     """Work started by `beside`, and its forked child if it has one."""
 
@@ -178,46 +166,60 @@ def beside(work: Callable[[], _R], *, fork: bool = True) -> Iterator[Background[
         background.abandon()
 
 
-def in_parts_later(
-    work: Callable[[Sequence[_T]], list[_R]], items: Sequence[_T], minimum: int, share: float = 0.5
-) -> Callable[[], list[_R]]:
-    """``work(items)``, as ``work`` of the first ``share`` of them (in a forked child, when
-    `split` gives it one) and ``work`` of the rest (here, now); the function returned waits
-    for the child's and joins the two, so that this process goes on meanwhile. ``work`` must
-    be pure, and its result for the whole the two results joined."""
-    first, second = split(items, minimum, share)
-    other = started(lambda: work(first), fork=bool(first))
-    try:
-        mine = work(second)
-    except BaseException:
-        other.abandon()
-        raise
-    return lambda: [*other.result(), *mine]
-
-
 def in_chunks(
     work: Callable[[Sequence[_T]], _R],
     items: Sequence[_T],
     chunk: int,
     meanwhile: Callable[[], _M],
 ) -> tuple[_M, list[_R]]:
-    """``meanwhile()``, and ``work`` of each chunk of ``items`` (``chunk`` items, the last
-    fewer), in order. A forked child, when one can run, takes the chunks one after another;
-    this process does ``meanwhile`` and then takes the next chunks too, so that the two end
-    together however long ``meanwhile`` takes. ``work`` must be pure, and each process keeps
-    its own state from chunk to chunk; a chunk the child did not give back is done here."""
+    """``meanwhile()``, and the `in_chunks_later` results of ``work`` over ``items``: a child
+    works through the chunks while this process does ``meanwhile``, and then it takes chunks
+    too, so that the two end together however long ``meanwhile`` takes."""
+    chunked = in_chunks_later(work, items, chunk)
+    try:
+        return meanwhile(), chunked.results()
+    finally:
+        chunked.abandon()
+
+
+def in_chunks_later(
+    work: Callable[[Sequence[_T]], _R], items: Sequence[_T], chunk: int
+) -> Chunked[_T, _R]:
+    """``work`` of each chunk of ``items`` (``chunk`` items, the last fewer), begun now in a
+    forked child when one can run: it takes the chunks one after another from the first.
+    `Chunked.results` takes the rest from the last one back, here, until the two meet; this
+    process may go on to other work before it asks, and the two still end together. ``work``
+    must be pure, and each process keeps its own state from chunk to chunk."""
     parts = [items[start : start + chunk] for start in range(0, len(items), chunk)]
-    if len(parts) < 2 or processors() < 2:
-        return meanwhile(), list(map(work, parts))
-    claims = _Claims(len(parts))
-    # NOTE: the child pickles each result as it goes: when it ends, with this process, only
-    # the bytes are left to send.
-    with beside(lambda: claims.work_through(lambda part: _pickled(work(part)), parts)) as other:
-        done = meanwhile()
-        mine = claims.work_through(work, parts)
-        theirs = {index: pickle.loads(result) for index, result in other.result().items()}
-    results = {**theirs, **mine}
-    return done, [results[i] if i in results else work(parts[i]) for i in range(len(parts))]
+    return Chunked(work, parts, fork=len(parts) > 1 and processors() > 1)
+
+
+class Chunked(Generic[_T, _R]):
+    """The results of `in_chunks_later`, made by a child and by this process."""
+
+    def __init__(
+        self, work: Callable[[Sequence[_T]], _R], parts: Sequence[Sequence[_T]], *, fork: bool
+    ) -> None:
+        self._work, self._parts = work, parts
+        self._claims = claims = _Claims(len(parts), shared=fork)
+        # NOTE: the child pickles each result as it goes: when it ends, with this process, only
+        # the bytes are left to send. Its work holds no reference to ``self``: no cycle then
+        # keeps ``work``'s objects alive once the results are made.
+        self._other = started(
+            lambda: claims.work_through(lambda part: _pickled(work(part)), parts), fork=fork
+        )
+
+    def results(self) -> list[_R]:
+        """``work`` of each chunk, in order: those this process claims, and the child's; a
+        chunk the child took but did not give back is done here."""
+        mine = self._claims.work_through(self._work, self._parts, from_last=True)
+        theirs = {index: pickle.loads(result) for index, result in self._other.result().items()}
+        done = {**theirs, **mine}
+        return [done[i] if i in done else self._work(part) for i, part in enumerate(self._parts)]
+
+    def abandon(self) -> None:
+        """Stop the child, if it is still working, without its results."""
+        self._other.abandon()
 
 
 def _pickled(value: object) -> bytes:
@@ -236,34 +238,52 @@ def only_here(report: Callable[..., None]) -> Callable[..., None]:
 
 
 class _Claims:
-    """The chunks of `in_chunks` taken so far, counted in memory the child shares."""
+    """The chunks of `in_chunks_later` taken so far from either end, counted in memory a child
+    shares when ``shared``."""
 
-    def __init__(self, count: int) -> None:
-        # NOTE: imported only here: a run that never forks never pays for multiprocessing.
-        import multiprocessing
+    def __init__(self, count: int, *, shared: bool) -> None:
+        self._ends: Any = _Unshared([0, count])
+        if shared:
+            # NOTE: imported only here: a run that never forks never pays for multiprocessing.
+            import multiprocessing
 
-        self._count = count
-        self._next = multiprocessing.get_context("fork").Value("q", 0)
+            self._ends = multiprocessing.get_context("fork").Array("q", [0, count])
 
-    def _claim(self) -> int | None:
-        with self._next.get_lock():
-            index = self._next.value
-            self._next.value = index + 1
-        return index if index < self._count else None
+    def _claim(self, from_last: bool) -> int | None:
+        with self._ends.get_lock():
+            first, end = self._ends[0], self._ends[1]
+            if first >= end:
+                return None
+            if from_last:
+                self._ends[1] = end - 1
+                return cast("int", end - 1)
+            self._ends[0] = first + 1
+            return cast("int", first)
 
     def work_through(
-        self, work: Callable[[Sequence[_T]], _R], parts: Sequence[Sequence[_T]]
+        self,
+        work: Callable[[Sequence[_T]], _R],
+        parts: Sequence[Sequence[_T]],
+        *,
+        from_last: bool = False,
     ) -> dict[int, _R]:
         """``work`` of each chunk this process claims, by chunk, until none is left."""
         results = {}
-        while (index := self._claim()) is not None:
+        while (index := self._claim(from_last)) is not None:
             results[index] = work(parts[index])
         return results
 
 
+class _Unshared(list[int]):
+    """Two ends no other process reads: their lock is no lock."""
+
+    def get_lock(self) -> AbstractContextManager[None]:
+        return nullcontext()
+
+
 class Pending(Sequence[_T]):
     """A sequence whose items are made when first asked for, by a function that may wait for a
-    child (`in_parts_later`): a run's advice goes on in a child while this process writes the
+    child (`in_chunks_later`): a run's advice goes on in a child while this process writes the
     reports that do not need it. It compares, and pickles, as the tuple of its items."""
 
     def __init__(self, items: Callable[[], Sequence[_T]]) -> None:

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from audit import checks
-from audit.advisor import Recommendation, recommend
+from audit.advisor import CandidateJudge, Recommendation, recommend
 from audit.checks.imports import import_findings
 from audit.checks.pack import pack_ids
 from audit.dependencies import PackRequirements
@@ -26,6 +26,7 @@ from audit.hostwork import (
     Progress,
     attach,
     dependency_audits,
+    entry_positions,
     grouped,
     in_run_order,
     no_progress,
@@ -45,7 +46,7 @@ from audit.model import (
     RequirementRows,
     Severity,
 )
-from audit.parallel import Pending, held_bytes, in_chunks, in_parts_later, only_here
+from audit.parallel import Pending, held_bytes, in_chunks, in_chunks_later, only_here
 from audit.policy import Policy
 from audit.registry import NodeLookup, Registry, VersionLister
 from audit.registry.interface import InMemory
@@ -82,10 +83,9 @@ _MIN_HOSTS_PER_PROCESS = 4
 #: The parts a run's hosts are cut in for their dependency audits, taken one by one by the two
 #: processes: each then ends at most one part after the other.
 _DEPENDENCY_CHUNKS = 64
-#: The hosts the child advises while this process waits for it, and then unpickles its advice.
-_ADVICE_FORKED = 0.48
-#: The hosts the child advises while this process goes on to write the reports that need none.
-_ADVICE_FORKED_BESIDE_REPORTS = 0.78
+#: The parts a run's hosts are cut in for their advice, taken from either end by the two
+#: processes (`audit.parallel.in_chunks_later`).
+_ADVICE_CHUNKS = 64
 #: The most a run may hold for its advice to go on beside the reports: writing them reads every
 #: object of the run, and so writes to every page (reference counts), which the kernel then
 #: copies for the child. The two processes hold the run twice: a 5,000-host run holds 1.4 GB.
@@ -278,35 +278,46 @@ class Auditor:
         if lister is None or not self._options.advice:
             return ()
         # NOTE: a lister that asks nothing of files or the network can answer in a forked child,
-        # so hosts are advised there too: each host's advice depends on that host alone. While
-        # the run is small, it goes on meanwhile, and waits for the child's part when the advice
-        # is first read.
+        # so hosts are advised there too: each host's advice depends on that host alone. The
+        # child begins at once; while the run is small, this process goes on meanwhile, and
+        # advises the hosts the child has not come to when the advice is first read.
         hosts = grouped(dict.fromkeys(a.entry.host for a in run.entries), run.host_environments)
-        minimum = _MIN_HOSTS_PER_PROCESS if isinstance(lister, InMemory) else len(hosts)
-        beside_reports = held_bytes() <= _BESIDE_REPORTS_MAX_BYTES
-        share = _ADVICE_FORKED_BESIDE_REPORTS if beside_reports else _ADVICE_FORKED
-        advise = functools.partial(self._recommend, lister, run)
-        advised = in_parts_later(advise, hosts, minimum, share)
-        advice = Pending(lambda: in_run_order(advised()))
+        in_memory = isinstance(lister, InMemory)
+        parts = _ADVICE_CHUNKS if in_memory else 1
+        chunk = max(_MIN_HOSTS_PER_PROCESS, math.ceil(len(hosts) / parts))
+        # NOTE: the judge is made before the fork, so that both processes start from its indexes.
+        positions, judge = entry_positions(run.entries), CandidateJudge(run.entries)
+        advise = functools.partial(self._recommend, lister, run, positions, judge)
+        advised = in_chunks_later(advise, hosts, chunk)
+        advice = Pending(lambda: in_run_order(r for part in advised.results() for r in part))
+        beside_reports = in_memory and held_bytes() <= _BESIDE_REPORTS_MAX_BYTES
         return advice if beside_reports else advice[:]
 
     def _recommend(
-        self, lister: VersionLister, run: AuditRun, hosts: Sequence[str]
+        self,
+        lister: VersionLister,
+        run: AuditRun,
+        positions: Mapping[str, Sequence[int]],
+        judge: CandidateJudge,
+        hosts: Sequence[str],
     ) -> list[tuple[int, Recommendation]]:
-        """The recommendations for the entries of ``hosts``, each with its entry's position."""
-        wanted = set(hosts)
-        positions = [n for n, a in enumerate(run.entries) if a.entry.host in wanted]
-        audited = [run.entries[n] for n in positions]
+        """The recommendations for the entries of ``hosts``, each with its entry's position;
+        ``positions`` are every host's entries' positions in the run."""
+        at = sorted(n for host in hosts for n in positions[host])
+        audited = [run.entries[n] for n in at]
+        # NOTE: a mirror lists every version at no cost: settling packs by their newest version
+        # (`recommend`'s ``newest``) saves requests, and only costs judgements there.
+        newest = self._nodes is not None and not isinstance(lister, InMemory)
         # NOTE: the policy speaks about what is installed: candidates are judged without it.
         recommendations = recommend(
             lister,
             audited,
             run.host_environments,
             allow_prerelease=self._options.allow_prerelease,
-            # NOTE: with Node records, packs whose newest Active version fits need no list.
-            newest=self._registry.lookup if self._nodes is not None else None,
+            newest=self._registry.lookup if newest else None,
+            judge=judge,
         )
-        return positioned(audited, positions, recommendations)
+        return positioned(audited, at, recommendations)
 
     def _host_environments(
         self,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from audit.advisor import Recommendation
-from audit.hostwork import in_run_order, positioned
+from audit.hostwork import entry_positions, in_run_order, positioned
 from audit.model import AuditedEntry
 from tests.advisor.support import entry
 
@@ -26,9 +26,13 @@ def advice(host: str, node_id: str) -> Recommendation:
 
 def part(host: str) -> list[tuple[int, Recommendation]]:
     """The advice of one host's entries, as a process advises them: in run order."""
-    positions = [n for n, a in enumerate(RUN) if a.entry.host == host]
+    positions = entry_positions(RUN)[host]
     audited = [RUN[n] for n in positions]
     return positioned(audited, positions, [advice(a.entry.host, a.entry.node_id) for a in audited])
+
+
+def test_entry_positions_are_each_host_s_in_run_order() -> None:
+    assert entry_positions(RUN) == {"gpu-01": [0, 2, 4], "gpu-02": [1, 3]}
 
 
 def test_each_recommendation_gets_its_entrys_first_position() -> None:

@@ -181,42 +181,16 @@ def test_a_child_whose_result_is_not_asked_for_is_stopped(forks: list[int]) -> N
         os.waitpid(pid, os.WNOHANG)
 
 
-@pytest.mark.parametrize(
-    ("count", "minimum", "share", "cut"),
-    [
-        (10, 2, 0.5, 5),
-        (10, 2, 0.7, 7),
-        (10, 4, 0.7, 0),  # three left here: too few to be worth a child
-        (7, 3, 0.5, 4),
-        (5, 3, 0.5, 0),
-        (0, 1, 0.5, 0),
-    ],
-)
 @pytest.mark.usefixtures("two_processors")
-def test_split_gives_the_child_its_share_when_both_parts_are_large_enough(
-    count: int, minimum: int, share: float, cut: int
-) -> None:
-    items = list(range(count))
-    first, second = parallel.split(items, minimum, share)
-    assert (list(first), list(second)) == (items[:cut], items[cut:])
-
-
-def test_split_gives_a_child_nothing_on_one_processor(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(parallel, "processors", lambda: 1)
-    assert parallel.split(range(100), 1) == ((), range(100))
-
-
-@pytest.mark.usefixtures("two_processors")
-@pytest.mark.parametrize(("count", "forked"), [(9, 1), (3, 0)])
-def test_in_parts_later_gives_the_whole_result_in_order(
+@pytest.mark.parametrize(("count", "forked"), [(9, 1), (2, 0), (0, 0)])
+def test_in_chunks_later_gives_every_chunk_s_result_in_order(
     count: int, forked: int, forks: list[int]
 ) -> None:
-    def work(items: Sequence[int]) -> list[tuple[int, bool]]:
-        return [(item, _pid() == PARENT) for item in items]
+    def work(items: Sequence[int]) -> list[int]:
+        return list(items)
 
-    result = parallel.in_parts_later(work, list(range(count)), 2)()
-    assert [item for item, _ in result] == list(range(count))
-    assert [here for _, here in result].count(False) == (count // 2 if forked else 0)
+    chunked = parallel.in_chunks_later(work, list(range(count)), 2)
+    assert chunked.results() == [list(range(count))[i : i + 2] for i in range(0, count, 2)]
     assert len(forks) == forked
 
 
@@ -239,36 +213,43 @@ def test_the_child_leaves_ctrl_c_to_this_process(forks: list[int]) -> None:
 
 
 @pytest.mark.usefixtures("two_processors")
-def test_in_parts_later_goes_on_while_the_child_works(forks: list[int]) -> None:
-    # NOTE: the child's part waits for a byte this process writes only after in_parts_later
-    # has returned. Had it waited for the child, the child would give up (and this process
-    # do its part instead): the rows would all say "here".
-    readable, writable = os.pipe()
+def test_in_chunks_later_goes_on_while_the_child_works_and_takes_from_the_last_chunk(
+    forks: list[int],
+) -> None:
+    # NOTE: the child takes the first chunk, says so, and goes on only once this process has
+    # done the last two, from the end, in `results`. Had in_chunks_later waited for the child,
+    # the child would give up (and this process do its chunk too): every row would say "here".
+    took_first, took_last = os.pipe(), os.pipe()
 
-    def work(items: Sequence[int]) -> list[tuple[int, bool]]:
-        if _pid() != PARENT and not select.select([readable], [], [], 30)[0]:
-            raise Boom("this process waited for the child")
-        return [(item, _pid() == PARENT) for item in items]
+    def work(items: Sequence[int]) -> tuple[list[int], bool]:
+        if _pid() != PARENT:
+            os.write(took_first[1], b"x")
+            _waited(took_last[0])
+        elif items[0] == 2:
+            os.write(took_last[1], b"x")
+        return list(items), _pid() == PARENT
 
-    joined = parallel.in_parts_later(work, list(range(6)), 2)
-    os.write(writable, b"x")
-    assert joined() == [(0, False), (1, False), (2, False), (3, True), (4, True), (5, True)]
+    chunked = parallel.in_chunks_later(work, list(range(6)), 2)
+    _waited(took_first[0])
+    assert chunked.results() == [([0, 1], False), ([2, 3], True), ([4, 5], True)]
     assert len(forks) == 1
-    os.close(readable)
-    os.close(writable)
+    for end in (*took_first, *took_last):
+        os.close(end)
 
 
 @pytest.mark.usefixtures("two_processors")
-def test_in_parts_later_stops_the_child_when_this_part_raises(forks: list[int]) -> None:
+def test_in_chunks_stops_the_child_when_this_process_s_work_raises(forks: list[int]) -> None:
     never = threading.Event()
 
     def work(items: Sequence[int]) -> list[int]:
-        if _pid() != PARENT:
-            never.wait()
+        never.wait()
+        return list(items)
+
+    def meanwhile() -> None:
         raise Boom("here")
 
     with pytest.raises(Boom, match="here"):
-        parallel.in_parts_later(work, list(range(6)), 2)
+        parallel.in_chunks(work, list(range(6)), 2, meanwhile)
     (pid,) = forks
     with pytest.raises(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
@@ -354,14 +335,14 @@ def test_in_chunks_shares_the_chunks_between_the_child_and_this_process(
     forks: list[int],
 ) -> None:
     # NOTE: the child takes the first chunk and says so; it goes on only once this process has
-    # done the last, so who takes which is fixed.
+    # done the last two, from the end, so who takes which is fixed.
     took_first, took_last = os.pipe(), os.pipe()
 
     def work(items: Sequence[int]) -> tuple[list[int], bool]:
         if _pid() != PARENT:
             os.write(took_first[1], b"x")
             _waited(took_last[0])
-        elif items[-1] == 6:
+        elif items[-1] == 5:
             os.write(took_last[1], b"x")
         return list(items), _pid() == PARENT
 

@@ -10,6 +10,7 @@ ComfyUI-Manager snapshot (`plan_snapshot`).
 
 from audit.advisor.choose import advice_targets, advise, needs_advice, recommend
 from audit.advisor.interface import Recommendation, is_trigger
+from audit.advisor.judge import CandidateJudge
 from audit.advisor.ordering import is_prerelease, order_versions, same_version, version_order
 from audit.advisor.plan import (
     changed_by_upgrade,
@@ -21,6 +22,7 @@ from audit.advisor.plan import (
 )
 
 __all__ = [
+    "CandidateJudge",
     "Recommendation",
     "advice_targets",
     "advise",

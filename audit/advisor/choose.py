@@ -118,6 +118,7 @@ def recommend(
     *,
     allow_prerelease: bool = False,
     newest: NewestLookup | None = None,
+    judge: CandidateJudge | None = None,
 ) -> tuple[Recommendation, ...]:
     """List the versions of the nodes that need advice (only those, each once), then `advise`.
 
@@ -130,10 +131,13 @@ def recommend(
         host is settled by that version alone, and one whose Node names no Active version by
         the versions the run holds (`audit.advisor.newest`); only the rest are listed. The
         recommendations are the same either way.
+    :param judge: judges the candidates; a caller that advises a run's hosts in parts keeps one
+        for them all, so that what their hosts share is judged once. It must have been made
+        with every entry of ``audited``'s hosts.
     """
     needing = _needing(audited, environments)
     node_ids = _targets(needing)
-    judge = CandidateJudge(audited)
+    judge = judge or CandidateJudge(audited)
     with version_stream(lister, node_ids) as ask:
         asked: dict[str, Future[FetchedVersions]] = {}
 

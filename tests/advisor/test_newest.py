@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from audit.advisor import Recommendation, recommend
+from audit.advisor import CandidateJudge, Recommendation, recommend
 from audit.model import AuditRun, Environment, Manifest, ManifestEntry
 from audit.pipeline import AuditOptions, Auditor
 from tests.advisor.support import ENV, entry, record
@@ -199,3 +199,18 @@ def test_newest_versions_the_run_holds_are_judged_without_asking_for_them(
     assert list_gets(server) == LISTED
     assert advice(run.recommendations)[-1] == ("gpu-03", "comfyui-blocked", "1.1.0")
     assert full_lists(server, run) == run.recommendations
+
+
+def test_hosts_advised_in_parts_by_one_judge_get_the_advice_of_one_call(
+    make_registry_server: MakeServer,
+) -> None:
+    server = make_registry_server(RECORDS, nodes=NODES)
+    run = audit(server)
+    registry, judge = fast_registry(server.url), CandidateJudge(run.entries)
+
+    def part(host: str) -> tuple[Recommendation, ...]:
+        entries = [a for a in run.entries if a.entry.host == host]
+        return recommend(registry, entries, run.host_environments, judge=judge)
+
+    parts = [part(host) for host in FLEET]
+    assert tuple(r for recommendations in parts for r in recommendations) == full_lists(server, run)
