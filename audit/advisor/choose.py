@@ -28,7 +28,7 @@ from audit.model import (
     NodeVersion,
 )
 from audit.registry.interface import FetchedVersions, VersionLister, VersionListing
-from audit.registry.streaming import version_stream
+from audit.registry.streaming import VersionStreamSource, version_stream
 
 __all__ = ["BANNED_PACK", "advice_targets", "advise", "needs_advice", "recommend"]
 
@@ -138,6 +138,11 @@ def recommend(
     needing = _needing(audited, environments)
     node_ids = _targets(needing)
     judge = judge or CandidateJudge(audited)
+    if newest is None and not isinstance(lister, VersionStreamSource):
+        # NOTE: a lister without a stream (a mirror file) answers at once: asked together, its
+        # lists need no future each.
+        lists = {n.lower(): listing for n, listing in lister.list_versions_of(node_ids).items()}
+        return _advise_as_listed(needing, lists, {}, environments, judge, allow_prerelease)
     with version_stream(lister, node_ids) as ask:
         asked: dict[str, Future[FetchedVersions]] = {}
 

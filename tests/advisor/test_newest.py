@@ -12,6 +12,7 @@ import pytest
 from audit.advisor import CandidateJudge, Recommendation, recommend
 from audit.model import AuditRun, Environment, Manifest, ManifestEntry
 from audit.pipeline import AuditOptions, Auditor
+from audit.registry import MirrorRegistry
 from tests.advisor.support import ENV, entry, record
 from tests.registry.support import fast_registry
 from tests.registry_nodes import node_record
@@ -214,3 +215,15 @@ def test_hosts_advised_in_parts_by_one_judge_get_the_advice_of_one_call(
 
     parts = [part(host) for host in FLEET]
     assert tuple(r for recommendations in parts for r in recommendations) == full_lists(server, run)
+
+
+def test_a_lister_without_a_stream_gives_the_same_advice(
+    make_registry_server: MakeServer,
+) -> None:
+    server = make_registry_server(RECORDS, nodes=NODES)
+    run = audit(server)
+    lists = fast_registry(server.url).list_versions_of(sorted({r["node_id"] for r in RECORDS}))
+    mirror = MirrorRegistry([v for listing in lists.values() for v in listing])
+    server.clear_log()
+
+    assert recommend(mirror, run.entries, run.host_environments) == full_lists(server, run)
