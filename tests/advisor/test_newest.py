@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
 from audit.advisor import CandidateJudge, Recommendation, recommend
-from audit.model import AuditRun, Environment, Manifest, ManifestEntry
+from audit.model import AuditRun, Environment, Manifest, ManifestEntry, NodeVersion
 from audit.pipeline import AuditOptions, Auditor
 from audit.registry import MirrorRegistry
 from tests.advisor.support import ENV, entry, record
@@ -223,7 +223,7 @@ def test_a_lister_without_a_stream_gives_the_same_advice(
     server = make_registry_server(RECORDS, nodes=NODES)
     run = audit(server)
     lists = fast_registry(server.url).list_versions_of(sorted({r["node_id"] for r in RECORDS}))
-    mirror = MirrorRegistry([v for listing in lists.values() for v in listing])
-    server.clear_log()
+    listed = [cast("tuple[NodeVersion, ...]", listing) for listing in lists.values()]
+    mirror = MirrorRegistry([version for listing in listed for version in listing])
 
     assert recommend(mirror, run.entries, run.host_environments) == full_lists(server, run)
