@@ -84,8 +84,16 @@ def _build(value: object, lines: _KeyLines, depth: int, line: int | None) -> Tre
 
 def _build_map(pairs: _Pairs, lines: _KeyLines, depth: int, line: int | None) -> Map:
     built: list[tuple[Tree, Tree]] = []
+    find, nested = lines.find, depth + 1 > MAX_DEPTH
     for key, value in pairs:
-        key_line = lines.find(key) or line
-        built.append((Scalar(key, key_line), _build(value, lines, depth + 1, key_line)))
+        key_line = find(key) or line
+        # NOTE: most values are strings (a fleet's snapshots hold 100,000s): made here, not
+        # through `_build`, which would only make the same Scalar.
+        tree = (
+            _build(value, lines, depth + 1, key_line)
+            if nested or isinstance(value, list)
+            else Scalar(value, key_line)
+        )
+        built.append((Scalar(key, key_line), tree))
     first = built[0][0].line if built else line
     return Map(tuple(built), first)
