@@ -137,11 +137,14 @@ class Bench:
         return measurement, self.server.requests
 
     def repeat(self, argv: Callable[[int], Sequence[str | Path]], times: int) -> Runs:
-        """Run comfy-audit ``times`` times, ``argv(i)`` the i-th time (exit 1 is findings)."""
+        """Run comfy-audit once to sample its memory, then ``times`` times to time it (no
+        sampler then slows it); ``argv(i)`` is the i-th run's, the first ``argv(0)``. Exit 1
+        is findings."""
         runs = Runs()
-        for index in range(times):
-            run, requests = self.requests_of(functools.partial(measure, argv(index), ok=(0, 1)))
-            runs.add(run, requests)
+        for index in range(times + 1):
+            timed = index > 0
+            run = functools.partial(measure, argv(index), ok=(0, 1), sample=not timed)
+            runs.add(*self.requests_of(run), timed=timed)
         return runs
 
 
@@ -150,13 +153,18 @@ class Runs:
     """Represents repeated runs of one case: the median time, the worst memory and requests."""
 
     measurements: list[Measurement] = field(default_factory=list)
+    """Every run's, the memory run's first."""
+    timed: list[Measurement] = field(default_factory=list)
+    """The runs whose time counts."""
     requests: int = 0
     lookups: int = 0
     node_lists: int = 0
     version_lists: int = 0
 
-    def add(self, run: Measurement, requests: Sequence[LoggedRequest]) -> None:
+    def add(self, run: Measurement, requests: Sequence[LoggedRequest], *, timed: bool) -> None:
         self.measurements.append(run)
+        if timed:
+            self.timed.append(run)
         self.requests = max(self.requests, len(requests))
         self.lookups = max(self.lookups, sum(map(is_lookup, requests)))
         self.node_lists = max(self.node_lists, sum(map(is_node_list, requests)))
@@ -164,7 +172,7 @@ class Runs:
 
     @property
     def seconds(self) -> float:
-        return statistics.median(run.seconds for run in self.measurements)
+        return statistics.median(run.seconds for run in self.timed)
 
     @property
     def peak_rss_mb(self) -> float:
@@ -172,7 +180,7 @@ class Runs:
 
     @property
     def times(self) -> list[float]:
-        return [round(run.seconds, 3) for run in self.measurements]
+        return [round(run.seconds, 3) for run in self.timed]
 
 
 def is_lookup(request: LoggedRequest) -> bool:
@@ -421,10 +429,10 @@ def case_fleet(bench: Bench) -> Iterator[Row]:
     mirror, mirror_note = write_mirror(bench)
     bench.mirror = mirror
     flags = ("--registry", mirror, "--target-comfyui", TARGET_COMFYUI)
-    outputs = [bench.folder(FLEET_OUTPUT.format(i)) for i in range(REPEAT_FLEET)]
+    outputs = [bench.folder(FLEET_OUTPUT.format(i)) for i in range(REPEAT_FLEET + 1)]
     runs = bench.repeat(lambda i: audit(*files, *flags, "--output", outputs[i]), REPEAT_FLEET)
     bench.fleet_seconds = runs.seconds
-    plain_out = [bench.folder(f"fleet/plain-{i}") for i in range(REPEAT_FLEET)]
+    plain_out = [bench.folder(f"fleet/plain-{i}") for i in range(REPEAT_FLEET + 1)]
     plain = bench.repeat(
         lambda i: audit(*files, *flags, "--output", plain_out[i], advice=False), REPEAT_FLEET
     )

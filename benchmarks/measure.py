@@ -32,15 +32,23 @@ class Measurement:
 
 
 def measure(
-    argv: Sequence[str | Path], *, cwd: Path | None = None, ok: Sequence[int] = (0,)
+    argv: Sequence[str | Path],
+    *,
+    cwd: Path | None = None,
+    ok: Sequence[int] = (0,),
+    sample: bool = True,
 ) -> Measurement:
     """Run ``argv`` to completion and measure it.
 
     The command is started by `_TRAMPOLINE`, a small Python process, which times it and reads
-    its peak memory from ``wait4`` and from samples of its process tree: see there why not
-    from this process.
+    its peak memory from ``wait4`` and, when ``sample`` asks, from samples of its process
+    tree: see there why not from this process.
 
     :param ok: the exit codes that mean the command worked (comfy-audit exits 1 on findings).
+    :param sample: whether to sample the memory of the command's process tree. Sampling reads
+        every process's page tables four times a second, which slows a command that keeps
+        both processors busy (a 500-host run by about 0.1 s): a run timed for a row samples
+        nothing, and a run of its own measures the memory (`Bench.repeat`).
     :raises BenchmarkError: when it exits with another code.
     """
     with (
@@ -49,7 +57,8 @@ def measure(
         tempfile.TemporaryFile() as err,
     ):
         usage_file = Path(tmp) / "usage.json"
-        trampoline = [sys.executable, "-I", "-S", "-c", _TRAMPOLINE, usage_file]
+        sampling = "sample" if sample else "peak"
+        trampoline = [sys.executable, "-I", "-S", "-c", _TRAMPOLINE, usage_file, sampling]
         subprocess.run([str(a) for a in (*trampoline, *argv)], cwd=cwd, stdout=out, stderr=err)
         out.seek(0)
         err.seek(0)
@@ -71,7 +80,8 @@ def measure(
     return result
 
 
-#: Runs ``argv[2:]`` and writes its wall time, exit code and peak memory to the file ``argv[1]``.
+#: Runs ``argv[3:]`` and writes its wall time, exit code and peak memory to the file ``argv[1]``;
+#: ``argv[2]`` is ``sample`` to sample the memory of its process tree, ``peak`` not to.
 #: NOTE: a child's ``ru_maxrss`` counts the memory of the process it was forked from (Linux
 #: keeps the larger of the forking parent's high-water mark and its own across ``exec``): run
 #: from the benchmark, which holds the registry's data, every command would seem to need 150 MB.
@@ -105,14 +115,16 @@ def sample(pid, peak, done):
         peak[0] = max(peak[0], total)
 
 start = time.perf_counter()
-pid = os.posix_spawnp(sys.argv[2], sys.argv[2:], os.environ)
+pid = os.posix_spawnp(sys.argv[3], sys.argv[3:], os.environ)
 peak, done = [0], threading.Event()
 sampler = threading.Thread(target=sample, args=(pid, peak, done))
-sampler.start()
+if sys.argv[2] == "sample":
+    sampler.start()
 _, status, usage = os.wait4(pid, 0)
 seconds = time.perf_counter() - start
 done.set()
-sampler.join()
+if sampler.is_alive():
+    sampler.join()
 code = os.waitstatus_to_exitcode(status)
 memory = max(usage.ru_maxrss, peak[0])
 with open(sys.argv[1], "w") as file:
