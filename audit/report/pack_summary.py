@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from audit.model import AuditRun, EntrySource, NodeAnswer, NotFound, RegistryNode
+from collections import Counter
+from operator import attrgetter
+
+from audit.model import AuditRun, NotFound, RegistryNode
 from audit.report.node_columns import node_columns
 
 __all__ = ["pack_lines"]
@@ -11,39 +14,33 @@ __all__ = ["pack_lines"]
 def pack_lines(run: AuditRun) -> list[str]:
     """One line per reason some packs got no Node record (each pack counted once), then the
     number of outdated packs when the registry named any newest version."""
+    # NOTE: a fleet's 100,000s of entries hold a few thousand distinct Node answers and packs:
+    # they are counted in C first, and each distinct one is looked at once.
+    entries = run.entries
+    answers = list(map(_node_of, entries))
+    nodes = dict(zip(map(id, answers), answers, strict=True))
+    counted = Counter(zip(map(id, answers), map(_pack_of, entries), strict=True))
     missing: dict[str, set[str]] = {}
-    for audited in run.entries:
-        if isinstance(audited.node, NotFound):
-            missing.setdefault(audited.node.reason, set()).add(audited.entry.node_id.lower())
+    outdated_count, compared = 0, False
+    for (node_key, (node_id, version, source)), count in counted.items():
+        node = nodes[node_key]
+        if isinstance(node, NotFound):
+            missing.setdefault(node.reason, set()).add(node_id.lower())
+        elif _has_latest(node):
+            compared = True
+            outdated = node_columns(node, version, source)["outdated"] is True
+            outdated_count += count if outdated else 0
     lines = [
         f"pack-level checks: {_packs(len(ids))} without a Node record: {reason}"
         for reason, ids in sorted(missing.items())
     ]
-    # NOTE: a fleet has the same Node answers on many hosts: each pack version is compared once.
-    outdated: dict[tuple[int, str | None, EntrySource], object] = {}
-    compared = [
-        _outdated(outdated, a.node, a.entry.version, a.entry.source)
-        for a in run.entries
-        if _has_latest(a.node)
-    ]
     if compared:
-        outdated_count = sum(value is True for value in compared)
         lines.append(f"outdated: {_packs(outdated_count)} older than the registry's newest version")
     return lines
 
 
-def _outdated(
-    seen: dict[tuple[int, str | None, EntrySource], object],
-    node: NodeAnswer | None,
-    version: str | None,
-    source: EntrySource,
-) -> object:
-    """Whether ``version`` is older than ``node``'s newest, asked once per distinct question
-    (``node`` by identity: the run holds it alive)."""
-    key = (id(node), version, source)
-    if key not in seen:
-        seen[key] = node_columns(node, version, source)["outdated"]
-    return seen[key]
+_node_of = attrgetter("node")
+_pack_of = attrgetter("entry.node_id", "entry.version", "entry.source")
 
 
 def _has_latest(node: object) -> bool:
