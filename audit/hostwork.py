@@ -32,11 +32,12 @@ __all__ = [
     "Progress",
     "attach",
     "dependency_audits",
+    "entries_by_host",
     "entry_positions",
     "grouped",
+    "host_packs",
     "in_run_order",
     "no_progress",
-    "packs_by_host",
     "positioned",
 ]
 
@@ -48,17 +49,25 @@ def no_progress(stage: str, done: int, total: int) -> None:
     """Report nothing."""
 
 
-def packs_by_host(
-    entries: Iterable[ManifestEntry],
-    results: Mapping[NodeKey, LookupResult],
-    environments: Mapping[str, Environment],
-) -> dict[str, list[PackRequirements]]:
-    """Each host's packs with the requirements the registry gives them."""
-    packs: dict[str, list[PackRequirements]] = {host: [] for host in environments}
+def entries_by_host(
+    entries: Iterable[ManifestEntry], hosts: Iterable[str]
+) -> dict[str, list[ManifestEntry]]:
+    """The entries of each of ``hosts``, in run order."""
+    by_host: dict[str, list[ManifestEntry]] = {host: [] for host in hosts}
+    for entry in entries:
+        by_host[entry.host].append(entry)
+    return by_host
+
+
+def host_packs(
+    entries: Iterable[ManifestEntry], results: Mapping[NodeKey, LookupResult]
+) -> list[PackRequirements]:
+    """The packs of ``entries`` (one host's) with the requirements the registry gives them."""
+    packs = []
     for entry in entries:
         result = results[key] if (key := entry.key) is not None else None
         registry = result.node_version.dependencies if isinstance(result, Found) else None
-        packs[entry.host].append(PackRequirements(entry, registry))
+        packs.append(PackRequirements(entry, registry))
     return packs
 
 

@@ -16,7 +16,6 @@ from audit import checks
 from audit.advisor import CandidateJudge, Recommendation, recommend
 from audit.checks.imports import import_findings
 from audit.checks.pack import pack_ids
-from audit.dependencies import PackRequirements
 from audit.dependencies.shared import SharedAudits
 from audit.environment import override
 from audit.errors import ExitCode
@@ -26,11 +25,12 @@ from audit.hostwork import (
     Progress,
     attach,
     dependency_audits,
+    entries_by_host,
     entry_positions,
     grouped,
+    host_packs,
     in_run_order,
     no_progress,
-    packs_by_host,
     positioned,
 )
 from audit.model import (
@@ -223,11 +223,11 @@ class Auditor:
         # NOTE: a host known only from a file that could not be read has nothing to audit.
         audited_hosts = {h for m in manifests if not m.unreadable for h in m.hosts}
         readable = {h: e for h, e in environments.items() if h in audited_hosts}
-        packs = packs_by_host(entries, results, readable)
+        by_host = entries_by_host(entries, readable)
         # NOTE: the dependency audit reads the registry's answers, not the checks': a child
         # audits hosts while this process runs the checks, and then audits hosts too.
         audited, audits = in_chunks(
-            self._dependency_audit(packs, readable),
+            self._dependency_audit(by_host, results, readable),
             list(readable),
             max(_MIN_HOSTS_PER_PROCESS, math.ceil(len(readable) / _DEPENDENCY_CHUNKS)),
             lambda: self._checked(entries, Evaluator(results, nodes), environments),
@@ -367,16 +367,19 @@ class Auditor:
 
     def _dependency_audit(
         self,
-        packs: Mapping[str, Sequence[PackRequirements]],
+        entries: Mapping[str, Sequence[ManifestEntry]],
+        results: Mapping[NodeKey, LookupResult],
         environments: Mapping[str, Environment],
     ) -> Callable[[Sequence[str]], HostsDependencies]:
-        """What audits the dependencies of a part of ``environments``' hosts: an audit shared
-        with a part before, in the same process, is made once."""
+        """What audits the dependencies of a part of ``environments``' hosts, whose ``entries``
+        are given by host: an audit shared with a part before, in the same process, is made
+        once. Each host's packs are made in the part, by whichever process takes it."""
         position = {host: n for n, host in enumerate(environments)}
         progress, audit_host = only_here(self._progress), SharedAudits()
 
         def audit(hosts: Sequence[str]) -> HostsDependencies:
             done = position[hosts[0]]
+            packs = {host: host_packs(entries[host], results) for host in hosts}
             return dependency_audits(hosts, packs, environments, progress, done, audit_host)
 
         return audit

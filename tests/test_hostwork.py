@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from audit.advisor import Recommendation
-from audit.hostwork import entry_positions, in_run_order, positioned
+from audit.hostwork import entries_by_host, entry_positions, in_run_order, positioned
 from audit.model import AuditedEntry
 from tests.advisor.support import entry
 
@@ -29,6 +29,15 @@ def part(host: str) -> list[tuple[int, Recommendation]]:
     positions = entry_positions(RUN)[host]
     audited = [RUN[n] for n in positions]
     return positioned(audited, positions, [advice(a.entry.host, a.entry.node_id) for a in audited])
+
+
+def test_entries_by_host_are_each_host_s_in_run_order() -> None:
+    entries = [a.entry for a in RUN]
+    assert entries_by_host(entries, ["gpu-01", "gpu-02", "idle"]) == {
+        "gpu-01": [entries[0], entries[2], entries[4]],
+        "gpu-02": [entries[1], entries[3]],
+        "idle": [],
+    }
 
 
 def test_entry_positions_are_each_host_s_in_run_order() -> None:
