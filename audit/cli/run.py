@@ -94,9 +94,18 @@ def run(
 
     check_outputs(prometheus, markdown)
     settings = pop_registry(options)
-    # NOTE: the registry (a mirror file is read whole) is opened while a child reads manifests.
+    # NOTE: the registry (a mirror file is read whole) is opened while a child reads manifests,
+    # and a fleet's report writers (pyarrow) load then too: the fork that audits its hosts
+    # next waits for every import under way (a single host's load during its lookup).
     opened = functools.cache(settings.open)
-    inputs = pop_inputs(options, meanwhile=opened)
+    fleet = len(options["manifests"]) > 1
+
+    def meanwhile() -> None:
+        if fleet:
+            preload("audit.report")
+        opened()
+
+    inputs = pop_inputs(options, meanwhile=meanwhile)
     source = opened()
     if fail_on_new and not baseline:
         raise click.UsageError("--fail-on-new needs --baseline PATH")
