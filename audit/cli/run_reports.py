@@ -34,9 +34,11 @@ def write_reports(
     wanted = [(path, render) for path, render in extras if path]
     # NOTE: written before run.json, so that its exit_code is the one this process exits with.
     audit_run = _write_extras(audit_run, wanted)
-    # NOTE: most of the summary is rendered first, while the advice may still be in the making.
+    # NOTE: most of the summary is rendered first, while the advice may still be in the making,
+    # and its advice while the last table's files are written.
     summary = None if quiet else report.summarise(audit_run)
-    run_dir = report.write_run(audit_run, output)
+    advise = summary.advise if summary is not None else lambda: None
+    run_dir = report.write_run(audit_run, output, meanwhile=advise)
     if as_json:
         click.echo(report.findings_json(audit_run), nl=False)
     if summary is not None:

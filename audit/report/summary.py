@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from itertools import compress, groupby, islice
 from operator import attrgetter
 from pathlib import Path
@@ -27,7 +27,7 @@ from audit.model import (
 from audit.report.pack_summary import pack_lines
 from audit.report.tables import run_hosts, severity_counts
 
-__all__ = ["one_line", "render_summary", "summarise"]
+__all__ = ["Summary", "one_line", "render_summary", "summarise"]
 
 #: Longest message shown; the reports always hold the whole text.
 MAX_TEXT = 300
@@ -262,32 +262,46 @@ def render_summary(run: AuditRun, run_dir: Path | str | None) -> str:
     return summarise(run)(run_dir)
 
 
-def summarise(run: AuditRun) -> Callable[[Path | str | None], str]:
-    """`render_summary` in two steps: all but the advice is rendered now, and the function
-    returned renders the advice and names the run folder.
+def summarise(run: AuditRun) -> Summary:
+    """`render_summary` in steps: all but the advice is rendered now, `Summary.advise`
+    renders the advice, and calling the summary with the run folder gives the whole text.
 
     NOTE: a run's advice may still be in the making (`audit.parallel.Pending`): the rest of
     the summary is rendered while it is.
     """
-    hosts = len(run_hosts(run))
-    head = [_header(run, hosts), _environment_line(run), _severity_line(run)]
-    findings = _finding_lines(run, hosts > 1) or ["no findings at warning or above"]
-    upgrade = _upgrade_line(run)
-    packs = pack_lines(run)
-    distributions = _distribution_lines(run, hosts > 1)
-    changed = changed_by_upgrade(run.entries, run.environment)
+    return Summary(run)
 
-    def render(run_dir: Path | str | None) -> str:
+
+class Summary:
+    """The terminal summary of one run, rendered in steps (`summarise`)."""
+
+    def __init__(self, run: AuditRun) -> None:
+        hosts = len(run_hosts(run))
+        self._run, self._fleet = run, hosts > 1
+        self._head = [_header(run, hosts), _environment_line(run), _severity_line(run)]
+        self._findings = _finding_lines(run, hosts > 1) or ["no findings at warning or above"]
+        self._upgrade = _upgrade_line(run)
+        self._packs = pack_lines(run)
+        self._distributions = _distribution_lines(run, hosts > 1)
+        self._changed = changed_by_upgrade(run.entries, run.environment)
+        self._advice: list[str] | None = None
+
+    def advise(self) -> None:
+        """Render the advice's lines, once; they are rendered when the summary is, if not."""
+        if self._advice is None:
+            self._advice = _advice_lines(self._run, self._fleet, self._changed)
+
+    def __call__(self, run_dir: Path | str | None) -> str:
+        """The whole summary, its last line naming ``run_dir``."""
+        self.advise()
+        advice = self._advice or []
         where = one_line(str(run_dir), limit=None) if run_dir is not None else "not written"
-        closing = [*([upgrade] if upgrade else []), *packs, f"reports: {where}"]
-        advice = _advice_lines(run, hosts > 1, changed)
+        closing = [*([self._upgrade] if self._upgrade else []), *self._packs, f"reports: {where}"]
         sections = [
-            head,
-            findings,
+            self._head,
+            self._findings,
             *([advice] if advice else []),
-            *([distributions] if distributions else []),
+            *([self._distributions] if self._distributions else []),
             closing,
         ]
         return "\n\n".join("\n".join(section) for section in sections)
-
-    return render

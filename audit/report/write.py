@@ -132,7 +132,9 @@ def _translating(path: Path, doing: str) -> Iterator[None]:
         raise ReportError(f"{path}: {doing}: {describe_error(e)}") from e
 
 
-def _write_files(run: AuditRun, partial: Path, final: Path) -> None:
+def _write_files(
+    run: AuditRun, partial: Path, final: Path, meanwhile: Callable[[], object]
+) -> None:
     # NOTE: Arrow writes a table's files without holding the GIL, so they are written in a
     # thread while this one builds the next table; waiting for the previous write before
     # starting one keeps at most two tables in memory.
@@ -147,6 +149,7 @@ def _write_files(run: AuditRun, partial: Path, final: Path) -> None:
             writing = writer.submit(_write_table, table, cells, stem, partial, final)
         with _translating(final / "run.json", "cannot write the report"):
             document = json_bytes(run_document(run))
+        meanwhile()
         writing.result()
     # NOTE: run.json goes last: its presence marks a complete run (also on object stores).
     with _translating(final / "run.json", "cannot write the report"):
@@ -199,14 +202,23 @@ def _run_files(run: AuditRun) -> list[FileBuilder]:
 
 
 @overload
-def write_run(run: AuditRun, output_dir: Path) -> Path: ...
+def write_run(
+    run: AuditRun, output_dir: Path, *, meanwhile: Callable[[], object] = ...
+) -> Path: ...
 @overload
-def write_run(run: AuditRun, output_dir: str) -> Path | str: ...
-def write_run(run: AuditRun, output_dir: str | Path) -> Path | str:
+def write_run(
+    run: AuditRun, output_dir: str, *, meanwhile: Callable[[], object] = ...
+) -> Path | str: ...
+def write_run(
+    run: AuditRun, output_dir: str | Path, *, meanwhile: Callable[[], object] = lambda: None
+) -> Path | str:
     """Write the reports of ``run`` to ``output_dir/<run_id>/`` and return that folder.
 
     A local folder is returned as a `Path`; an object-store URI (``s3://bucket/prefix``) as the
     run folder's URI, a `str`.
+
+    :param meanwhile: called once every table is made, while the last one's files are written
+        (after them, to an object store); the run's advice is read by then.
 
     :raises ReportError: if the folder exists already, or anything cannot be written; nothing is
         then left behind but ``output_dir`` itself.
@@ -215,13 +227,15 @@ def write_run(run: AuditRun, output_dir: str | Path) -> Path | str:
     _check_run_id(run.run_id)
     if is_uri(output_dir):
         location = open_location(output_dir)
-        return write_folder(location, run.run_id, _run_files(run), what="run folder").display
+        written = write_folder(location, run.run_id, _run_files(run), what="run folder")
+        meanwhile()
+        return written.display
     output = Path(output_dir)
     final = output / run.run_id
     _refuse_existing(final)
     partial = _make_partial(output, run.run_id)
     try:
-        _write_files(run, partial, final)
+        _write_files(run, partial, final, meanwhile)
         _refuse_existing(final)
         # NOTE: a folder that appears between the check and the rename makes os.rename fail,
         # unless it is empty; then it is replaced, and nothing in it is lost.

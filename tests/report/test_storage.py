@@ -52,7 +52,7 @@ def test_the_same_files_as_a_local_write(s3: S3Server, run: AuditRun, tmp_path: 
         assert s3.read("fleet", f"audits/run-1/{name}") == (local / name).read_bytes(), name
 
 
-def test_run_json_is_written_last(
+def test_run_json_is_written_last_and_meanwhile_after_it(
     s3: S3Server, run: AuditRun, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     s3.create_bucket("fleet")
@@ -64,9 +64,9 @@ def test_run_json_is_written_last(
         real(self, data)
 
     monkeypatch.setattr(storage.Location, "write_bytes", recording)
-    write_run(run, "s3://fleet")
-    assert order[-1] == "run.json"
-    assert sorted(order) == FILES
+    write_run(run, "s3://fleet", meanwhile=lambda: order.append("meanwhile"))
+    assert order[-2:] == ["run.json", "meanwhile"]
+    assert sorted(order[:-1]) == FILES
 
 
 def test_a_failed_write_removes_what_it_wrote(

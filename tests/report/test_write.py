@@ -170,6 +170,23 @@ def test_advice_still_in_the_making_is_waited_for_after_the_other_tables(
     ]
 
 
+def test_meanwhile_runs_once_the_advice_is_read_before_the_folder_is_in_place(
+    run: AuditRun, tmp_path: Path
+) -> None:
+    read: list[str] = []
+
+    def meanwhile() -> None:
+        read.append(f"meanwhile, folder in place: {(tmp_path / 'run-1').exists()}")
+
+    def advice() -> list[Recommendation]:
+        read.append("advice")
+        return []
+
+    write_run(replace(run, recommendations=Pending(advice)), tmp_path, meanwhile=meanwhile)
+    assert read == ["advice", "meanwhile, folder in place: False"]
+    assert _listing(tmp_path / "run-1") == FILES
+
+
 def test_write_run_accepts_a_string_path(run: AuditRun, tmp_path: Path) -> None:
     assert write_run(run, str(tmp_path)) == tmp_path / "run-1"
 
