@@ -90,23 +90,25 @@ def run(
 ) -> int:
     """Audit the packs listed in MANIFEST... (snapshots, node@version lists, CSV or JSON), or
     the install at --comfyui PATH when no manifest is given."""
-    from audit.pipeline import AuditOptions
-
     check_outputs(prometheus, markdown)
     settings = pop_registry(options)
     # NOTE: the registry (a mirror file is read whole) is opened while a child reads manifests,
-    # and a fleet's report writers (pyarrow) load then too: the fork that audits its hosts
-    # next waits for every import under way (a single host's load during its lookup).
+    # and a fleet's stages and report writers (pyarrow) load then too: the fork that audits
+    # its hosts next waits for every import under way (a single host's writers load during its
+    # lookup).
     opened = functools.cache(settings.open)
     fleet = len(options["manifests"]) > 1
 
     def meanwhile() -> None:
         if fleet:
+            preload("audit.pipeline")
             preload("audit.report")
         opened()
 
     inputs = pop_inputs(options, meanwhile=meanwhile)
     source = opened()
+    from audit.pipeline import AuditOptions
+
     if fail_on_new and not baseline:
         raise click.UsageError("--fail-on-new needs --baseline PATH")
     policy_path, rules = policy_rules(policy)
