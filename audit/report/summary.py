@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from itertools import compress, groupby, islice
 from operator import attrgetter
 from pathlib import Path
@@ -42,8 +42,6 @@ _UNPRINTABLE = frozenset({"Cc", "Cf", "Cn", "Co", "Cs", "Zl", "Zp"})
 
 GroupKey = tuple[str, str | None, str | None]
 Group = tuple[GroupKey, list[Finding]]
-ByHost = dict[str, dict[GroupKey, list[Finding]]]
-"""Each host's findings, by pack."""
 
 
 def one_line(text: str, limit: int | None = MAX_TEXT) -> str:
@@ -105,20 +103,34 @@ def _severity_line(run: AuditRun) -> str:
     return "findings: " + ", ".join(f"{counts[s.label]} {s.label}" for s in reversed(Severity))
 
 
-_group_key = attrgetter("host", "node_id", "version")
+_group_key, _host_of = attrgetter("host", "node_id", "version"), attrgetter("host")
 _severity_of, _when_of = attrgetter("severity"), attrgetter("when")
 _result_of = attrgetter("result")
 _now, _after_upgrade = attrgetter("compatible_now"), attrgetter("compatible_after_upgrade")
 
 
-def _groups(run: AuditRun) -> ByHost:
-    """The findings at warning and above, by host, then by pack."""
-    # NOTE: filtered and grouped in C: a fleet has a million findings, an entry's together.
-    shown = compress(run.findings, map(Severity.WARNING.__le__, map(_severity_of, run.findings)))
-    by_host: ByHost = {}
-    for key, findings in groupby(shown, _group_key):
-        by_host.setdefault(key[0], {}).setdefault(key, []).extend(findings)
+def _shown(run: AuditRun) -> list[Finding]:
+    """The findings at warning and above."""
+    # NOTE: filtered in C: a fleet has a million findings.
+    return list(
+        compress(run.findings, map(Severity.WARNING.__le__, map(_severity_of, run.findings)))
+    )
+
+
+def _by_host(findings: Iterable[Finding]) -> dict[str, list[Finding]]:
+    """``findings`` by host, each host's in order."""
+    by_host: dict[str, list[Finding]] = {}
+    for host, found in groupby(findings, _host_of):
+        by_host.setdefault(host, []).extend(found)
     return by_host
+
+
+def _grouped(findings: Iterable[Finding]) -> dict[GroupKey, list[Finding]]:
+    """``findings`` by pack (host, node id and version), in order."""
+    groups: dict[GroupKey, list[Finding]] = {}
+    for key, found in groupby(findings, _group_key):
+        groups.setdefault(key, []).extend(found)
+    return groups
 
 
 def _group_order(item: Group) -> tuple[object, ...]:
@@ -128,12 +140,12 @@ def _group_order(item: Group) -> tuple[object, ...]:
     return (host, node_id is not None, -worst, name.casefold(), name, version or "")
 
 
-def _first_groups(by_host: ByHost, count: int) -> list[Group]:
-    """The first ``count`` groups in `_group_order`: the host comes first in it, so only the
-    groups of the first hosts are sorted."""
+def _first_groups(by_host: Mapping[str, list[Finding]], count: int) -> list[Group]:
+    """The first ``count`` packs' findings in `_group_order`: the host comes first in it, so
+    only the findings of the first hosts are grouped and sorted."""
     groups: list[Group] = []
     for host in sorted(by_host):
-        groups.extend(sorted(by_host[host].items(), key=_group_order))
+        groups.extend(sorted(_grouped(by_host[host]).items(), key=_group_order))
         if len(groups) >= count:
             break
     return groups[:count]
@@ -157,18 +169,17 @@ def _finding_line(f: Finding) -> str:
 
 def _finding_lines(run: AuditRun, show_host: bool) -> list[str]:
     lines: list[str] = []
-    by_host = _groups(run)
+    shown = _shown(run)
     # NOTE: a pack takes a line at least, so no more packs than lines can be listed: of a
-    # fleet's 100,000s, only those are sorted.
+    # fleet's 100,000s, only those are grouped and sorted; the rest are counted in C.
+    by_host = _by_host(shown)
     groups = _first_groups(by_host, MAX_FINDING_LINES + 1)
-    for shown, ((host, node_id, version), findings) in enumerate(groups):
+    for listed, ((host, node_id, version), findings) in enumerate(groups):
         if len(lines) >= MAX_FINDING_LINES:
-            everything = [group for packs in by_host.values() for group in packs.values()]
-            listed = sum(len(group) for _, group in groups[:shown])
-            left = sum(map(len, everything)) - listed
-            lines.append(
-                f"... and {left} more in {len(everything) - shown} more packs: see findings.csv"
-            )
+            # NOTE: a host's packs are counted on their own: small sets are quicker to fill.
+            packs = sum(len(set(map(_group_key, found))) for found in by_host.values())
+            left = len(shown) - sum(len(group) for _, group in groups[:listed])
+            lines.append(f"... and {left} more in {packs - listed} more packs: see findings.csv")
             break
         label = _label(node_id, version)
         lines.append(f"{one_line(host)}  {label}" if show_host else label)
