@@ -173,11 +173,12 @@ def in_chunks(
     meanwhile: Callable[[], _M],
 ) -> tuple[_M, list[_R]]:
     """``meanwhile()``, and the `in_chunks_later` results of ``work`` over ``items``: a child
-    works through the chunks while this process does ``meanwhile``, and then it takes chunks
-    too, so that the two end together however long ``meanwhile`` takes."""
+    works through the chunks while this process does ``meanwhile``, and then this process
+    takes the next chunks too, so that the two end together however long ``meanwhile`` takes.
+    It follows the child from the first: what it reports counts the chunks in order."""
     chunked = in_chunks_later(work, items, chunk)
     try:
-        return meanwhile(), chunked.results()
+        return meanwhile(), chunked.results(from_last=False)
     finally:
         chunked.abandon()
 
@@ -200,7 +201,7 @@ class Chunked(Generic[_T, _R]):
     def __init__(
         self, work: Callable[[Sequence[_T]], _R], parts: Sequence[Sequence[_T]], *, fork: bool
     ) -> None:
-        self._work, self._parts = work, parts
+        self._work, self._parts, self._forked = work, parts, fork
         self._claims = claims = _Claims(len(parts), shared=fork)
         # NOTE: the child pickles each result as it goes: when it ends, with this process, only
         # the bytes are left to send. Its work holds no reference to ``self``: no cycle then
@@ -209,10 +210,16 @@ class Chunked(Generic[_T, _R]):
             lambda: claims.work_through(lambda part: _pickled(work(part)), parts), fork=fork
         )
 
-    def results(self) -> list[_R]:
+    def results(self, *, from_last: bool = True) -> list[_R]:
         """``work`` of each chunk, in order: those this process claims, and the child's; a
-        chunk the child took but did not give back is done here."""
-        mine = self._claims.work_through(self._work, self._parts, from_last=True)
+        chunk the child took but did not give back is done here.
+
+        :param from_last: whether this process takes the chunks the child has not from the
+            last one back (the child's next chunks then follow those it did, in its state), or
+            after the child's, in order. Without a child, every chunk is taken in order.
+        """
+        backwards = from_last and self._forked
+        mine = self._claims.work_through(self._work, self._parts, from_last=backwards)
         theirs = {index: pickle.loads(result) for index, result in self._other.result().items()}
         done = {**theirs, **mine}
         return [done[i] if i in done else self._work(part) for i, part in enumerate(self._parts)]

@@ -212,6 +212,21 @@ def test_the_child_leaves_ctrl_c_to_this_process(forks: list[int]) -> None:
     assert len(forks) == 1
 
 
+def test_without_a_child_the_chunks_are_worked_through_in_order(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # NOTE: a run's progress counts the chunks as they are done.
+    monkeypatch.setattr(parallel, "processors", lambda: 1)
+    worked: list[int] = []
+
+    def work(items: Sequence[int]) -> int:
+        worked.append(items[0])
+        return items[0]
+
+    assert parallel.in_chunks_later(work, list(range(6)), 2).results() == [0, 2, 4]
+    assert worked == [0, 2, 4]
+
+
 @pytest.mark.usefixtures("two_processors")
 def test_in_chunks_later_goes_on_while_the_child_works_and_takes_from_the_last_chunk(
     forks: list[int],
@@ -335,14 +350,14 @@ def test_in_chunks_shares_the_chunks_between_the_child_and_this_process(
     forks: list[int],
 ) -> None:
     # NOTE: the child takes the first chunk and says so; it goes on only once this process has
-    # done the last two, from the end, so who takes which is fixed.
+    # done the last, after the second, so who takes which is fixed.
     took_first, took_last = os.pipe(), os.pipe()
 
     def work(items: Sequence[int]) -> tuple[list[int], bool]:
         if _pid() != PARENT:
             os.write(took_first[1], b"x")
             _waited(took_last[0])
-        elif items[-1] == 5:
+        elif items[-1] == 6:
             os.write(took_last[1], b"x")
         return list(items), _pid() == PARENT
 
