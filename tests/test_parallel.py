@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import math
 import os
 import pickle
 import select
@@ -192,11 +191,6 @@ def test_in_chunks_later_gives_every_chunk_s_result_in_order(
     chunked = parallel.in_chunks_later(work, list(range(count)), 2)
     assert chunked.results() == [list(range(count))[i : i + 2] for i in range(0, count, 2)]
     assert len(forks) == forked
-
-
-def test_processors_is_the_affinity_on_linux() -> None:
-    expected = len(os.sched_getaffinity(0)) if os.uname().sysname == "Linux" else 1
-    assert parallel.processors() == expected
 
 
 @pytest.mark.usefixtures("two_processors")
@@ -414,63 +408,6 @@ def test_only_here_does_nothing_in_a_child(forks: list[int], tmp_path: Path) -> 
     mark("here")
     assert marks.read_text() == "here"
     assert len(forks) == 1
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("150000 100000\n", 2),
-        ("100000 100000\n", 1),
-        ("50000 100000\n", 1),
-        ("max 100000\n", math.inf),
-        ("-1\n 100000\n", math.inf),  # cgroup v1: no quota
-        ("100000 0", math.inf),
-        ("²00000 100000", math.inf),
-        (" ", math.inf),
-    ],
-    ids=["one-and-a-half", "one", "half", "v2-none", "v1-none", "no-period", "not-ascii", "empty"],
-)
-def test_a_cpu_quota_amounts_to_processors_rounded_up(text: str, expected: float) -> None:
-    assert parallel.quota_processors(text) == expected
-
-
-_UNIT = "system.slice/cron.service"
-
-
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux only forks")
-@pytest.mark.parametrize(
-    ("cgroup", "files", "expected"),
-    [
-        ("0::/\n", {"cpu.max": "50000 100000\n"}, 1),
-        (f"0::/{_UNIT}\n", {f"{_UNIT}/cpu.max": "100000 100000\n", "cpu.max": "max\n"}, 1),
-        (f"0::/{_UNIT}\n", {"system.slice/cpu.max": "90000 100000\n"}, 1),
-        ("0::/../outside\n", {"../outside/cpu.max": "90000 100000\n"}, 2),
-        ("1:cpu:/\n0::/\n", {"cpu/cpu.cfs_quota_us": "-1\n", "cpu/cpu.cfs_period_us": "1\n"}, 2),
-        ("", {"cpu/cpu.cfs_quota_us": "100000\n", "cpu/cpu.cfs_period_us": "100000\n"}, 1),
-        ("", {}, 2),
-    ],
-    ids=["v2-root", "v2-unit", "v2-parent", "v2-never-outside", "v1-none", "v1-quota", "none"],
-)
-def test_processors_are_no_more_than_the_cpu_quota(
-    monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
-    cgroup: str,
-    files: dict[str, str],
-    expected: int,
-) -> None:
-    root = tmp_path / "cgroup"
-    for name, text in files.items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text(text)
-    (tmp_path / "self-cgroup").write_text(cgroup)
-    monkeypatch.setattr(parallel, "PROC_CGROUP", str(tmp_path / "self-cgroup"))
-    monkeypatch.setattr(parallel, "CGROUP_ROOT", str(root))
-    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
-    parallel._quota.cache_clear()
-    try:
-        assert parallel.processors() == expected
-    finally:
-        parallel._quota.cache_clear()
 
 
 #: Run in a subprocess: fork a helper that waits forever, say its pid, then wait for stdin.
