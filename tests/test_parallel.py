@@ -225,25 +225,14 @@ def test_without_a_child_the_chunks_are_worked_through_in_order(
 def test_in_chunks_later_goes_on_while_the_child_works_and_takes_from_the_last_chunk(
     forks: list[int],
 ) -> None:
-    # NOTE: the child takes the first chunk, says so, and goes on only once this process has
-    # done the last two, from the end, in `results`. Had in_chunks_later waited for the child,
-    # the child would give up (and this process do its chunk too): every row would say "here".
-    took_first, took_last = os.pipe(), os.pipe()
-
-    def work(items: Sequence[int]) -> tuple[list[int], bool]:
-        if _pid() != PARENT:
-            os.write(took_first[1], b"x")
-            _waited(took_last[0])
-        elif items[0] == 2:
-            os.write(took_last[1], b"x")
-        return list(items), _pid() == PARENT
-
-    chunked = parallel.in_chunks_later(work, list(range(6)), 2)
-    _waited(took_first[0])
-    assert chunked.results() == [([0, 1], False), ([2, 3], True), ([4, 5], True)]
+    # NOTE: the child goes on only once this process has done the last two chunks, from the
+    # end, in `results`. Had in_chunks_later waited for the child, the child would give up (and
+    # this process do its chunk too): every row would say "here".
+    with _handoff(last_item=3) as (work, child_took_first):
+        chunked = parallel.in_chunks_later(work, list(range(6)), 2)
+        child_took_first()
+        assert chunked.results() == [([0, 1], False), ([2, 3], True), ([4, 5], True)]
     assert len(forks) == 1
-    for end in (*took_first, *took_last):
-        os.close(end)
 
 
 @pytest.mark.usefixtures("two_processors")
@@ -339,31 +328,44 @@ def _waited(readable: int) -> None:
     os.read(readable, 1)
 
 
-@pytest.mark.usefixtures("two_processors")
-def test_in_chunks_shares_the_chunks_between_the_child_and_this_process(
-    forks: list[int],
-) -> None:
-    # NOTE: the child takes the first chunk and says so; it goes on only once this process has
-    # done the last, after the second, so who takes which is fixed.
+@contextlib.contextmanager
+def _handoff(
+    last_item: int,
+) -> Iterator[tuple[Callable[[Sequence[int]], tuple[list[int], bool]], Callable[[], None]]]:
+    """A chunk's work that fixes who takes which chunk, and the wait for the child's word: the
+    child takes the first chunk, says so, and goes on only once this process has done the
+    chunk that ends with ``last_item``. Each row says whether this process made it."""
     took_first, took_last = os.pipe(), os.pipe()
 
     def work(items: Sequence[int]) -> tuple[list[int], bool]:
         if _pid() != PARENT:
             os.write(took_first[1], b"x")
             _waited(took_last[0])
-        elif items[-1] == 6:
+        elif items[-1] == last_item:
             os.write(took_last[1], b"x")
         return list(items), _pid() == PARENT
 
-    def meanwhile() -> str:
-        _waited(took_first[0])
-        return "checked"
+    try:
+        yield work, lambda: _waited(took_first[0])
+    finally:
+        for end in (*took_first, *took_last):
+            os.close(end)
 
-    done, results = parallel.in_chunks(work, list(range(7)), 3, meanwhile)
+
+@pytest.mark.usefixtures("two_processors")
+def test_in_chunks_shares_the_chunks_between_the_child_and_this_process(
+    forks: list[int],
+) -> None:
+    # NOTE: this process does the last chunk after the second, so who takes which is fixed.
+    with _handoff(last_item=6) as (work, child_took_first):
+
+        def meanwhile() -> str:
+            child_took_first()
+            return "checked"
+
+        done, results = parallel.in_chunks(work, list(range(7)), 3, meanwhile)
     assert (done, results) == ("checked", [([0, 1, 2], False), ([3, 4, 5], True), ([6], True)])
     assert len(forks) == 1
-    for end in (*took_first, *took_last):
-        os.close(end)
 
 
 @pytest.mark.usefixtures("two_processors")
