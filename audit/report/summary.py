@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from itertools import compress, groupby, islice
 from operator import attrgetter
 from pathlib import Path
+from typing import TypeVar
 
 from audit.advisor import Recommendation, changed_by_upgrade, changed_verdict
 from audit.checks import environment_facts
@@ -40,6 +41,7 @@ MAX_ADVICE_LINES = 400
 # and line separators could break the layout or reach the terminal as escapes.
 _UNPRINTABLE = frozenset({"Cc", "Cf", "Cn", "Co", "Cs", "Zl", "Zp"})
 
+_K = TypeVar("_K")
 GroupKey = tuple[str, str | None, str | None]
 Group = tuple[GroupKey, list[Finding]]
 
@@ -117,19 +119,11 @@ def _shown(run: AuditRun) -> list[Finding]:
     )
 
 
-def _by_host(findings: Iterable[Finding]) -> dict[str, list[Finding]]:
-    """``findings`` by host, each host's in order."""
-    by_host: dict[str, list[Finding]] = {}
-    for host, found in groupby(findings, _host_of):
-        by_host.setdefault(host, []).extend(found)
-    return by_host
-
-
-def _grouped(findings: Iterable[Finding]) -> dict[GroupKey, list[Finding]]:
-    """``findings`` by pack (host, node id and version), in order."""
-    groups: dict[GroupKey, list[Finding]] = {}
-    for key, found in groupby(findings, _group_key):
-        groups.setdefault(key, []).extend(found)
+def _grouped(findings: Iterable[Finding], key: Callable[[Finding], _K]) -> dict[_K, list[Finding]]:
+    """``findings`` by ``key``, each group in order (runs of one key apart are joined)."""
+    groups: dict[_K, list[Finding]] = {}
+    for value, found in groupby(findings, key):
+        groups.setdefault(value, []).extend(found)
     return groups
 
 
@@ -145,7 +139,7 @@ def _first_groups(by_host: Mapping[str, list[Finding]], count: int) -> list[Grou
     only the findings of the first hosts are grouped and sorted."""
     groups: list[Group] = []
     for host in sorted(by_host):
-        groups.extend(sorted(_grouped(by_host[host]).items(), key=_group_order))
+        groups.extend(sorted(_grouped(by_host[host], _group_key).items(), key=_group_order))
         if len(groups) >= count:
             break
     return groups[:count]
@@ -172,7 +166,7 @@ def _finding_lines(run: AuditRun, show_host: bool) -> list[str]:
     shown = _shown(run)
     # NOTE: a pack takes a line at least, so no more packs than lines can be listed: of a
     # fleet's 100,000s, only those are grouped and sorted; the rest are counted in C.
-    by_host = _by_host(shown)
+    by_host = _grouped(shown, _host_of)
     groups = _first_groups(by_host, MAX_FINDING_LINES + 1)
     for listed, ((host, node_id, version), findings) in enumerate(groups):
         if len(lines) >= MAX_FINDING_LINES:
