@@ -13,8 +13,7 @@ import sys
 
 __all__ = ["CGROUP_ROOT", "PROC_CGROUP", "processors", "quota_processors"]
 
-#: Where Linux tells a process its cgroup, and where cgroups are: a container or a systemd
-#: unit limited to one CPU gains nothing from a helper however many processors it may use.
+#: Where Linux tells a process its cgroup, and where cgroups are.
 PROC_CGROUP = "/proc/self/cgroup"
 CGROUP_ROOT = "/sys/fs/cgroup"
 
